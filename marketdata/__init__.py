@@ -1,0 +1,1 @@
+"""Market data: instruments, the Dukascopy datafeed, tick and bar stores, bar aggregation."""

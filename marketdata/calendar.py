@@ -1,0 +1,48 @@
+"""When markets trade: the FX week runs from Sunday 17:00 to Friday 17:00 New York time.
+
+That is Sunday 22:00 UTC to Friday 22:00 UTC in the northern winter (21:00 UTC while New York
+is on daylight time), which is when Dukascopy's FX feed opens and closes. Crypto trades always.
+Functions take UTC epoch milliseconds as numpy arrays so that gap checks and the synthetic
+source stay vectorised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MARKET_TZ = "America/New_York"
+ROLLOVER_HOUR_NY = 17  # the FX day (and week) turns over at 17:00 New York time
+
+ALWAYS_OPEN = frozenset({"crypto"})
+
+
+def fx_open_mask(ts_ms: np.ndarray) -> np.ndarray:
+    """True where the FX market is open: not between Friday 17:00 and Sunday 17:00 New York."""
+    ts_ms = np.asarray(ts_ms, dtype=np.int64)
+    if ts_ms.size == 0:
+        return np.zeros(0, dtype=bool)
+    ny = pd.DatetimeIndex(pd.to_datetime(ts_ms, unit="ms", utc=True)).tz_convert(MARKET_TZ)
+    dow = np.asarray(ny.dayofweek)  # Monday=0 ... Sunday=6
+    hour = np.asarray(ny.hour)
+    closed = (
+        (dow == 5)
+        | ((dow == 4) & (hour >= ROLLOVER_HOUR_NY))
+        | ((dow == 6) & (hour < ROLLOVER_HOUR_NY))
+    )
+    return ~closed
+
+
+def open_mask(ts_ms: np.ndarray, asset_class: str = "fx") -> np.ndarray:
+    """True where an instrument of ``asset_class`` trades at each UTC millisecond."""
+    if asset_class in ALWAYS_OPEN:
+        return np.ones(np.shape(ts_ms), dtype=bool)
+    return fx_open_mask(ts_ms)
+
+
+def to_ms(ts: object) -> int:
+    """UTC epoch ms of a datetime, pandas Timestamp or ISO string (naive means UTC)."""
+    stamp = pd.Timestamp(ts)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.value // 1_000_000)

@@ -1,0 +1,203 @@
+"""Tick and bar stores: the ``TickBarStore`` contract and its embedded Parquet/DuckDB backend.
+
+Data is partitioned by (symbol, UTC day). Writing a day replaces that day, so re-running an
+ingestion is idempotent. Reads cover inclusive day ranges and return exactly ``TICK_COLUMNS``
+or ``BAR_COLUMNS`` sorted by time; an empty range gives an empty frame with those columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from marketdata.bars import empty_bars
+from marketdata.errors import StoreError
+from marketdata.schema import BAR_COLUMNS, TICK_COLUMNS
+from marketdata.sources import day_bounds_ms, empty_ticks
+
+log = logging.getLogger(__name__)
+
+_TIMEFRAME_RE = re.compile(r"^[1-9]\d*[mhd]$")  # 1m, 5m, 15m, 1h, 4h, 1d
+
+
+@runtime_checkable
+class TickBarStore(Protocol):
+    """Where ticks and bars live, partitioned by symbol and UTC day."""
+
+    def write_ticks(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) the ticks of one day."""
+        ...
+
+    def read_ticks(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Ticks of the days ``start`` to ``end`` inclusive, sorted by ``ts_ms``."""
+        ...
+
+    def write_bars(
+        self, symbol: str, day: dt.date, df: pd.DataFrame, timeframe: str = "1m"
+    ) -> None:
+        """Store (replace) the bars of one day."""
+        ...
+
+    def read_bars(
+        self, symbol: str, start: dt.date, end: dt.date, timeframe: str = "1m"
+    ) -> pd.DataFrame:
+        """Bars of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
+        ...
+
+    def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
+        """The days stored for ``kind`` ("ticks" or "bars") and ``symbol``, ascending."""
+        ...
+
+
+def table_name(kind: str, timeframe: str = "1m") -> str:
+    """``ticks`` or ``bars_<timeframe>`` (e.g. ``bars_1m``); rejects anything else."""
+    if kind == "ticks":
+        return "ticks"
+    if kind == "bars":
+        if not _TIMEFRAME_RE.match(timeframe):
+            raise StoreError(f"bad timeframe {timeframe!r}; expected e.g. 1m, 5m, 1h, 1d")
+        return f"bars_{timeframe}"
+    raise StoreError(f"unknown kind {kind!r}; expected 'ticks' or 'bars'")
+
+
+def check_ticks(day: dt.date, df: pd.DataFrame) -> pd.DataFrame:
+    """Validate a day of ticks for storage: the columns, and every ts_ms inside ``day``."""
+    missing = set(TICK_COLUMNS) - set(df.columns)
+    if missing:
+        raise StoreError(f"tick frame lacks columns {sorted(missing)}")
+    out = df[TICK_COLUMNS].astype({"ts_ms": np.int64, **{c: np.float64 for c in TICK_COLUMNS[1:]}})
+    lo, hi = day_bounds_ms(day)
+    if len(out) and (out["ts_ms"].min() < lo or out["ts_ms"].max() >= hi):
+        raise StoreError(f"ticks outside {day} would land in the wrong partition")
+    return out.sort_values("ts_ms", kind="stable", ignore_index=True)
+
+
+def check_bars(day: dt.date, df: pd.DataFrame) -> pd.DataFrame:
+    """Validate a day of bars for storage: the columns, UTC open times inside ``day``."""
+    missing = set(BAR_COLUMNS) - set(df.columns)
+    if missing:
+        raise StoreError(f"bar frame lacks columns {sorted(missing)}")
+    out = df[BAR_COLUMNS].copy()
+    out["ts"] = normalise_ts(out["ts"])
+    out["tick_count"] = out["tick_count"].astype(np.int64)
+    lo, hi = (pd.Timestamp(ms, unit="ms", tz="UTC") for ms in day_bounds_ms(day))
+    if len(out) and (out["ts"].min() < lo or out["ts"].max() >= hi):
+        raise StoreError(f"bars outside {day} would land in the wrong partition")
+    return out.sort_values("ts", kind="stable", ignore_index=True)
+
+
+def normalise_ts(ts: pd.Series) -> pd.Series:
+    """A tz-aware UTC nanosecond series (naive input is taken as UTC)."""
+    ts = pd.to_datetime(ts)
+    ts = ts.dt.tz_localize("UTC") if ts.dt.tz is None else ts.dt.tz_convert("UTC")
+    return ts.astype("datetime64[ns, UTC]")
+
+
+def finish(kind: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Give a frame read from any backend the exact column set, dtypes and order."""
+    if kind == "ticks":
+        if df.empty:
+            return empty_ticks()
+        out = df[TICK_COLUMNS].astype(
+            {"ts_ms": np.int64, **{c: np.float64 for c in TICK_COLUMNS[1:]}}
+        )
+        return out.sort_values("ts_ms", kind="stable", ignore_index=True)
+    if df.empty:
+        return empty_bars()
+    out = df[BAR_COLUMNS].copy()
+    out["ts"] = normalise_ts(out["ts"])
+    out["tick_count"] = out["tick_count"].astype(np.int64)
+    for c in BAR_COLUMNS[1:]:
+        if c != "tick_count":
+            out[c] = out[c].astype(np.float64)
+    return out.sort_values("ts", kind="stable", ignore_index=True)
+
+
+class ParquetStore:
+    """The embedded store: a Hive-partitioned Parquet lake read through DuckDB.
+
+    Layout: ``root/ticks/symbol=EURUSD/date=2019-02-04/part.parquet`` and
+    ``root/bars_1m/symbol=.../date=.../part.parquet``.
+    """
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def _part(self, table: str, symbol: str, day: dt.date) -> Path:
+        return (
+            self.root
+            / table
+            / f"symbol={symbol.upper()}"
+            / f"date={day.isoformat()}"
+            / "part.parquet"
+        )
+
+    def _write(self, table: str, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        path = self._part(table, symbol, day)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=".tmp")
+        os.close(fd)
+        try:
+            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+            os.replace(tmp, path)  # readers see the old day or the new one, never half of one
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        log.debug("wrote %d rows to %s", len(df), path)
+
+    def write_ticks(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) the ticks of one day."""
+        self._write("ticks", symbol, day, check_ticks(day, df))
+
+    def write_bars(
+        self, symbol: str, day: dt.date, df: pd.DataFrame, timeframe: str = "1m"
+    ) -> None:
+        """Store (replace) the bars of one day."""
+        self._write(table_name("bars", timeframe), symbol, day, check_bars(day, df))
+
+    def _read(
+        self, table: str, symbol: str, start: dt.date, end: dt.date, order: str
+    ) -> pd.DataFrame:
+        if not any((self.root / table).glob("symbol=*/date=*/part.parquet")):
+            return pd.DataFrame()
+        pattern = str(self.root / table / "*" / "*" / "part.parquet")
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.execute(
+                "SELECT * EXCLUDE (symbol, date) FROM read_parquet(?, hive_partitioning = true, "
+                "hive_types = {'symbol': VARCHAR, 'date': DATE}) "
+                f"WHERE symbol = ? AND date BETWEEN ? AND ? ORDER BY {order}",
+                [pattern, symbol.upper(), start, end],
+            ).df()
+        finally:
+            con.close()
+
+    def read_ticks(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Ticks of the days ``start`` to ``end`` inclusive, sorted by ``ts_ms``."""
+        return finish("ticks", self._read("ticks", symbol, start, end, "ts_ms"))
+
+    def read_bars(
+        self, symbol: str, start: dt.date, end: dt.date, timeframe: str = "1m"
+    ) -> pd.DataFrame:
+        """Bars of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
+        return finish("bars", self._read(table_name("bars", timeframe), symbol, start, end, "ts"))
+
+    def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
+        """The days stored for ``kind`` ("ticks" or "bars") and ``symbol``, ascending."""
+        folder = self.root / table_name(kind, timeframe) / f"symbol={symbol.upper()}"
+        return sorted(
+            dt.date.fromisoformat(p.parent.name.removeprefix("date="))
+            for p in folder.glob("date=*/part.parquet")
+        )

@@ -1,0 +1,1 @@
+"""Machine learning: features, labels, models, MLflow registry, backtests, optimisation, LLMs."""

@@ -1,0 +1,16 @@
+"""The backtest engine: bid/ask fills at the next open, stops inside the bar, spread, commission,
+slippage and swap costs, sizing, and metrics. ``run_backtest`` is the entry point."""
+
+from ml.backtest.costs import CostModel
+from ml.backtest.engine import TRADE_COLUMNS, BacktestResult, run_backtest
+from ml.backtest.errors import BacktestError, InvalidBarsError, InvalidSignalError
+
+__all__ = [
+    "TRADE_COLUMNS",
+    "BacktestError",
+    "BacktestResult",
+    "CostModel",
+    "InvalidBarsError",
+    "InvalidSignalError",
+    "run_backtest",
+]

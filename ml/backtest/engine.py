@@ -1,0 +1,157 @@
+"""``run_backtest``: bars + a target-position signal + costs -> trades, equity curve, metrics."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from marketdata.instruments import Instrument
+from ml.backtest import core
+from ml.backtest.bars import load_bars
+from ml.backtest.costs import CostModel
+from ml.backtest.errors import BacktestError, InvalidSignalError
+from ml.backtest.metrics import compute_metrics
+from ml.backtest.sizing import sizing_arrays, volatility_fraction
+from ml.backtest.swaps import swap_multipliers
+
+log = logging.getLogger(__name__)
+
+TRADE_COLUMNS = [
+    "entry_time", "exit_time", "entry_bar", "exit_bar", "direction", "size", "lots",
+    "entry_price", "exit_price", "exit_reason", "gross_pnl", "spread", "commission",
+    "slippage", "swap", "pnl",
+]
+
+
+@dataclass
+class BacktestResult:
+    """What a backtest produced.
+
+    trades: closed trades, one row each (``TRADE_COLUMNS``); gross_pnl is the price move times
+    size (the spread and slippage are already inside the fill prices and are shown only as an
+    attribution); pnl = gross_pnl - commission - swap (swap < 0 is a credit).
+    equity: mark-to-market equity at each bar's close (longs valued at the bid, shorts at the ask).
+    position: signed units held at each bar's close. open_trades: trades still open at the end
+    (only when ``close_at_end=False``). metrics: see :func:`ml.backtest.metrics.compute_metrics`.
+    """
+
+    trades: pd.DataFrame
+    equity: pd.Series
+    metrics: dict[str, float]
+    position: pd.Series
+    open_trades: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRADE_COLUMNS))
+
+
+def _signal_array(signal: pd.Series | np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
+    if isinstance(signal, pd.Series) and isinstance(signal.index, pd.DatetimeIndex):
+        sidx = signal.index if signal.index.tz else signal.index.tz_localize("UTC")
+        if not sidx.equals(index):
+            raise InvalidSignalError("signal's DatetimeIndex does not match the bars' times")
+    arr = np.asarray(signal, dtype=np.float64).reshape(-1)
+    if arr.shape[0] != len(index):
+        raise InvalidSignalError(f"signal has {arr.shape[0]} values for {len(index)} bars")
+    if not np.isin(arr, (-1.0, 0.0, 1.0)).all():
+        bad = arr[~np.isin(arr, (-1.0, 0.0, 1.0))][:3]
+        raise InvalidSignalError(f"signal values must be -1, 0 or +1 (not NaN); got {bad}")
+    return arr.astype(np.int64)
+
+
+def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float) -> pd.DataFrame:
+    entry_bar = rows[:, core.T_ENTRY_IDX].astype(np.int64)
+    exit_bar = rows[:, core.T_EXIT_IDX].astype(np.int64)
+    closed = exit_bar >= 0
+    df = pd.DataFrame(
+        {
+            "entry_time": index[entry_bar],
+            "exit_time": pd.DatetimeIndex(np.where(closed, index[np.maximum(exit_bar, 0)], pd.NaT)),
+            "entry_bar": entry_bar,
+            "exit_bar": exit_bar,
+            "direction": rows[:, core.T_DIR].astype(np.int64),
+            "size": rows[:, core.T_UNITS],
+            "lots": rows[:, core.T_UNITS] / contract_size,
+            "entry_price": rows[:, core.T_ENTRY_PX],
+            "exit_price": rows[:, core.T_EXIT_PX],
+            "exit_reason": [core.EXIT_NAMES[int(r)] if c else "open"
+                            for r, c in zip(rows[:, core.T_REASON], closed, strict=True)],
+            "gross_pnl": rows[:, core.T_GROSS],
+            "spread": rows[:, core.T_SPREAD],
+            "commission": rows[:, core.T_COMMISSION],
+            "slippage": rows[:, core.T_SLIPPAGE],
+            "swap": rows[:, core.T_SWAP],
+        }
+    )
+    if df["exit_time"].dt.tz is None:
+        df["exit_time"] = df["exit_time"].dt.tz_localize("UTC")
+    df["pnl"] = df["gross_pnl"] - df["commission"] - df["swap"]
+    return df[TRADE_COLUMNS]
+
+
+def run_backtest(
+    bars: pd.DataFrame,
+    signal: pd.Series | np.ndarray,
+    instrument: Instrument,
+    costs: CostModel | None = None,
+    cash: float = 100_000.0,
+    units: float | np.ndarray | None = None,
+    *,
+    fraction: float | None = None,
+    all_in: float | None = None,
+    vol_target: float | None = None,
+    vol_lookback: int = 100,
+    max_leverage: float = 10.0,
+    lot_step: float | None = None,
+    stop_loss_pips: float | None = None,
+    take_profit_pips: float | None = None,
+    close_at_end: bool = True,
+) -> BacktestResult:
+    """Backtest a target-position ``signal`` on bid/ask ``bars``.
+
+    ``signal[t]`` in {-1, 0, +1} is the position wanted from bar t's close; it is filled at bar
+    t+1's open (buy at the ask, sell at the bid), so the last bar's signal never trades.
+    Sizing (one of): ``units`` per trade; ``fraction`` of equity (the default, 1.0);
+    ``all_in`` fraction of equity in whole units net of commission (backtesting.py's default
+    sizing); ``vol_target`` annualised volatility. ``lot_step`` rounds sizes down to whole
+    multiples of that many lots. Stops are in pips from the entry fill. Positions still open at
+    the end are closed at the last close unless ``close_at_end`` is False.
+    """
+    costs = costs or CostModel()
+    if not (cash > 0 and math.isfinite(cash)):
+        raise BacktestError(f"cash must be a positive number, got {cash!r}")
+    b = load_bars(bars)
+    n = len(b)
+    sig = _signal_array(signal, b.index)
+    vol_frac = None
+    if vol_target is not None:
+        vol_frac = volatility_fraction(b.mid_close, b.index, vol_target, vol_lookback, max_leverage)
+    mode, size_param = sizing_arrays(n, units=units, fraction=fraction, all_in=all_in,
+                                     vol_fraction=vol_frac)
+    pip = instrument.pip_size
+    for name, value in (("stop_loss_pips", stop_loss_pips), ("take_profit_pips", take_profit_pips)):
+        if value is not None and not value > 0:
+            raise BacktestError(f"{name} must be > 0")
+    sl = stop_loss_pips * pip if stop_loss_pips is not None else math.inf
+    tp = take_profit_pips * pip if take_profit_pips is not None else math.inf
+    swap_mult = swap_multipliers(b.index.asi8) if costs.apply_swap else np.zeros(n)
+    equity, position, rows = core.simulate(
+        b.bid["open"], b.bid["high"], b.bid["low"], b.bid["close"],
+        b.ask["open"], b.ask["high"], b.ask["low"], b.ask["close"], b.spread_est,
+        sig, mode, size_param, (lot_step or 0.0) * instrument.contract_size, sl, tp, swap_mult,
+        instrument.swap_long * pip, instrument.swap_short * pip,
+        costs.commission_per_lot / instrument.contract_size, costs.commission_rate,
+        costs.slippage_pips * pip, costs.slippage_spread_frac, float(cash), bool(close_at_end),
+    )
+    all_trades = _trade_frame(rows, b.index, instrument.contract_size)
+    is_open = all_trades["exit_bar"] < 0
+    trades = all_trades[~is_open].reset_index(drop=True)
+    open_trades = all_trades[is_open].reset_index(drop=True)
+    eq = pd.Series(equity, index=b.index, name="equity")
+    pos = pd.Series(position, index=b.index, name="position")
+    metrics = compute_metrics(eq, trades, position, float(cash))
+    log.debug("backtest %s: %d trades, final equity %.2f",
+              instrument.symbol, len(trades), equity[-1])
+    return BacktestResult(trades=trades, equity=eq, metrics=metrics, position=pos,
+                          open_trades=open_trades)

@@ -1,0 +1,73 @@
+"""Per-user and global token budgets, reset each UTC day.
+
+A request is refused *before* it is sent when the tokens already spent today plus an estimate
+of this request would pass a limit; the actual usage is recorded after the answer arrives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+
+from ml.llm.errors import BudgetExceeded
+
+GLOBAL = "global"
+
+
+def _utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def estimate_tokens(text: str, max_tokens: int | None) -> int:
+    """A cheap upper-ish estimate: ~4 characters per token for the prompt, plus the reply cap."""
+    return len(text) // 4 + 1 + (max_tokens or 0)
+
+
+class TokenBudget:
+    """Daily token limits; ``None`` means unlimited. Thread-safe; state is in process."""
+
+    def __init__(self, per_user_limit: int | None = None, global_limit: int | None = None,
+                 today: Callable[[], dt.date] = _utc_today):
+        for name, limit in (("per_user_limit", per_user_limit), ("global_limit", global_limit)):
+            if limit is not None and limit <= 0:
+                raise ValueError(f"{name} must be positive or None, got {limit}")
+        self.per_user_limit = per_user_limit
+        self.global_limit = global_limit
+        self._today = today
+        self._day = today()
+        self._used: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def _roll(self) -> None:
+        today = self._today()
+        if today != self._day:
+            self._day, self._used = today, defaultdict(int)
+
+    def used(self, user: str | None = None) -> int:
+        """Tokens spent today by ``user`` (or by everyone when ``user`` is None)."""
+        with self._lock:
+            self._roll()
+            return self._used[GLOBAL if user is None else f"user:{user}"]
+
+    def check(self, user: str | None, requested: int) -> None:
+        """Raise :class:`BudgetExceeded` when ``requested`` more tokens would pass a limit."""
+        with self._lock:
+            self._roll()
+            if user is not None and self.per_user_limit is not None:
+                used = self._used[f"user:{user}"]
+                if used + requested > self.per_user_limit:
+                    raise BudgetExceeded(f"user {user!r}", used, requested, self.per_user_limit)
+            if self.global_limit is not None:
+                used = self._used[GLOBAL]
+                if used + requested > self.global_limit:
+                    raise BudgetExceeded("all users (global)", used, requested, self.global_limit)
+
+    def record(self, user: str | None, tokens: int) -> None:
+        """Add spent tokens to the user's and the global tally."""
+        with self._lock:
+            self._roll()
+            self._used[GLOBAL] += tokens
+            if user is not None:
+                self._used[f"user:{user}"] += tokens

@@ -1,0 +1,124 @@
+"""The main job on the embedded defaults: ingest a date range for some symbols, then train,
+backtest and promote. ``make demo`` runs this; every run lands in the Dagster instance under
+the data dir, so the Dagster UI (``make dev``) shows it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import textwrap
+
+UNREACHABLE = """\
+The Dukascopy datafeed at {url} could not be reached ({error}). alphaforge downloads tick
+history from it by default. Check your connection or point ALPHAFORGE_DUKASCOPY_URL at a local
+mirror of .bi5 files, or run fully offline on generated prices with: make demo SOURCE=synthetic"""
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="alphaforge-demo", description=__doc__)
+    p.add_argument("--symbols", default=os.environ.get("SYMBOLS", "EURUSD"))
+    p.add_argument("--start", default=os.environ.get("START", "2019-02-04"))
+    p.add_argument("--end", default=os.environ.get("END", "2019-02-05"))
+    p.add_argument("--source", default=os.environ.get("SOURCE", "dukascopy"))
+    return p.parse_args(argv)
+
+
+def _configure_env(args: argparse.Namespace) -> None:
+    """Settings are read at definition load time, so they go into the environment first."""
+    from orchestration import settings
+
+    os.environ["ALPHAFORGE_SYMBOLS"] = args.symbols
+    os.environ["ALPHAFORGE_SOURCE"] = args.source
+    if args.start < os.environ.get("ALPHAFORGE_PARTITION_START", "2012-12-01"):
+        os.environ["ALPHAFORGE_PARTITION_START"] = args.start
+    home = settings.data_dir() / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+
+
+def _probe(symbols: list[str], day: dt.date) -> str | None:
+    """Try one hour from the datafeed; return a user-facing paragraph when it is unreachable."""
+    from assets.resources import MarketDataResource
+    from marketdata.errors import DatafeedUnavailableError
+    from orchestration.definitions import build_resources
+
+    market: MarketDataResource = build_resources()["market"]  # type: ignore[assignment]
+    if market.source != "dukascopy":
+        return None
+    client = market.model_copy(update={"retries": 1, "timeout_s": 5.0}).tick_source()
+    try:
+        client.fetch_hour(symbols[0], dt.datetime.combine(day, dt.time(12), dt.UTC))  # type: ignore[attr-defined]
+    except DatafeedUnavailableError as exc:
+        return UNREACHABLE.format(url=market.dukascopy_url, error=exc)
+    return None
+
+
+def _days(start: str, end: str) -> list[dt.date]:
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ingest for every (day, symbol), then train/backtest/promote; print where things are."""
+    args = _parse(argv)
+    _configure_env(args)
+    import dagster as dg
+
+    from orchestration import settings
+    from orchestration.definitions import defs
+
+    symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+    days = _days(args.start, args.end)
+    message = _probe(symbols, days[0])
+    if message:
+        print(textwrap.fill(" ".join(message.split()), 100), file=sys.stderr)
+        return 2
+    instance = dg.DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    ingest, train = defs.resolve_job_def("ingest"), defs.resolve_job_def("train")
+    for day in days:
+        for symbol in symbols:
+            key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
+            result = ingest.execute_in_process(partition_key=key, instance=instance, run_config=quiet,
+                                               raise_on_error=False)
+            if not result.success:
+                return _report_failure(result, f"ingest {symbol} {day}")
+            print(f"ingested {symbol} {day}")
+    result = train.execute_in_process(instance=instance, run_config=quiet, raise_on_error=False)
+    if not result.success:
+        return _report_failure(result, "train")
+    promo = result.asset_materializations_for_node("promotion")[0].metadata
+    data = settings.data_dir()
+    print(textwrap.dedent(f"""
+        Done. Model version {promo['version'].value}: promoted to @champion = {promo['promoted'].value}
+          gate: {promo['gate_failures'].value}
+        Results:
+          lake (ticks, bars, features): {data / 'lake'}
+          MLflow store:                 {settings.tracking_uri()}
+          Dagster runs:                 {os.environ['DAGSTER_HOME']}
+        Next:
+          make dev     Dagster UI on http://127.0.0.1:3000
+          make mlflow  MLflow UI on http://127.0.0.1:5000
+          make serve   realtime API on http://127.0.0.1:8000/docs
+                       (REALTIME_MODEL_ALIAS=challenger serves a model that missed the gate)
+        """))
+    return 0
+
+
+def _report_failure(result: object, what: str) -> int:
+    """Print the failing step's own message, not a traceback."""
+    for event in result.all_events:  # type: ignore[attr-defined]
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            cause = err.cause or err
+            print(f"{what} failed in {event.step_key}: {cause.message.strip()}", file=sys.stderr)
+            return 1
+    print(f"{what} failed", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Shared fixtures. Under CI=true a missing service or fixture folder fails instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.static_server import serve_directory
+
+REPO = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` locally; fail under CI, where nothing may be skipped."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The shared real Dukascopy fixtures (ALPHAFORGE_FIXTURES, default ../shared/data/dukascopy)."""
+    path = Path(os.environ.get("ALPHAFORGE_FIXTURES", REPO.parent / "shared" / "data" / "dukascopy"))
+    require(path.is_dir(), f"Dukascopy fixtures not found at {path} (set ALPHAFORGE_FIXTURES)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def datafeed_url(fixtures_dir: Path) -> Iterator[str]:
+    """A local mirror of the datafeed on 127.0.0.1, serving the real fixtures."""
+    with serve_directory(fixtures_dir) as (url, _hits):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """DSN of the PostgreSQL on 127.0.0.1:5432 (ALPHAFORGE_TEST_PG)."""
+    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    return os.environ.get("ALPHAFORGE_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """URL of the NATS server on 127.0.0.1:4222."""
+    require(port_open("127.0.0.1", 4222), "NATS is not running on 127.0.0.1:4222")
+    return "nats://127.0.0.1:4222"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the Redis server on 127.0.0.1:6379."""
+    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    return "redis://127.0.0.1:6379/15"
