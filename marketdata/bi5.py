@@ -58,7 +58,11 @@ def decode_ticks(raw: bytes, hour_start_ms: int, price_scale: float) -> pd.DataF
 
     ``hour_start_ms`` is the UTC epoch millisecond of the hour; prices are ``int / price_scale``.
     """
-    rec = raw_records(raw, TICK_DTYPE)
+    return ticks_frame(raw_records(raw, TICK_DTYPE), hour_start_ms, price_scale)
+
+
+def ticks_frame(rec: np.ndarray, hour_start_ms: int, price_scale: float) -> pd.DataFrame:
+    """Turn decompressed tick records (``TICK_DTYPE``) into a ``TICK_COLUMNS`` frame."""
     return pd.DataFrame(
         {
             "ts_ms": rec["ms"].astype(np.int64) + np.int64(hour_start_ms),

@@ -67,3 +67,18 @@ def redis_url() -> str:
     """URL of the Redis server on 127.0.0.1:6379."""
     require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
     return "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(scope="session")
+def pipeline_dir(tmp_path_factory: pytest.TempPathFactory, datafeed_url: str) -> Path:
+    """A data dir holding the whole asset graph, materialised once on the fixture days.
+
+    The gate here is lenient on purpose: it proves the promotion mechanism moves @champion;
+    tests of the gate's thresholds use their own runs.
+    """
+    from tests.support.pipeline import materialize_graph
+
+    data_dir = tmp_path_factory.mktemp("pipeline")
+    result = materialize_graph(data_dir, datafeed_url)
+    assert result.success
+    return data_dir

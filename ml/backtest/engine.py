@@ -36,7 +36,8 @@ class BacktestResult:
     attribution); pnl = gross_pnl - commission - swap (swap < 0 is a credit).
     equity: mark-to-market equity at each bar's close (longs valued at the bid, shorts at the ask).
     position: signed units held at each bar's close. open_trades: trades still open at the end
-    (only when ``close_at_end=False``). metrics: see :func:`ml.backtest.metrics.compute_metrics`.
+    (only when ``close_at_end=False``; exit_price NaN, P&L marked at the last close).
+    metrics: see :func:`ml.backtest.metrics.compute_metrics`.
     """
 
     trades: pd.DataFrame
@@ -148,6 +149,12 @@ def run_backtest(
     is_open = all_trades["exit_bar"] < 0
     trades = all_trades[~is_open].reset_index(drop=True)
     open_trades = all_trades[is_open].reset_index(drop=True)
+    if len(open_trades):  # mark to market at the last close, on the side that would exit
+        last = np.where(open_trades["direction"] > 0, b.bid["close"][-1], b.ask["close"][-1])
+        open_trades["gross_pnl"] = (open_trades["direction"] * open_trades["size"]
+                                    * (last - open_trades["entry_price"]))
+        open_trades["pnl"] = (open_trades["gross_pnl"] - open_trades["commission"]
+                              - open_trades["swap"])
     eq = pd.Series(equity, index=b.index, name="equity")
     pos = pd.Series(position, index=b.index, name="position")
     metrics = compute_metrics(eq, trades, position, float(cash))

@@ -91,6 +91,11 @@ class RedisCache:
         except self._errors as exc:
             logger.warning("redis cache set failed, answer not cached: %s", type(exc).__name__)
 
+    def clear(self) -> int:
+        """Delete every entry under this cache's prefix; returns how many were deleted."""
+        keys = list(self._redis.scan_iter(match=self.prefix + "*", count=500))
+        return int(self._redis.delete(*keys)) if keys else 0
+
     def ttl_ms(self, key: str) -> int:
         """Remaining lifetime of an entry in ms (-2 when absent), for inspection and tests."""
         return int(self._redis.pttl(self.prefix + key))

@@ -110,7 +110,8 @@ class LocalOpenAICompatServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False  # do not wait for a handler that is sleeping
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)  # short poll: shutdown returns fast
 
     @property
     def base_url(self) -> str:

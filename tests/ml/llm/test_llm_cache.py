@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 
 import pytest
 
 from ml.llm.cache import InProcessCache, RedisCache, cache_key
 from ml.llm.metrics import cache_hit_rate
+from tests.conftest import require
+
+HAS_REDIS = importlib.util.find_spec("redis") is not None
 
 
 def test_cache_key_ignores_param_order_and_separates_provider_model_prompt_params():
@@ -70,11 +74,10 @@ def test_a_fallback_answer_is_cached_under_the_provider_that_gave_it(make_router
 
 @pytest.fixture
 def redis_cache(redis_url):
-    pytest.importorskip("redis", reason="install redis==8.1.0")
+    require(HAS_REDIS, "the redis package is not installed (pip install redis==8.1.0)")
     cache = RedisCache(redis_url, prefix=f"alphaforge:test:{uuid.uuid4().hex}:")
     yield cache
-    for key in cache._redis.scan_iter(match=cache.prefix + "*"):
-        cache._redis.delete(key)
+    cache.clear()
 
 
 def test_redis_cache_is_shared_between_routers_with_ttl(make_router, server, metrics,
@@ -102,7 +105,7 @@ def test_redis_entry_expires(make_router, server, redis_cache):
 
 
 def test_redis_down_degrades_to_misses(make_router, server, caplog):
-    pytest.importorskip("redis", reason="install redis==8.1.0")
+    require(HAS_REDIS, "the redis package is not installed (pip install redis==8.1.0)")
     router = make_router(cache=RedisCache("redis://127.0.0.1:1/15", socket_timeout_s=0.2))
     assert router.complete("x").provider == "openai"
     assert not router.complete("x").cached

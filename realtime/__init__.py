@@ -1,0 +1,1 @@
+"""The realtime tier: a FastAPI service serving champion-model signals on live or replayed data."""

@@ -1,0 +1,54 @@
+"""The realtime app loads models:/NAME@champion and serves a signal from replayed bars."""
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from marketdata.store import ParquetStore
+from ml.features import DEFAULT_FEATURE_SET, compute_features
+from realtime.main import create_app
+from realtime.settings import Settings
+
+KEY = "k3y-for-tests-only-0123"
+
+
+def _settings(data_dir, **kw) -> Settings:
+    return Settings(api_key=KEY, mlflow_tracking_uri=f"sqlite:///{data_dir / 'mlflow.db'}",
+                    data_dir=data_dir, symbols=["EURUSD"], **kw)
+
+
+def test_serves_the_champion_signal(pipeline_dir):
+    with TestClient(create_app(_settings(pipeline_dir))) as client:
+        health = client.get("/health").json()
+        assert health["model_alias"] == "champion" and str(health["model_version"]) == "1"
+        r = client.get("/api/v1/signals/eurusd", headers={"X-API-Key": KEY})
+        assert r.status_code == 200
+        body = r.json()
+        assert body["features_ts"].startswith("2019-02-05T23:59")
+        assert body["signal"] in (-1, 0, 1)
+        # The served probability equals the batch model's on the batch features of that bar.
+        app_model = client.app.state.engine.loaded.model
+        bars = ParquetStore(pipeline_dir / "lake").read_bars("EURUSD", *[__import__("datetime").date(2019, 2, 5)] * 2)
+        last = compute_features(bars, DEFAULT_FEATURE_SET).iloc[[-1]]
+        assert body["prob_up"] == pytest.approx(app_model.predict(None, last)["prob_up"].iloc[0], abs=1e-12)
+
+
+def test_auth_and_unknown_symbol(pipeline_dir):
+    with TestClient(create_app(_settings(pipeline_dir))) as client:
+        assert client.get("/api/v1/signals/EURUSD").status_code == 401
+        assert client.get("/api/v1/signals/EURUSD", headers={"X-API-Key": "wrong-key-123456"}).status_code == 401
+        r = client.get("/api/v1/signals/XAUUSD", headers={"X-API-Key": KEY})
+        assert r.status_code == 404 and "not served" in r.json()["detail"]
+
+
+def test_missing_alias_fails_clearly(pipeline_dir):
+    app = create_app(_settings(pipeline_dir, model_alias="no-such-alias"))
+    with pytest.raises(Exception, match="no model at models:/alphaforge-signal@no-such-alias"):
+        with TestClient(app):
+            pass
+
+
+@pytest.mark.parametrize("key", ["changeme", "short", ""])
+def test_placeholder_api_keys_are_refused(key):
+    with pytest.raises(ValidationError):
+        Settings(api_key=key)
