@@ -8,10 +8,10 @@ import pandas as pd
 from assets.features import features
 from assets.partitions import configured_symbols
 from assets.resources import MarketDataResource, MLflowResource
+from ml.dataset import training_frame
 from ml.evaluation import EvaluationConfig, evaluate_oos
 from ml.features import DEFAULT_FEATURE_SET
 from ml.registry import CHALLENGER, PromotionGate, promote
-from ml.dataset import training_frame
 from ml.training import TrainConfig, train_signal_model
 
 

@@ -44,7 +44,8 @@ def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], st
     Returns pooled metrics (mean Sharpe, worst drawdown, total trades and P&L) and the
     per-symbol results.
     """
-    costs = CostModel(commission_per_lot=cfg.commission_per_lot, slippage_spread_frac=cfg.slippage_spread_frac)
+    costs = CostModel(commission_per_lot=cfg.commission_per_lot,
+                      slippage_spread_frac=cfg.slippage_spread_frac)
     results: dict[str, BacktestResult] = {}
     for symbol in symbols:
         bars = store.read_bars(symbol, start.date(), end)

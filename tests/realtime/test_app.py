@@ -1,5 +1,7 @@
 """The realtime app loads models:/NAME@champion and serves a signal from replayed bars."""
 
+import datetime as dt
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -28,7 +30,8 @@ def test_serves_the_champion_signal(pipeline_dir):
         assert body["signal"] in (-1, 0, 1)
         # The served probability equals the batch model's on the batch features of that bar.
         app_model = client.app.state.engine.loaded.model
-        bars = ParquetStore(pipeline_dir / "lake").read_bars("EURUSD", *[__import__("datetime").date(2019, 2, 5)] * 2)
+        day = dt.date(2019, 2, 5)
+        bars = ParquetStore(pipeline_dir / "lake").read_bars("EURUSD", day, day)
         last = compute_features(bars, DEFAULT_FEATURE_SET).iloc[[-1]]
         assert body["prob_up"] == pytest.approx(app_model.predict(None, last)["prob_up"].iloc[0], abs=1e-12)
 
@@ -36,16 +39,17 @@ def test_serves_the_champion_signal(pipeline_dir):
 def test_auth_and_unknown_symbol(pipeline_dir):
     with TestClient(create_app(_settings(pipeline_dir))) as client:
         assert client.get("/api/v1/signals/EURUSD").status_code == 401
-        assert client.get("/api/v1/signals/EURUSD", headers={"X-API-Key": "wrong-key-123456"}).status_code == 401
+        wrong = {"X-API-Key": "wrong-key-123456"}
+        assert client.get("/api/v1/signals/EURUSD", headers=wrong).status_code == 401
         r = client.get("/api/v1/signals/XAUUSD", headers={"X-API-Key": KEY})
         assert r.status_code == 404 and "not served" in r.json()["detail"]
 
 
 def test_missing_alias_fails_clearly(pipeline_dir):
     app = create_app(_settings(pipeline_dir, model_alias="no-such-alias"))
-    with pytest.raises(Exception, match="no model at models:/alphaforge-signal@no-such-alias"):
-        with TestClient(app):
-            pass
+    expected = "no model at models:/alphaforge-signal@no-such-alias"
+    with pytest.raises(Exception, match=expected), TestClient(app):
+        pass
 
 
 @pytest.mark.parametrize("key", ["changeme", "short", ""])

@@ -32,7 +32,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_directory(root: Path, faults: dict[str, list[int]] | None = None) -> Iterator[tuple[str, list[str]]]:
+def serve_directory(
+    root: Path, faults: dict[str, list[int]] | None = None
+) -> Iterator[tuple[str, list[str]]]:
     """Serve ``root`` on an ephemeral 127.0.0.1 port; yield ``(base_url, hits)``."""
     handler = type("Handler", (_Handler,), {"faults": dict(faults or {}), "hits": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
