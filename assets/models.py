@@ -1,5 +1,7 @@
-"""Model assets: train and register, backtest out of sample, promote through the gate."""
+"""Model assets: training set, one signal model per family, out-of-sample evaluation, promotion."""
 
+import os
+from typing import Any
 
 import dagster as dg
 import mlflow
@@ -12,16 +14,28 @@ from ml.dataset import training_frame
 from ml.evaluation import EvaluationConfig, evaluate_oos
 from ml.features import DEFAULT_FEATURE_SET
 from ml.registry import CHALLENGER, PromotionGate, promote
-from ml.training import TrainConfig, train_signal_model
+from ml.training import TrainConfig, train_and_register
+
+# Torch families ask Kubernetes for a GPU node; the code picks cuda by itself when it is there.
+GPU_TAGS = {"dagster-k8s/config": {
+    "container_config": {"resources": {"limits": {"nvidia.com/gpu": "1", "memory": "8Gi"}}},
+    "pod_spec_config": {"node_selector": {"nvidia.com/gpu.present": "true"}},
+}}
 
 
-class TrainingConfig(dg.Config):
-    """Training window (ISO dates; empty = everything stored) and label settings."""
+def model_families() -> list[str]:
+    """Families to train (ALPHAFORGE_MODEL_FAMILIES, comma separated)."""
+    raw = os.environ.get("ALPHAFORGE_MODEL_FAMILIES", "logreg,lgbm,mlp,tcn")
+    return [f.strip() for f in raw.split(",") if f.strip()]
+
+
+class TrainingSetConfig(dg.Config):
+    """Training window (ISO dates; empty = everything stored) and labels."""
 
     start: str = ""
     end: str = ""
     horizon: int = 15
-    threshold: float = 0.55
+    label: str = "forward"  # or "triple_barrier"
 
 
 class GateConfig(dg.Config):
@@ -30,64 +44,85 @@ class GateConfig(dg.Config):
     min_sharpe: float = 0.5
     max_drawdown: float = 0.10
     min_trades: int = 20
+    min_dsr: float = 0.95
 
 
-def _window(market: MarketDataResource, cfg: TrainingConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
-    store = market.store()
-    days = sorted({d for s in configured_symbols() for d in store.days("bars", s)})
+@dg.asset(group_name="models", deps=[features], kinds={"pandas"})
+def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
+                 market: MarketDataResource) -> dict[str, Any]:
+    """Stored features with labels over the training window, and its lineage."""
+    store, symbols = market.store(), configured_symbols()
+    days = sorted({d for s in symbols for d in store.days("features", s)})
     if not days:
-        raise dg.Failure("no bars stored yet: materialise ticks and bars_1m first")
-    start = pd.Timestamp(cfg.start) if cfg.start else pd.Timestamp(days[0])
-    end = pd.Timestamp(cfg.end) if cfg.end else pd.Timestamp(days[-1])
-    return start, end
+        raise dg.Failure("no features stored yet: materialise ticks, bars_1m and features first")
+    start = pd.Timestamp(config.start).date() if config.start else days[0]
+    end = pd.Timestamp(config.end).date() if config.end else days[-1]
+    frame = training_frame(store, symbols, start, end, DEFAULT_FEATURE_SET, config.horizon, config.label)
+    partitions = [f"{d}|{s}" for s in symbols for d in store.days("features", s) if start <= d <= end]
+    context.add_output_metadata({"dagster/row_count": len(frame), "label": config.label,
+                                 "up_share": float(frame["label"].mean()) if len(frame) else 0.0,
+                                 "partitions_read": len(partitions)})
+    lineage = {"symbols": ",".join(symbols), "start": start, "end": end, "partitions": ";".join(partitions),
+               "label": config.label, "horizon": config.horizon}
+    return {"frame": frame, "lineage": lineage, "end": end.isoformat(), "symbols": symbols,
+            "horizon": config.horizon}
 
 
-@dg.asset(group_name="models", deps=[features], kinds={"mlflow", "sklearn"})
-def signal_model(context: dg.AssetExecutionContext, config: TrainingConfig,
-                 market: MarketDataResource, mlflow_server: MLflowResource) -> dict:
-    """A logistic-regression signal model on stored features, logged to MLflow and registered
-    as @challenger."""
-    start, end = _window(market, config)
-    symbols = configured_symbols()
-    frame = training_frame(market.store(), symbols, start.date(), end.date(), DEFAULT_FEATURE_SET,
-                           horizon=config.horizon)
+def _signal_model_asset(family: str) -> dg.AssetsDefinition:
+    torch_family = family in {"mlp", "tcn"}
+
+    @dg.asset(name=f"signal_model_{family}", group_name="models",
+              kinds={"mlflow", "pytorch" if torch_family else "sklearn"},
+              op_tags=GPU_TAGS if torch_family else None)
+    def _model(context: dg.AssetExecutionContext, training_set: dict[str, Any],
+               mlflow_server: MLflowResource) -> dict[str, Any]:
+        mlflow_server.activate()
+        cfg = TrainConfig(family=family, horizon=training_set["horizon"])
+        result = train_and_register(training_set["frame"], DEFAULT_FEATURE_SET, cfg,
+                                    mlflow_server.registered_model, training_set["lineage"])
+        context.add_output_metadata({"version": result.version, "run_id": result.run_id,
+                                     **{k: float(v) for k, v in result.metrics.items()}})
+        return {"family": family, "version": result.version, "test_start": result.test_start.isoformat(),
+                "end": training_set["end"], "symbols": training_set["symbols"]}
+
+    _model.__doc__ = f"The {family} signal model, trained, logged to MLflow and registered."
+    return _model
+
+
+signal_models = [_signal_model_asset(f) for f in model_families()]
+
+
+@dg.asset(group_name="models", kinds={"mlflow"},
+          ins={m.key.path[-1]: dg.AssetIn(m.key) for m in signal_models})
+def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResource,
+                     mlflow_server: MLflowResource, **models: dict[str, Any]) -> dict[str, Any]:
+    """Out-of-sample backtest of every new version with spread, commission, slippage and swaps;
+    the best by Sharpe becomes @challenger."""
     client = mlflow_server.activate()
-    cfg = TrainConfig(horizon=config.horizon, threshold=config.threshold)
-    result = train_signal_model(frame, DEFAULT_FEATURE_SET, cfg, mlflow_server.registered_model,
-                                {"symbols": ",".join(symbols), "start": start.date(), "end": end.date()})
-    client.set_registered_model_alias(mlflow_server.registered_model, CHALLENGER, result.version)
-    context.add_output_metadata({"version": result.version, "run_id": result.run_id,
-                                 "model_uri": result.model_uri, **result.metrics})
-    return {"version": result.version, "test_start": result.test_start.isoformat(),
-            "end": end.date().isoformat(), "symbols": symbols}
+    name, table = mlflow_server.registered_model, {}
+    for info in models.values():
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{info['version']}").unwrap_python_model()
+        metrics, _ = evaluate_oos(model, market.store(), info["symbols"], pd.Timestamp(info["test_start"]),
+                                  pd.Timestamp(info["end"]).date(), EvaluationConfig(), n_trials=len(models))
+        table[info["version"]] = {"family": info["family"], **metrics}
+    best = max(table, key=lambda v: (table[v]["sharpe"] == table[v]["sharpe"], table[v]["sharpe"]))
+    client.set_registered_model_alias(name, CHALLENGER, best)
+    context.add_output_metadata({"challenger": best, "candidates": dg.MetadataValue.json(table)})
+    return {"version": best, "metrics": table[best]}
 
 
 @dg.asset(group_name="models", kinds={"mlflow"})
-def backtest(context: dg.AssetExecutionContext, signal_model: dict, market: MarketDataResource,
-             mlflow_server: MLflowResource) -> dict:
-    """Out-of-sample backtest of the new version with spread, commission, slippage and swaps."""
-    mlflow_server.activate()
-    uri = f"models:/{mlflow_server.registered_model}/{signal_model['version']}"
-    model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
-    metrics, results = evaluate_oos(model, market.store(), signal_model["symbols"],
-                                    pd.Timestamp(signal_model["test_start"]),
-                                    pd.Timestamp(signal_model["end"]).date(), EvaluationConfig())
-    context.add_output_metadata({
-        **{k: float(v) for k, v in metrics.items()},
-        "per_symbol": dg.MetadataValue.json({s: {k: float(v) for k, v in r.metrics.items()}
-                                             for s, r in results.items()}),
-    })
-    return {"version": signal_model["version"], "metrics": metrics}
-
-
-@dg.asset(group_name="models", kinds={"mlflow"})
-def promotion(context: dg.AssetExecutionContext, config: GateConfig, backtest: dict,
+def promotion(context: dg.AssetExecutionContext, config: GateConfig, model_evaluation: dict[str, Any],
               mlflow_server: MLflowResource) -> dg.MaterializeResult:
-    """Move @champion to the new version only when the out-of-sample gate holds."""
+    """Move @champion to the challenger only when the out-of-sample gate holds."""
     client = mlflow_server.activate()
-    gate = PromotionGate(config.min_sharpe, config.max_drawdown, config.min_trades)
-    promoted = promote(client, mlflow_server.registered_model, backtest["version"],
-                       backtest["metrics"], gate)
-    failures = gate.failures(backtest["metrics"])
-    return dg.MaterializeResult(metadata={"promoted": promoted, "version": backtest["version"],
-                                          "gate_failures": "; ".join(failures) or "none"})
+    gate = PromotionGate(config.min_sharpe, config.max_drawdown, config.min_trades, config.min_dsr)
+    metrics = model_evaluation["metrics"]
+    numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+    promoted = promote(client, mlflow_server.registered_model, model_evaluation["version"], numeric, gate)
+    return dg.MaterializeResult(metadata={"promoted": promoted, "version": model_evaluation["version"],
+                                          "family": metrics["family"],
+                                          "gate_failures": "; ".join(gate.failures(numeric)) or "none"})
+
+
+model_assets = [training_set, *signal_models, model_evaluation, promotion]

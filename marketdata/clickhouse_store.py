@@ -154,7 +154,12 @@ class ClickHouseStore:
     ) -> pd.DataFrame:
         """Bars of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
         table = table_name("bars", timeframe)
-        return finish("bars", self._read(table, ", ".join(BAR_COLUMNS), symbol, start, end))
+        # Epoch ms, not the DateTime64 itself: immune to client-side time-zone conversion.
+        cols = "toUnixTimestamp64Milli(ts) AS ts_ms, " + ", ".join(BAR_COLUMNS[1:])
+        df = self._read(table, cols, symbol, start, end)
+        if not df.empty:
+            df.insert(0, "ts", pd.to_datetime(df.pop("ts_ms"), unit="ms", utc=True))
+        return finish("bars", df)
 
     def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
         """The days written for ``kind`` ("ticks" or "bars") and ``symbol``, ascending."""

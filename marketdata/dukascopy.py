@@ -173,9 +173,10 @@ class DukascopyClient:
             futures = [pool.submit(self._hour_ticks, symbol, h, scale) for h in hours]
         # Every hour ran to completion (and was cached) before the first failure is raised,
         # so a re-run after an outage only downloads the hours that failed.
-        errors = [f.exception() for f in futures if f.exception() is not None]
-        if errors:
-            raise errors[0]
+        for future in futures:
+            error = future.exception()
+            if error is not None:
+                raise error
         ticks = concat_ticks(f.result() for f in futures)
         log.info("fetched %s %s: %d ticks", symbol, day, len(ticks))
         return ticks

@@ -43,15 +43,11 @@ class TickBarStore(Protocol):
         """Ticks of the days ``start`` to ``end`` inclusive, sorted by ``ts_ms``."""
         ...
 
-    def write_bars(
-        self, symbol: str, day: dt.date, df: pd.DataFrame, timeframe: str = "1m"
-    ) -> None:
+    def write_bars(self, symbol: str, day: dt.date, df: pd.DataFrame, timeframe: str = "1m") -> None:
         """Store (replace) the bars of one day."""
         ...
 
-    def read_bars(
-        self, symbol: str, start: dt.date, end: dt.date, timeframe: str = "1m"
-    ) -> pd.DataFrame:
+    def read_bars(self, symbol: str, start: dt.date, end: dt.date, timeframe: str = "1m") -> pd.DataFrame:
         """Bars of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
         ...
 
@@ -69,6 +65,14 @@ def table_name(kind: str, timeframe: str = "1m") -> str:
             raise StoreError(f"bad timeframe {timeframe!r}; expected e.g. 1m, 5m, 1h, 1d")
         return f"bars_{timeframe}"
     raise StoreError(f"unknown kind {kind!r}; expected 'ticks' or 'bars'")
+
+
+def check_symbol(symbol: str) -> str:
+    """The upper-cased symbol, or :class:`StoreError` if it could escape a partition folder."""
+    sym = symbol.upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9._-]*", sym):
+        raise StoreError(f"bad symbol {symbol!r} for a store partition")
+    return sym
 
 
 def check_ticks(day: dt.date, df: pd.DataFrame) -> pd.DataFrame:
@@ -109,9 +113,7 @@ def finish(kind: str, df: pd.DataFrame) -> pd.DataFrame:
     if kind == "ticks":
         if df.empty:
             return empty_ticks()
-        out = df[TICK_COLUMNS].astype(
-            {"ts_ms": np.int64, **{c: np.float64 for c in TICK_COLUMNS[1:]}}
-        )
+        out = df[TICK_COLUMNS].astype({"ts_ms": np.int64, **{c: np.float64 for c in TICK_COLUMNS[1:]}})
         return out.sort_values("ts_ms", kind="stable", ignore_index=True)
     if df.empty:
         return empty_bars()
@@ -135,13 +137,8 @@ class ParquetStore:
         self.root = Path(root)
 
     def _part(self, table: str, symbol: str, day: dt.date) -> Path:
-        return (
-            self.root
-            / table
-            / f"symbol={symbol.upper()}"
-            / f"date={day.isoformat()}"
-            / "part.parquet"
-        )
+        folder = self.root / table / f"symbol={check_symbol(symbol)}"
+        return folder / f"date={day.isoformat()}" / "part.parquet"
 
     def _write(self, table: str, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
         path = self._part(table, symbol, day)
@@ -160,18 +157,16 @@ class ParquetStore:
         """Store (replace) the ticks of one day."""
         self._write("ticks", symbol, day, check_ticks(day, df))
 
-    def write_bars(
-        self, symbol: str, day: dt.date, df: pd.DataFrame, timeframe: str = "1m"
-    ) -> None:
+    def write_bars(self, symbol: str, day: dt.date, df: pd.DataFrame, timeframe: str = "1m") -> None:
         """Store (replace) the bars of one day."""
         self._write(table_name("bars", timeframe), symbol, day, check_bars(day, df))
 
-    def _read(
-        self, table: str, symbol: str, start: dt.date, end: dt.date, order: str
-    ) -> pd.DataFrame:
-        if not any((self.root / table).glob("symbol=*/date=*/part.parquet")):
-            return pd.DataFrame()
-        pattern = str(self.root / table / "*" / "*" / "part.parquet")
+    def _read(self, table: str, symbol: str, start: dt.date, end: dt.date, order: str) -> pd.DataFrame:
+        folder = self.root / table / f"symbol={check_symbol(symbol)}"
+        if not any(folder.glob("date=*/part.parquet")):
+            return pd.DataFrame()  # DuckDB raises on a glob that matches nothing
+        # The glob stays inside the symbol; the date predicate prunes partitions by name.
+        pattern = str(folder / "*" / "part.parquet")
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
@@ -188,15 +183,16 @@ class ParquetStore:
         """Ticks of the days ``start`` to ``end`` inclusive, sorted by ``ts_ms``."""
         return finish("ticks", self._read("ticks", symbol, start, end, "ts_ms"))
 
-    def read_bars(
-        self, symbol: str, start: dt.date, end: dt.date, timeframe: str = "1m"
-    ) -> pd.DataFrame:
+    def read_bars(self, symbol: str, start: dt.date, end: dt.date, timeframe: str = "1m") -> pd.DataFrame:
         """Bars of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
         return finish("bars", self._read(table_name("bars", timeframe), symbol, start, end, "ts"))
 
     def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
         """The days stored for ``kind`` ("ticks" or "bars") and ``symbol``, ascending."""
-        folder = self.root / table_name(kind, timeframe) / f"symbol={symbol.upper()}"
+        return self._days(table_name(kind, timeframe), symbol)
+
+    def _days(self, table: str, symbol: str) -> list[dt.date]:
+        folder = self.root / table / f"symbol={check_symbol(symbol)}"
         return sorted(
             dt.date.fromisoformat(p.parent.name.removeprefix("date="))
             for p in folder.glob("date=*/part.parquet")

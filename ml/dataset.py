@@ -9,7 +9,9 @@ import pandas as pd
 
 from marketdata.store import ParquetStore, normalise_ts
 from ml.features import FeatureSet, compute_features
-from ml.labels import forward_return_labels
+from ml.errors import MLError
+from ml.indicators import atr
+from ml.labels import forward_return_labels, triple_barrier_labels
 
 
 class FeatureStore(ParquetStore):
@@ -18,6 +20,10 @@ class FeatureStore(ParquetStore):
     def write_features(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
         """Store (replace) one day of feature rows."""
         self._write("features", symbol, day, df)
+
+    def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
+        """Stored days of ``kind``: "features" besides the base store's "ticks" and "bars"."""
+        return self._days("features", symbol) if kind == "features" else super().days(kind, symbol, timeframe)
 
     def read_features(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Feature rows of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
@@ -38,16 +44,20 @@ def features_for_day(store: ParquetStore, symbol: str, day: dt.date, fs: Feature
 
 def training_frame(
     store: FeatureStore, symbols: list[str], start: dt.date, end: dt.date, fs: FeatureSet,
-    horizon: int, dead_zone: float = 0.0,
+    horizon: int, label: str = "forward", dead_zone: float = 0.0, barrier_mult: float = 2.0,
 ) -> pd.DataFrame:
-    """Stored features joined with forward-return labels, complete rows only, time-ordered."""
+    """Stored features joined with labels, complete rows only, ordered by (ts, symbol).
+
+    ``label`` is "forward" (sign of the ``horizon``-bar return, with a dead zone) or
+    "triple_barrier" (ATR-scaled take-profit and stop, ``horizon`` bars of time barrier).
+    """
     frames = []
     for symbol in symbols:
         feats = store.read_features(symbol, start, end)
         bars = store.read_bars(symbol, start, end)
         if feats.empty or bars.empty:
             continue
-        bars = bars.assign(label=forward_return_labels(bars, horizon, dead_zone).to_numpy())
+        bars = bars.assign(label=_labels(bars, fs, horizon, label, dead_zone, barrier_mult))
         merged = feats.merge(bars[["ts", "label"]], on="ts", how="inner")
         merged.insert(0, "symbol", symbol)
         frames.append(merged)
@@ -56,3 +66,16 @@ def training_frame(
     out = pd.concat(frames, ignore_index=True)
     complete = out[[*fs.columns, "label"]].notna().all(axis=1) & np.isfinite(out[fs.columns]).all(axis=1)
     return out[complete].sort_values(["ts", "symbol"], kind="stable", ignore_index=True)
+
+
+def _labels(bars: pd.DataFrame, fs: FeatureSet, horizon: int, kind: str, dead_zone: float,
+            mult: float) -> np.ndarray:
+    if kind == "forward":
+        return forward_return_labels(bars, horizon, dead_zone).to_numpy()
+    if kind == "triple_barrier":
+        mid = ((bars["bid_close"] + bars["ask_close"]) / 2).to_numpy(np.float64)
+        high = ((bars["bid_high"] + bars["ask_high"]) / 2).to_numpy(np.float64)
+        low = ((bars["bid_low"] + bars["ask_low"]) / 2).to_numpy(np.float64)
+        return triple_barrier_labels(bars, atr(high, low, mid, fs.atr_window), horizon,
+                                     mult, mult).to_numpy()
+    raise MLError(f"unknown label kind {kind!r}: use 'forward' or 'triple_barrier'")

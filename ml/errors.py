@@ -11,3 +11,19 @@ class NotEnoughDataError(MLError):
 
 class ModelNotFoundError(MLError):
     """No registered model version answers to the requested alias."""
+
+
+class InvalidBarsError(MLError):
+    """Bars that cannot feed features: missing columns, NaN/inf, non-positive prices."""
+
+
+class UnknownFeatureSetError(MLError):
+    """A feature set name@version that is not registered."""
+
+
+class TrackingUnavailableError(MLError):
+    """The MLflow tracking server cannot be reached."""
+
+
+class InvalidInputError(MLError, ValueError):
+    """Input arrays a model cannot use: non-finite values, wrong shapes, bad labels."""

@@ -13,6 +13,7 @@ from marketdata.instruments import get_instrument
 from ml.backtest import BacktestResult, CostModel, run_backtest
 from ml.dataset import FeatureStore
 from ml.models import SignalModel, signal_from_prob
+from ml.optimize.overfitting import deflated_sharpe_ratio
 
 
 @dataclass(frozen=True)
@@ -25,24 +26,25 @@ class EvaluationConfig:
     fraction: float = 1.0
 
 
-def signals_for_bars(model: SignalModel, bars: pd.DataFrame, feats: pd.DataFrame) -> np.ndarray:
-    """One signal per bar: the model's view at that bar's close; flat where features are missing."""
+def signals_for_bars(model: SignalModel, symbol: str, bars: pd.DataFrame, feats: pd.DataFrame) -> np.ndarray:
+    """One signal per bar: the model's view at that bar's close; flat where it has none."""
     rows = feats.dropna(subset=model.columns)
     rows = rows[np.isfinite(rows[model.columns]).all(axis=1)]
     signal = pd.Series(0, index=pd.DatetimeIndex(bars["ts"]), dtype=np.int64)
     if len(rows):
-        prob = model.pipeline.predict_proba(rows[model.columns])[:, 1]
+        prob = model.predict(None, rows.assign(symbol=symbol))["prob_up"].to_numpy()
         predicted = pd.Series(signal_from_prob(prob, model.threshold), index=pd.DatetimeIndex(rows["ts"]))
         signal.update(predicted.reindex(signal.index).dropna())
     return signal.to_numpy(dtype=np.int64)
 
 
 def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], start: pd.Timestamp,
-                 end: dt.date, cfg: EvaluationConfig) -> tuple[dict[str, float], dict[str, BacktestResult]]:
+                 end: dt.date, cfg: EvaluationConfig, n_trials: int = 1,
+                 ) -> tuple[dict[str, float], dict[str, BacktestResult]]:
     """Backtest every symbol from ``start`` (the first out-of-sample bar) to ``end``.
 
-    Returns pooled metrics (mean Sharpe, worst drawdown, total trades and P&L) and the
-    per-symbol results.
+    Features come from stored days from ``start``'s day, so the first out-of-sample bars keep
+    their warm-up. Returns pooled figures (for the promotion gate) and per-symbol results.
     """
     costs = CostModel(commission_per_lot=cfg.commission_per_lot,
                       slippage_spread_frac=cfg.slippage_spread_frac)
@@ -53,21 +55,25 @@ def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], st
         if len(bars) < 2:
             continue
         feats = store.read_features(symbol, start.date(), end)
-        signal = signals_for_bars(model, bars, feats)
+        signal = signals_for_bars(model, symbol, bars, feats)
         results[symbol] = run_backtest(bars, signal, get_instrument(symbol), costs,
                                        cash=cfg.cash, fraction=cfg.fraction)
-    return pooled_metrics(results), results
+    return pooled_metrics(results, n_trials), results
 
 
-def pooled_metrics(results: dict[str, BacktestResult]) -> dict[str, float]:
-    """Figures across symbols: the promotion gate reads these."""
+def pooled_metrics(results: dict[str, BacktestResult], n_trials: int = 1) -> dict[str, float]:
+    """Figures across symbols: mean Sharpe, worst drawdown, total trades and P&L, and the
+    deflated Sharpe ratio of the pooled per-bar returns given ``n_trials`` candidates."""
     if not results:
-        return {"sharpe": math.nan, "max_drawdown": math.nan, "n_trades": 0.0, "total_pnl": 0.0}
+        return {"sharpe": math.nan, "max_drawdown": math.nan, "n_trades": 0.0, "total_pnl": 0.0,
+                "dsr": math.nan}
     sharpes = [r.metrics["sharpe"] for r in results.values()]
+    returns = np.concatenate([r.equity.pct_change().dropna().to_numpy() for r in results.values()])
     return {
         "sharpe": float(np.nanmean(sharpes)) if any(s == s for s in sharpes) else math.nan,
         "max_drawdown": float(max(r.metrics["max_drawdown"] for r in results.values())),
         "n_trades": float(sum(r.metrics["n_trades"] for r in results.values())),
         "total_pnl": float(sum(r.trades["pnl"].sum() for r in results.values())),
         "total_return": float(np.mean([r.metrics["total_return"] for r in results.values()])),
+        "dsr": deflated_sharpe_ratio(returns, max(1, n_trials)) if returns.size >= 3 else math.nan,
     }

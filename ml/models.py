@@ -1,4 +1,4 @@
-"""Served models: an MLflow pyfunc that turns a feature row into a signal."""
+"""The served model: an MLflow pyfunc around a classifier and the feature set it was trained on."""
 
 from __future__ import annotations
 
@@ -7,45 +7,46 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
+
+from ml.families import Classifier
+from ml.features import FeatureSet
 
 
 class SignalModel(mlflow.pyfunc.PythonModel):
-    """Wraps a fitted scikit-learn classifier pipeline; emits prob_up and a -1/0/+1 signal.
+    """prob_up and a -1/0/+1 signal from feature rows.
 
-    ``predict_row`` is the realtime fast path: the scaler and logistic regression are folded
-    into one weight vector, so a single row costs a dot product instead of a pandas round trip.
+    ``predict_row`` is the realtime fast path (one feature vector, or the last ``lookback``
+    vectors for a sequence model) and bypasses pandas entirely.
     """
 
-    def __init__(self, pipeline: Pipeline, columns: list[str], threshold: float = 0.55):
-        self.pipeline = pipeline
-        self.columns = list(columns)
+    def __init__(self, classifier: Classifier, feature_set: FeatureSet, family: str,
+                 threshold: float = 0.55):
+        self.classifier = classifier
+        self.feature_set = feature_set
+        self.family = family
         self.threshold = float(threshold)
-        self._w, self._b = _fold_linear(pipeline)
+
+    @property
+    def columns(self) -> list[str]:
+        """Model inputs, in order."""
+        return self.feature_set.columns
+
+    @property
+    def lookback(self) -> int:
+        """Feature rows per prediction (1 for row models)."""
+        return int(self.classifier.lookback)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        """Batch prediction over a frame holding ``columns``."""
-        prob = self.pipeline.predict_proba(model_input[self.columns])[:, 1]
+        """Batch prediction over a frame holding ``columns`` (and ``symbol`` for sequence models)."""
+        groups = model_input["symbol"].to_numpy() if "symbol" in model_input else None
+        prob = self.classifier.predict_proba(model_input[self.columns].to_numpy(np.float64), groups)
         return pd.DataFrame({"prob_up": prob, "signal": signal_from_prob(prob, self.threshold)})
 
     def predict_row(self, x: np.ndarray) -> float:
-        """P(up) for one feature vector in ``columns`` order."""
-        if self._w is None:
-            return float(self.pipeline.predict_proba(x.reshape(1, -1))[0, 1])
-        z = float(x @ self._w + self._b)
-        return 1.0 / (1.0 + np.exp(-z))
+        """P(up) for one input: shape (F,) for row models, (lookback, F) for sequence models."""
+        return self.classifier.predict_one(x)
 
 
 def signal_from_prob(prob: np.ndarray, threshold: float) -> np.ndarray:
-    """+1 above ``threshold``, -1 below ``1 - threshold``, 0 in between."""
+    """+1 above ``threshold``, -1 below ``1 - threshold``, 0 in between (and where prob is NaN)."""
     return np.where(prob > threshold, 1, np.where(prob < 1.0 - threshold, -1, 0)).astype(np.int64)
-
-
-def _fold_linear(pipeline: Pipeline) -> tuple[np.ndarray | None, float]:
-    """Fold StandardScaler + LogisticRegression into (w, b); (None, 0) for other models."""
-    steps = dict(pipeline.named_steps)
-    scaler, clf = steps.get("scale"), steps.get("clf")
-    if scaler is None or clf is None or not hasattr(clf, "coef_"):
-        return None, 0.0
-    coef = clf.coef_[0] / scaler.scale_
-    return coef.astype(np.float64), float(clf.intercept_[0] - coef @ scaler.mean_)

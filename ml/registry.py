@@ -21,6 +21,7 @@ class PromotionGate:
     min_sharpe: float = 0.5
     max_drawdown: float = 0.10
     min_trades: int = 20
+    min_dsr: float = 0.95  # deflated Sharpe: P(true Sharpe > best of n lucky trials)
 
     def failures(self, metrics: dict[str, float]) -> list[str]:
         """Human-readable reasons the metrics miss the gate; empty when it holds."""
@@ -30,6 +31,9 @@ class PromotionGate:
             out.append(f"sharpe {sharpe:.3f} < {self.min_sharpe}")
         if not metrics.get("max_drawdown", 1.0) <= self.max_drawdown:
             out.append(f"max_drawdown {metrics.get('max_drawdown'):.4f} > {self.max_drawdown}")
+        dsr = metrics.get("dsr", float("nan"))
+        if not (math.isfinite(dsr) and dsr >= self.min_dsr):
+            out.append(f"deflated sharpe {dsr:.3f} < {self.min_dsr}")
         if metrics.get("n_trades", 0) < self.min_trades:
             out.append(f"n_trades {metrics.get('n_trades', 0):.0f} < {self.min_trades}")
         return out

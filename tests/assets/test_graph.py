@@ -22,13 +22,15 @@ def test_graph_materialises_from_the_datafeed(pipeline_dir):
 
 def test_strict_gate_leaves_the_new_version_a_challenger(tmp_path, datafeed_url):
     result = materialize_graph(tmp_path, datafeed_url,
-                               gate={"min_sharpe": 1e9, "max_drawdown": 0.0, "min_trades": 10**9})
+                               gate={"min_sharpe": 1e9, "max_drawdown": 0.0, "min_trades": 10**9,
+                                     "min_dsr": 1.0})
     assert result.success
     meta = result.asset_materializations_for_node("promotion")[0].metadata
     assert meta["promoted"].value is False
     assert "sharpe" in meta["gate_failures"].value
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
-    assert str(client.get_model_version_by_alias("alphaforge-signal", "challenger").version) == "1"
+    challenger = client.get_model_version_by_alias("alphaforge-signal", "challenger")
+    assert challenger.tags["gate.passed"] == "false"
     try:
         client.get_model_version_by_alias("alphaforge-signal", "champion")
         raise AssertionError("a version that missed the gate became champion")

@@ -44,3 +44,12 @@ def test_bad_kind_and_timeframe(tmp_path: Path) -> None:
         store.days("quotes", "EURUSD")
     with pytest.raises(StoreError, match="timeframe"):
         store.read_bars("EURUSD", DAY, DAY, timeframe="../x")
+
+
+def test_symbol_cannot_escape_the_lake(tmp_path: Path) -> None:
+    store = ParquetStore(tmp_path / "lake")
+    ticks = SyntheticSource().fetch_day("EURUSD", DAY)
+    with pytest.raises(StoreError, match="bad symbol"):
+        store.write_ticks("../../etc", DAY, ticks)
+    with pytest.raises(StoreError, match="bad symbol"):
+        store.read_ticks("*", DAY, DAY)

@@ -1,0 +1,119 @@
+"""Model families behind one classifier interface: fit / predict_proba / predict_one.
+
+Every family standardises its inputs itself and exposes the fitted preprocessing, so a logged
+model carries everything it needs. ``lookback`` is 1 for row models, K for sequence models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from ml.errors import MLError
+
+
+class Classifier(Protocol):
+    """What training, evaluation and serving need from a model family."""
+
+    lookback: int
+
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+            groups: np.ndarray | None = None, groups_val: np.ndarray | None = None) -> Any: ...
+
+    def predict_proba(self, X: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray: ...
+
+    def predict_one(self, x: np.ndarray) -> float: ...
+
+    def preprocessing(self) -> dict[str, Any]: ...
+
+
+class _Standardised:
+    """Mean/std scaling fitted on the training rows only."""
+
+    mean_: np.ndarray
+    std_: np.ndarray
+
+    def _fit_scaler(self, X: np.ndarray) -> np.ndarray:
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.std_ = np.where(std > 0, std, 1.0)
+        return self._scale(X)
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean_) / self.std_
+
+    def preprocessing(self) -> dict[str, Any]:
+        """The fitted scaler, as plain lists."""
+        return {"kind": "standard", "mean": self.mean_.tolist(), "std": self.std_.tolist()}
+
+
+class LogRegClassifier(_Standardised):
+    """L2 logistic regression; serving folds scaler and weights into one dot product (~µs)."""
+
+    lookback = 1
+
+    def __init__(self, C: float = 1.0, max_iter: int = 1000):
+        self.model = LogisticRegression(C=C, max_iter=max_iter)
+
+    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> LogRegClassifier:
+        self.model.fit(self._fit_scaler(X), y)
+        coef = self.model.coef_[0] / self.std_
+        self._w, self._b = coef, float(self.model.intercept_[0] - coef @ self.mean_)
+        return self
+
+    def predict_proba(self, X, groups=None) -> np.ndarray:
+        return self.model.predict_proba(self._scale(X))[:, 1]
+
+    def predict_one(self, x: np.ndarray) -> float:
+        return 1.0 / (1.0 + np.exp(-(float(x @ self._w) + self._b)))
+
+
+class LightGBMClassifier(_Standardised):
+    """Gradient-boosted trees (LightGBM) with early stopping on the validation rows."""
+
+    lookback = 1
+
+    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 50, seed: int = 7):
+        self.model = lgb.LGBMClassifier(
+            n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
+            min_child_samples=min_child_samples, random_state=seed, n_jobs=1, verbose=-1,
+            deterministic=True,
+        )
+
+    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> LightGBMClassifier:
+        kw: dict[str, Any] = {}
+        Xs = self._fit_scaler(X)
+        if X_val is not None and len(X_val):
+            kw = {"eval_set": [(self._scale(X_val), y_val)],
+                  "callbacks": [lgb.early_stopping(20, verbose=False)]}
+        self.model.fit(Xs, y, **kw)
+        self._booster = self.model.booster_
+        return self
+
+    def predict_proba(self, X, groups=None) -> np.ndarray:
+        return self.model.predict_proba(self._scale(X))[:, 1]
+
+    def predict_one(self, x: np.ndarray) -> float:
+        # The booster directly, skipping the sklearn wrapper's validation.
+        return float(self._booster.predict(self._scale(x).reshape(1, -1))[0])
+
+
+def make_classifier(family: str, **params: Any) -> Classifier:
+    """A fresh classifier of ``family``: logreg, lgbm, mlp or tcn."""
+    if family == "logreg":
+        return LogRegClassifier(**params)
+    if family == "lgbm":
+        return LightGBMClassifier(**params)
+    if family in {"mlp", "tcn"}:
+        from ml import torch_models  # torch is heavy: import it only when asked for
+
+        cls = torch_models.TorchMLPClassifier if family == "mlp" else torch_models.TorchTCNClassifier
+        return cls(**params)
+    raise MLError(f"unknown model family {family!r}; use logreg, lgbm, mlp or tcn")
+
+
+FAMILIES = ("logreg", "lgbm", "mlp", "tcn")

@@ -1,0 +1,40 @@
+"""The strategy_optimization asset, materialised for real on stored bars and a sqlite MLflow."""
+
+from __future__ import annotations
+
+import dagster as dg
+from mlflow import MlflowClient
+
+from assets.optimization import strategy_optimization
+from assets.resources import MarketDataResource, MLflowResource
+from tests.ml.backtest.helpers import random_bars
+
+
+def test_strategy_optimization_materializes_with_heatmap(tmp_path):
+    market = MarketDataResource(source="synthetic", data_dir=str(tmp_path / "data"))
+    bars = random_bars(24 * 40, seed=41)
+    store = market.store()
+    for day, chunk in bars.groupby(bars["ts"].dt.date):
+        store.write_bars("EURUSD", day, chunk.reset_index(drop=True))
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    result = dg.materialize(
+        [strategy_optimization],
+        resources={"market": market, "mlflow_server": MLflowResource(tracking_uri=uri)},
+        run_config={"ops": {"strategy_optimization": {"config": {
+            "fast": [5, 10], "slow": [20, 40], "train_bars": 400, "test_bars": 200,
+            "workers": 2}}}},
+    )
+    assert result.success
+    (mat,) = result.asset_materializations_for_node("strategy_optimization")
+    meta = mat.metadata
+    assert meta["heatmap"].value.startswith("![heatmap](data:image/png;base64,iVBOR")
+    assert meta["n_candidates"].value == 4 and meta["bars"].value == len(bars)
+    assert set(meta["best_params"].value) == {"fast", "slow"}
+    stats = meta["stats"].value
+    assert {"deflated_sharpe", "pbo", "mc_drawdown_p50"} <= set(stats)
+    run_id = meta["mlflow_parent_run_id"].value
+    client = MlflowClient(tracking_uri=uri)
+    assert client.get_run(run_id).data.params["method"] == "grid"
+    exp = client.get_experiment_by_name("strategy_optimization")
+    kids = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
+    assert len(kids) == 4
