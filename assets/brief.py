@@ -67,7 +67,8 @@ class LLMResource(dg.ConfigurableResource):
 def llm_resource_from_env() -> LLMResource:
     """``LLMResource`` with ``dg.EnvVar`` for each ``ALPHAFORGE_*`` variable that is set
     (an ``EnvVar`` naming an unset variable would fail at load instead of skipping)."""
-    return LLMResource(**{k: dg.EnvVar(v) for k, v in _ENV.items() if os.environ.get(v)})
+    fields: dict[str, Any] = {k: dg.EnvVar(v) for k, v in _ENV.items() if os.environ.get(v)}
+    return LLMResource(**fields)
 
 
 class MarketBriefConfig(dg.Config):

@@ -55,8 +55,16 @@ def _time_index(bars: pd.DataFrame) -> pd.DatetimeIndex:
         log.debug("naive bar times taken as UTC")
         idx = idx.tz_localize("UTC")
     idx = idx.tz_convert("UTC")
-    if len(idx) and not (np.diff(idx.asi8) > 0).all():
-        raise InvalidBarsError("bar times must be strictly increasing (sorted, no duplicates)")
+    if idx.hasnans:
+        raise InvalidBarsError("bar times contain NaT (missing timestamps)")
+    steps = np.diff(idx.asi8)
+    if (steps == 0).any():
+        at = int(np.flatnonzero(steps == 0)[0]) + 1
+        raise InvalidBarsError(f"duplicate bar time {idx[at]} at row {at}")
+    if (steps < 0).any():
+        at = int(np.flatnonzero(steps < 0)[0]) + 1
+        raise InvalidBarsError(
+            f"bar times must be sorted ascending: row {at} ({idx[at]}) comes before row {at - 1}")
     return idx
 
 
@@ -90,7 +98,12 @@ def load_bars(bars: pd.DataFrame) -> BidAskBars:
     for side, arrays in (("bid", bid), ("ask", ask)):
         for f, arr in arrays.items():
             if not np.isfinite(arr).all():
-                raise InvalidBarsError(f"{side}_{f} has NaN or infinite prices")
+                bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+                raise InvalidBarsError(f"{side}_{f} has NaN or infinite prices (first at row {bad})")
+            if not (arr > 0).all():
+                bad = int(np.flatnonzero(arr <= 0)[0])
+                raise InvalidBarsError(
+                    f"{side}_{f} has zero or negative prices (first at row {bad}: {arr[bad]!r})")
         if (arrays["high"] < np.maximum(arrays["open"], arrays["close"]) - 1e-12).any() or (
             arrays["low"] > np.minimum(arrays["open"], arrays["close"]) + 1e-12
         ).any():

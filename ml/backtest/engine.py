@@ -11,7 +11,7 @@ import pandas as pd
 
 from marketdata.instruments import Instrument
 from ml.backtest import core
-from ml.backtest.bars import load_bars
+from ml.backtest.bars import BidAskBars, load_bars
 from ml.backtest.costs import CostModel
 from ml.backtest.errors import BacktestError, InvalidSignalError
 from ml.backtest.metrics import compute_metrics
@@ -47,12 +47,31 @@ class BacktestResult:
     open_trades: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRADE_COLUMNS))
 
 
-def _signal_array(signal: pd.Series | np.ndarray, index: pd.DatetimeIndex) -> np.ndarray:
-    if isinstance(signal, pd.Series) and isinstance(signal.index, pd.DatetimeIndex):
-        sidx = signal.index if signal.index.tz else signal.index.tz_localize("UTC")
-        if not sidx.equals(index):
-            raise InvalidSignalError("signal's DatetimeIndex does not match the bars' times")
-    arr = np.asarray(signal, dtype=np.float64).reshape(-1)
+def _signal_array(signal: pd.Series | np.ndarray, index: pd.DatetimeIndex,
+                  rows: pd.Index) -> np.ndarray:
+    """Check ``signal`` against the bars (times ``index``, frame index ``rows``) and return it
+    as int64. A Series must be labelled like the bars: by their times, or by the frame's own
+    index (or a plain 0..n-1 range), so a shifted or reordered signal is refused, not realigned."""
+    if isinstance(signal, pd.DataFrame):
+        raise InvalidSignalError("signal must be one column (a Series or 1-d array), not a frame")
+    if isinstance(signal, pd.Series):
+        sidx = signal.index
+        if isinstance(sidx, pd.DatetimeIndex):
+            sidx = sidx.tz_convert("UTC") if sidx.tz else sidx.tz_localize("UTC")
+            if not sidx.equals(index):
+                raise InvalidSignalError(
+                    "signal's DatetimeIndex does not match the bars' times "
+                    f"({len(sidx)} signal times, {len(index)} bars)")
+        elif not (sidx.equals(rows) or sidx.equals(pd.RangeIndex(len(index)))):
+            raise InvalidSignalError("signal's index does not match the bars' index")
+    try:
+        arr = np.asarray(signal, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidSignalError(f"signal is not numeric: {exc}") from exc
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise InvalidSignalError(f"signal must be 1-d, got shape {arr.shape}")
     if arr.shape[0] != len(index):
         raise InvalidSignalError(f"signal has {arr.shape[0]} values for {len(index)} bars")
     if not np.isin(arr, (-1.0, 0.0, 1.0)).all():
@@ -91,6 +110,54 @@ def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float
     return df[TRADE_COLUMNS]
 
 
+def price_arrays(b: BidAskBars) -> tuple[np.ndarray, ...]:
+    """The kernel's price arguments: bid and ask open/high/low/close, then the spread estimate."""
+    return (b.bid["open"], b.bid["high"], b.bid["low"], b.bid["close"],
+            b.ask["open"], b.ask["high"], b.ask["low"], b.ask["close"], b.spread_est)
+
+
+def kernel_settings(
+    b: BidAskBars,
+    instrument: Instrument,
+    costs: CostModel,
+    cash: float,
+    *,
+    units: float | np.ndarray | None = None,
+    fraction: float | None = None,
+    all_in: float | None = None,
+    vol_target: float | None = None,
+    vol_lookback: int = 100,
+    max_leverage: float = 10.0,
+    lot_step: float | None = None,
+    stop_loss_pips: float | None = None,
+    take_profit_pips: float | None = None,
+) -> tuple:
+    """Validate sizing, stops and cash and return the kernel arguments that follow the signal
+    (sizing mode and parameter, unit step, stop distances, swaps, commission, slippage, cash).
+
+    Shared by :func:`run_backtest` and the parameter grid, so both charge the same costs.
+    """
+    if not (cash > 0 and math.isfinite(cash)):
+        raise BacktestError(f"cash must be a positive number, got {cash!r}")
+    n = len(b)
+    vol_frac = None
+    if vol_target is not None:
+        vol_frac = volatility_fraction(b.mid_close, b.index, vol_target, vol_lookback, max_leverage)
+    mode, size_param = sizing_arrays(n, units=units, fraction=fraction, all_in=all_in,
+                                     vol_fraction=vol_frac)
+    pip = instrument.pip_size
+    for name, value in (("stop_loss_pips", stop_loss_pips), ("take_profit_pips", take_profit_pips)):
+        if value is not None and not value > 0:
+            raise BacktestError(f"{name} must be > 0")
+    sl = stop_loss_pips * pip if stop_loss_pips is not None else math.inf
+    tp = take_profit_pips * pip if take_profit_pips is not None else math.inf
+    swap_mult = swap_multipliers(b.index.asi8) if costs.apply_swap else np.zeros(n)
+    return (mode, size_param, (lot_step or 0.0) * instrument.contract_size, sl, tp, swap_mult,
+            instrument.swap_long * pip, instrument.swap_short * pip,
+            costs.commission_per_lot / instrument.contract_size, costs.commission_rate,
+            costs.slippage_pips * pip, costs.slippage_spread_frac, float(cash))
+
+
 def run_backtest(
     bars: pd.DataFrame,
     signal: pd.Series | np.ndarray,
@@ -120,31 +187,13 @@ def run_backtest(
     the end are closed at the last close unless ``close_at_end`` is False.
     """
     costs = costs or CostModel()
-    if not (cash > 0 and math.isfinite(cash)):
-        raise BacktestError(f"cash must be a positive number, got {cash!r}")
     b = load_bars(bars)
-    n = len(b)
-    sig = _signal_array(signal, b.index)
-    vol_frac = None
-    if vol_target is not None:
-        vol_frac = volatility_fraction(b.mid_close, b.index, vol_target, vol_lookback, max_leverage)
-    mode, size_param = sizing_arrays(n, units=units, fraction=fraction, all_in=all_in,
-                                     vol_fraction=vol_frac)
-    pip = instrument.pip_size
-    for name, value in (("stop_loss_pips", stop_loss_pips), ("take_profit_pips", take_profit_pips)):
-        if value is not None and not value > 0:
-            raise BacktestError(f"{name} must be > 0")
-    sl = stop_loss_pips * pip if stop_loss_pips is not None else math.inf
-    tp = take_profit_pips * pip if take_profit_pips is not None else math.inf
-    swap_mult = swap_multipliers(b.index.asi8) if costs.apply_swap else np.zeros(n)
-    equity, position, rows = core.simulate(
-        b.bid["open"], b.bid["high"], b.bid["low"], b.bid["close"],
-        b.ask["open"], b.ask["high"], b.ask["low"], b.ask["close"], b.spread_est,
-        sig, mode, size_param, (lot_step or 0.0) * instrument.contract_size, sl, tp, swap_mult,
-        instrument.swap_long * pip, instrument.swap_short * pip,
-        costs.commission_per_lot / instrument.contract_size, costs.commission_rate,
-        costs.slippage_pips * pip, costs.slippage_spread_frac, float(cash), bool(close_at_end),
-    )
+    sig = _signal_array(signal, b.index, bars.index)
+    settings = kernel_settings(
+        b, instrument, costs, cash, units=units, fraction=fraction, all_in=all_in,
+        vol_target=vol_target, vol_lookback=vol_lookback, max_leverage=max_leverage,
+        lot_step=lot_step, stop_loss_pips=stop_loss_pips, take_profit_pips=take_profit_pips)
+    equity, position, rows = core.simulate(*price_arrays(b), sig, *settings, bool(close_at_end))
     all_trades = _trade_frame(rows, b.index, instrument.contract_size)
     is_open = all_trades["exit_bar"] < 0
     trades = all_trades[~is_open].reset_index(drop=True)

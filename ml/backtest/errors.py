@@ -1,13 +1,16 @@
 """The backtest exception hierarchy: every error the engine raises derives from one base."""
 
+from ml.errors import MLError
 
-class BacktestError(ValueError):
+
+class BacktestError(MLError, ValueError):
     """Base class for backtest errors (bad inputs, impossible configurations)."""
 
 
 class InvalidBarsError(BacktestError):
-    """Bars that cannot be backtested: missing columns, unsorted or duplicate times, NaN prices."""
+    """Bars that cannot be backtested: missing columns, unsorted or duplicate
+    times, NaN, zero or negative prices."""
 
 
 class InvalidSignalError(BacktestError):
-    """A signal whose length or values do not fit the bars."""
+    """A signal whose length, index or values do not fit the bars."""

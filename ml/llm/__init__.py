@@ -14,7 +14,8 @@ from ml.llm.errors import (
     ProviderError,
 )
 from ml.llm.metrics import LLMMetrics, Usage, cache_hit_rate, log_usage_to_mlflow
-from ml.llm.router import LLMResponse, LLMRouter
+from ml.llm.providers import LLMResponse
+from ml.llm.router import LLMRouter
 from ml.llm.settings import LLMSettings, ProviderConfig
 
 __all__ = [

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ml.llm.errors import LLMConfigError
+
 logger = logging.getLogger(__name__)
 
 
@@ -70,7 +72,11 @@ class RedisCache:
     """
 
     def __init__(self, url: str, prefix: str = "alphaforge:llm:", socket_timeout_s: float = 1.0):
-        import redis  # optional at import time: only needed when Redis is configured
+        try:
+            import redis  # optional: only needed when Redis is configured
+        except ModuleNotFoundError:
+            raise LLMConfigError("a Redis cache URL is configured but the redis package is not "
+                                 "installed (pip install redis==8.1.0)") from None
 
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=socket_timeout_s,

@@ -3,8 +3,8 @@
 Per request: cache lookup -> budget check -> providers in order, each with retries and
 exponential backoff on 429/5xx; a timeout, connection error, rejection (4xx) or malformed answer
 moves on to the next provider at once. Retries are ours (the client's are off) so that every
-attempt is counted in the metrics. Every failure is turned into masked text before it is logged
-or raised.
+attempt is counted in the metrics. One attempt, and the masking of its failure, lives in
+``ml.llm.providers``.
 """
 
 from __future__ import annotations
@@ -15,16 +15,20 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
-
-import openai
 
 from ml.llm.budget import TokenBudget, estimate_tokens
 from ml.llm.cache import InProcessCache, RedisCache, ResponseCache, cache_key
-from ml.llm.errors import AllProvidersFailed, LLMUnavailable, PromptInputError, ProviderError
+from ml.llm.errors import (
+    AllProvidersFailed,
+    BudgetExceeded,
+    LLMConfigError,
+    LLMUnavailable,
+    PromptInputError,
+)
 from ml.llm.masking import install_masking_filter, mask
 from ml.llm.metrics import LLMMetrics, Usage, default_metrics
+from ml.llm.providers import RETRYABLE, LLMResponse, attempt, build_client
 from ml.llm.settings import LLMSettings, ProviderConfig
 
 logger = logging.getLogger(__name__)
@@ -33,25 +37,6 @@ NO_PROVIDER_MESSAGE = (
     "no LLM provider is configured: set ALPHAFORGE_OPENAI_API_KEY and ALPHAFORGE_OPENAI_MODEL "
     "(or the DEEPSEEK / GEMINI equivalents)"
 )
-_RETRYABLE = {"rate_limited", "server_error"}
-
-
-@dataclass(frozen=True)
-class LLMResponse:
-    """One answer: its text, who gave it, and what it cost (zero cost when ``cached``)."""
-
-    text: str
-    provider: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    cached: bool = False
-
-    @property
-    def total_tokens(self) -> int:
-        """Prompt plus completion tokens."""
-        return self.prompt_tokens + self.completion_tokens
 
 
 def _as_messages(prompt: str | Sequence[Mapping[str, str]], system: str | None) -> list[dict]:
@@ -79,6 +64,9 @@ class LLMRouter:
         if timeout_s <= 0 or max_retries < 0 or backoff_s < 0:
             raise ValueError("timeout_s must be > 0, max_retries and backoff_s >= 0")
         self.providers = list(providers)
+        names = [p.name for p in self.providers]
+        if len(set(names)) != len(names):
+            raise LLMConfigError(f"provider names must be unique, got {names}")
         self.max_retries = max_retries
         self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
         self.cache = cache if cache is not None else InProcessCache()
@@ -90,12 +78,7 @@ class LLMRouter:
         self._lock = threading.Lock()
         self._secrets = [p.api_key.get_secret_value() for p in self.providers]
         install_masking_filter(self._secrets)
-        timeout = openai.Timeout(timeout_s, connect=min(timeout_s, 5.0))
-        self._clients = {
-            p.name: openai.OpenAI(api_key=p.api_key.get_secret_value(), base_url=p.base_url,
-                                  timeout=timeout, max_retries=0)
-            for p in self.providers
-        }
+        self._clients = {p.name: build_client(p, timeout_s) for p in self.providers}
 
     @classmethod
     def from_settings(cls, settings: LLMSettings | None = None, **overrides: Any) -> LLMRouter:
@@ -140,7 +123,7 @@ class LLMRouter:
                 return hit
         try:
             self.budget.check(user, estimate_tokens(json.dumps(messages), max_tokens))
-        except Exception:
+        except BudgetExceeded:
             self.metrics.requests.labels("router", "budget_refused").inc()
             raise
         failures: list[str] = []
@@ -175,15 +158,16 @@ class LLMRouter:
 
     def _try_provider(self, provider: ProviderConfig, messages: list[dict],
                       params: dict[str, Any], failures: list[str]) -> LLMResponse | None:
-        for attempt in range(self.max_retries + 1):
-            outcome = self._attempt(provider, messages, params)
+        for retry in range(self.max_retries + 1):
+            outcome = attempt(self._clients[provider.name], provider, messages, params,
+                              self._secrets)
             if isinstance(outcome, LLMResponse):
                 self.metrics.requests.labels(provider.name, "ok").inc()
                 return outcome
             self.metrics.requests.labels(provider.name, outcome.kind).inc()
-            if outcome.kind in _RETRYABLE and attempt < self.max_retries:
-                delay = self._backoff(attempt, outcome.retry_after)
-                logger.warning("%s; retry %d of %d in %.2fs", outcome, attempt + 1,
+            if outcome.kind in RETRYABLE and retry < self.max_retries:
+                delay = self._backoff(retry, outcome.retry_after)
+                logger.warning("%s; retry %d of %d in %.2fs", outcome, retry + 1,
                                self.max_retries, delay)
                 self._sleep(delay)
                 continue
@@ -197,53 +181,6 @@ class LLMRouter:
             return min(retry_after, self.backoff_max_s)
         base = min(self.backoff_max_s, self.backoff_s * (2 ** attempt))
         return base * (0.5 + random.random() / 2)  # jitter keeps replicas from retrying in step
-
-    def _attempt(self, provider: ProviderConfig, messages: list[dict],
-                 params: dict[str, Any]) -> LLMResponse | ProviderError:
-        """One HTTP call. Failures are *returned* as masked ProviderErrors, never raised from
-        inside the ``except`` block, so the unmasked openai exception is not chained."""
-        client = self._clients[provider.name]
-        try:
-            raw = client.chat.completions.create(model=provider.model, messages=messages,
-                                                 **params)
-            return self._parse(provider, raw)
-        except openai.RateLimitError as exc:
-            return self._failure(provider, "rate_limited", exc, exc.status_code,
-                                 exc.response.headers.get("retry-after"))
-        except openai.APITimeoutError as exc:  # before APIConnectionError, its parent
-            return self._failure(provider, "timeout", exc)
-        except openai.APIConnectionError as exc:
-            return self._failure(provider, "connection", exc)
-        except openai.APIStatusError as exc:
-            kind = "server_error" if exc.status_code >= 500 else "rejected"
-            return self._failure(provider, kind, exc, exc.status_code)
-        except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError,
-                KeyError, IndexError) as exc:  # bad JSON or a body without choices/content
-            return self._failure(provider, "malformed", exc)
-        except openai.OpenAIError as exc:
-            return self._failure(provider, "error", exc)
-
-    def _failure(self, provider: ProviderConfig, kind: str, exc: BaseException,
-                 status: int | None = None, retry_after: str | None = None) -> ProviderError:
-        try:
-            seconds = float(retry_after) if retry_after else None
-        except ValueError:  # an HTTP-date Retry-After: fall back to our own backoff
-            seconds = None
-        return ProviderError(provider.name, kind, self.mask(f"{type(exc).__name__}: {exc}"),
-                             status, seconds)
-
-    def _parse(self, provider: ProviderConfig, raw: Any) -> LLMResponse:
-        if not getattr(raw, "choices", None):
-            raise ValueError("response has no choices")
-        text = raw.choices[0].message.content
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("response has no message content")
-        usage = raw.usage
-        prompt_tokens = int(usage.prompt_tokens) if usage else 0
-        completion_tokens = int(usage.completion_tokens) if usage else 0
-        return LLMResponse(text=text, provider=provider.name, model=provider.model,
-                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                           cost_usd=provider.cost(prompt_tokens, completion_tokens))
 
     def _account(self, provider: ProviderConfig, result: LLMResponse, user: str | None) -> None:
         m = self.metrics

@@ -9,6 +9,8 @@ import pytest
 
 from ml.llm.cache import InProcessCache, RedisCache, cache_key
 from ml.llm.metrics import cache_hit_rate
+from ml.llm.router import LLMRouter
+from ml.llm.settings import LLMSettings
 from tests.conftest import require
 
 HAS_REDIS = importlib.util.find_spec("redis") is not None
@@ -92,6 +94,21 @@ def test_redis_cache_is_shared_between_routers_with_ttl(make_router, server, met
     msgs = [{"role": "user", "content": "daily brief"}]
     ttl = redis_cache.ttl_ms(cache_key("openai", "gpt-local", msgs, {"temperature": 0.0}))
     assert 0 < ttl <= 30_000
+
+
+def test_settings_with_redis_url_select_the_redis_cache(server, keys, metrics, redis_url):
+    require(HAS_REDIS, "the redis package is not installed (pip install redis==8.1.0)")
+    prefix = f"alphaforge:test:{uuid.uuid4().hex}:"
+    settings = LLMSettings(openai_api_key=keys["openai"], openai_model="gpt-local",
+                           openai_base_url=server.base_url, llm_redis_url=redis_url,
+                           llm_cache_prefix=prefix, llm_timeout_s=0.3)
+    router = LLMRouter.from_settings(settings, metrics=metrics)
+    assert isinstance(router.cache, RedisCache) and router.cache.prefix == prefix
+    try:
+        router.complete("x")
+        assert LLMRouter.from_settings(settings, metrics=metrics).complete("x").cached
+    finally:
+        router.cache.clear()
 
 
 def test_redis_entry_expires(make_router, server, redis_cache):

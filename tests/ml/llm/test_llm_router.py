@@ -139,6 +139,9 @@ def test_key_without_model_and_unknown_provider_are_config_errors(monkeypatch):
         LLMSettings(llm_provider_order="openai,mistral").providers()
     with pytest.raises(LLMConfigError, match="base_url"):
         ProviderConfig("openai", "ftp://x", SecretStr("sk-1234"), "m")
+    twin = ProviderConfig("openai", "http://127.0.0.1:9/v1", SecretStr("sk-1234"), "m")
+    with pytest.raises(LLMConfigError, match="unique"):
+        LLMRouter([twin, twin])
 
 
 def test_bad_prompt_is_refused_before_any_call(make_router, server):
