@@ -1,32 +1,36 @@
 """The daily ``market_brief`` asset: one LLM-written markdown brief per (day, symbol group).
 
 Optional by design: with no LLM provider configured the asset is *skipped* (no output, an
-observation with the reason, a warning in the run log), never failed. Inputs come through
-:func:`load_brief_inputs`, a plain function the orchestration layer may swap for store queries.
+observation with the reason, a warning in the run log), never failed. Inputs come from the
+store and the registry through :func:`ml.brief_inputs.collect_brief_inputs`.
 """
 
 # No `from __future__ import annotations`: Dagster resolves Config/resource annotations at
 # decoration time and cannot resolve them from strings.
-import json
+import datetime as dt
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import mlflow
 
+from assets.partitions import configured_symbols, daily
+from assets.resources import MarketDataResource, MLflowResource
 from marketdata.instruments import CATALOGUE
+from ml.brief_inputs import collect_brief_inputs
 from ml.llm.brief import generate_market_brief
-from ml.llm.errors import PromptInputError
 from ml.llm.router import NO_PROVIDER_MESSAGE, LLMRouter
 from ml.llm.settings import LLMSettings
+from ml.models import SignalModel
+from ml.registry import CHAMPION, alias_version
 
 SYMBOL_GROUPS: dict[str, list[str]] = {}
 for _inst in CATALOGUE.values():
     SYMBOL_GROUPS.setdefault(_inst.asset_class, []).append(_inst.symbol)
 
 brief_partitions = dg.MultiPartitionsDefinition({
-    "date": dg.DailyPartitionsDefinition(start_date="2024-01-01"),
+    "date": daily,
     "group": dg.StaticPartitionsDefinition(sorted(SYMBOL_GROUPS)),
 })
 _ENV = {  # resource field -> environment variable, shared with ml.llm.settings.LLMSettings
@@ -72,40 +76,35 @@ def llm_resource_from_env() -> LLMResource:
 
 
 class MarketBriefConfig(dg.Config):
-    """Where inputs are read from and where the markdown brief is also written (optional)."""
+    """Where the markdown brief is also written (optional), besides Dagster metadata."""
 
-    inputs_dir: str = "data/brief_inputs"
     output_dir: str | None = None
 
 
-@dataclass(frozen=True)
-class BriefInputs:
-    """The four tables the brief is written from."""
-
-    bars_summary: Any
-    features_summary: Any
-    signals: Any
-    backtest_figures: Any
+def group_symbols(group: str) -> list[str]:
+    """Configured symbols of one asset class."""
+    return [s for s in configured_symbols() if s in CATALOGUE and CATALOGUE[s].asset_class == group]
 
 
-def load_brief_inputs(symbol_group: str, day: str, inputs_dir: str | Path) -> BriefInputs:
-    """Read ``<inputs_dir>/<day>/<symbol_group>.json`` with the keys ``bars_summary``,
-    ``features_summary``, ``signals``, ``backtest_figures`` (shapes: see build_brief_prompt)."""
-    path = Path(inputs_dir) / day / f"{symbol_group}.json"
-    if not path.is_file():
-        raise PromptInputError(f"brief inputs not found: {path}")
-    data = json.loads(path.read_text())
-    missing = [k for k in ("bars_summary", "signals") if k not in data]
-    if missing:
-        raise PromptInputError(f"{path}: missing keys {missing}")
-    return BriefInputs(data["bars_summary"], data.get("features_summary"), data["signals"],
-                       data.get("backtest_figures"))
+def champion_and_figures(mlflow_server: MLflowResource) -> tuple[SignalModel | None, dict[str, Any]]:
+    """The @champion model and its out-of-sample figures (oos.* tags); (None, {}) if none yet."""
+    client = mlflow_server.activate()
+    name = mlflow_server.registered_model
+    version = alias_version(client, name, CHAMPION)
+    if version is None:
+        return None, {}
+    tags = client.get_model_version(name, version).tags
+    figures = {k.removeprefix("oos."): v for k, v in tags.items() if k.startswith("oos.")}
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+    return model, {"model_version": version, **figures}
 
 
-@dg.asset(partitions_def=brief_partitions, group_name="llm", output_required=False,
+@dg.asset(partitions_def=brief_partitions, group_name="llm", output_required=False, deps=["promotion"],
           retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL))
-def market_brief(context: dg.AssetExecutionContext, llm: LLMResource, config: MarketBriefConfig):
-    """Daily markdown brief per symbol group; skipped (not failed) when no LLM is configured."""
+def market_brief(context: dg.AssetExecutionContext, llm: LLMResource, config: MarketBriefConfig,
+                 market: MarketDataResource, mlflow_server: MLflowResource):
+    """Daily markdown brief per symbol group from the day's bars, features, the champion's
+    signals and backtest figures; skipped (not failed) when no LLM is configured."""
     keys = context.partition_key.keys_by_dimension
     day, group = keys["date"], keys["group"]
     router = llm.build_router()
@@ -115,12 +114,14 @@ def market_brief(context: dg.AssetExecutionContext, llm: LLMResource, config: Ma
             asset_key=context.asset_key, partition=context.partition_key,
             metadata={"status": "skipped", "reason": NO_PROVIDER_MESSAGE}))
         return
-    inputs = load_brief_inputs(group, day, config.inputs_dir)
-    markdown = generate_market_brief(router, group, inputs.bars_summary, inputs.features_summary,
-                                     inputs.signals, inputs.backtest_figures, day=day)
+    model, figures = champion_and_figures(mlflow_server)
+    inputs = collect_brief_inputs(market.store(), group_symbols(group), dt.date.fromisoformat(day),
+                                  model, figures)
+    markdown = generate_market_brief(router, group, inputs["bars_summary"], inputs["features_summary"],
+                                     inputs["signals"], inputs["backtest_figures"], day=day)
     metadata: dict[str, Any] = {
         "brief": dg.MetadataValue.md(markdown),
-        "symbols": dg.MetadataValue.json(SYMBOL_GROUPS.get(group, [])),
+        "symbols": dg.MetadataValue.json(sorted(inputs["bars_summary"])),
         "tokens": router.usage.prompt_tokens + router.usage.completion_tokens,
         "cost_usd": float(router.usage.cost_usd),
         "cached": router.usage.cache_hits > 0,
