@@ -1,0 +1,128 @@
+"""What the torch classifiers share: validation, scaling, windowing, fitting, batch prediction, pickling.
+
+A subclass supplies ``lookback`` and ``_build_net``. After ``fit`` the network lives on the CPU in
+eval mode, so the whole object pickles (MLflow logs it with cloudpickle) and predicts anywhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Self
+
+import numpy as np
+import torch
+from torch import nn
+
+from ml.errors import InvalidInputError, MLError, NotEnoughDataError
+from ml.nets.inputs import Standardiser, check_features, check_groups, check_labels
+from ml.nets.trainer import (
+    DeviceData,
+    TrainReport,
+    TrainSettings,
+    cpu_threads,
+    deterministic,
+    forward_all,
+    select_device,
+    train_net,
+)
+from ml.nets.windows import WindowIndex, build_windows
+
+MIN_TRAIN_WINDOWS = 16
+
+
+class TorchClassifier:
+    """Binary classifier on a torch network; ``predict_proba`` gives P(label == 1) per row.
+
+    ``device`` None picks cuda when available. ``num_threads`` sets torch's CPU threads while fitting
+    and predicting (None keeps torch's setting); 1 is fastest for small nets on a busy machine.
+    """
+
+    lookback: int = 1
+
+    def __init__(self, lr: float = 1e-3, batch_size: int = 512, max_epochs: int = 50, patience: int = 5,
+                 seed: int = 7, device: str | None = None, weight_decay: float = 0.0, min_delta: float = 0.0,
+                 num_threads: int | None = None):
+        self.num_threads = num_threads
+        self.lr, self.batch_size, self.max_epochs, self.patience = lr, batch_size, max_epochs, patience
+        self.seed, self.device, self.weight_decay, self.min_delta = seed, device, weight_decay, min_delta
+
+    def _build_net(self, n_features: int) -> nn.Module:
+        raise NotImplementedError
+
+    def _after_fit(self) -> None:
+        """Hook for subclasses to precompute fast-path state once the weights are final."""
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, for logging as run parameters."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+            groups: np.ndarray | None = None, groups_val: np.ndarray | None = None) -> Self:
+        """Train on (X, y), early-stopping on (X_val, y_val). ``groups`` name each row's symbol."""
+        X = check_features(X, "X")
+        y = check_labels(y, len(X), "y")
+        X_val = check_features(X_val, "X_val", n_features=X.shape[1])
+        y_val = check_labels(y_val, len(X_val), "y_val")
+        if np.unique(y).size < 2:
+            raise InvalidInputError(f"y holds only class {int(y[0])}: a classifier needs both 0 and 1")
+        scaler = Standardiser.fit(X)
+        train_w = self._windows(X, groups, "groups")
+        val_w = self._windows(X_val, groups_val, "groups_val")
+        if len(train_w.ends) < MIN_TRAIN_WINDOWS:
+            raise NotEnoughDataError(
+                f"{len(train_w.ends)} training windows of {self.lookback} rows within one group, "
+                f"need at least {MIN_TRAIN_WINDOWS}"
+            )
+        if len(val_w.ends) == 0:
+            raise NotEnoughDataError(f"no validation group has {self.lookback} rows")
+        device = select_device(self.device)
+        settings = TrainSettings(lr=self.lr, weight_decay=self.weight_decay, batch_size=self.batch_size,
+                                 max_epochs=self.max_epochs, patience=self.patience,
+                                 min_delta=self.min_delta, seed=self.seed)
+        with deterministic(device), cpu_threads(self.num_threads):
+            torch.manual_seed(self.seed)
+            net = self._build_net(X.shape[1]).to(device)
+            train = self._device_data(scaler.transform(X), train_w, device, y)
+            val = self._device_data(scaler.transform(X_val), val_w, device, y_val)
+            report = train_net(net, train, val, settings)
+        self.net_ = net.to("cpu").float().eval()
+        self.scaler_, self.n_features_, self.device_ = scaler, X.shape[1], str(device)
+        self.report_: TrainReport = report
+        self._after_fit()
+        return self
+
+    def predict_proba(self, X: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """P(label == 1) per row, shape (n,); NaN where a row lacks ``lookback`` rows of history."""
+        self._check_fitted()
+        X = check_features(X, "X", n_features=self.n_features_)
+        w = self._windows(X, groups, "groups")
+        out = np.full(len(X), np.nan)
+        if len(w.ends):
+            data = self._device_data(self.scaler_.transform(X), w, torch.device("cpu"))
+            with cpu_threads(self.num_threads):
+                out[w.rows] = torch.sigmoid(forward_all(self.net_, data).double()).numpy()
+        return out
+
+    def preprocessing(self) -> dict[str, Any]:
+        """The fitted preprocessing as a JSON-ready dict (scaler mean/std, lookback, feature count)."""
+        self._check_fitted()
+        return {**self.scaler_.as_dict(), "lookback": self.lookback, "n_features": self.n_features_}
+
+    def _windows(self, X: np.ndarray, groups: np.ndarray | None, name: str) -> WindowIndex:
+        groups = check_groups(groups, len(X), name)
+        # a one-row window cannot cross groups, so the MLP keeps the caller's row order
+        return build_windows(len(X), self.lookback, groups if self.lookback > 1 else None)
+
+    def _device_data(self, Z: np.ndarray, w: WindowIndex, device: torch.device,
+                     y: np.ndarray | None = None) -> DeviceData:
+        rows = Z if self.lookback == 1 else Z[w.order]
+        return DeviceData(rows, w.ends, self.lookback, device, None if y is None else y[w.rows])
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "net_"):
+            raise MLError(f"{type(self).__name__} is not fitted yet: call fit() first")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"

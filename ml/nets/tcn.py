@@ -1,0 +1,109 @@
+"""A temporal convolution network (TCN) classifier over the last ``lookback`` rows of one symbol."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ml.errors import InvalidInputError
+from ml.nets.base import TorchClassifier
+from ml.nets.mlp import sigmoid
+from ml.nets.tcn_numpy import plan_tcn
+
+
+class CausalBlock(nn.Module):
+    """Two dilated causal convolutions with a residual connection (the TCN building block)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, dilation: int, dropout: float):
+        super().__init__()
+        # left padding only: the output at step t sees inputs up to t, never later ones
+        self.pad = (kernel_size - 1) * dilation
+        self.conv1 = nn.Conv1d(c_in, c_out, kernel_size, dilation=dilation)
+        self.conv2 = nn.Conv1d(c_out, c_out, kernel_size, dilation=dilation)
+        self.drop = nn.Dropout(dropout)
+        self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.drop(torch.relu(self.conv1(nn.functional.pad(x, (self.pad, 0)))))
+        h = self.drop(torch.relu(self.conv2(nn.functional.pad(h, (self.pad, 0)))))
+        return torch.relu(h + self.skip(x))
+
+
+def tcn_levels(lookback: int, kernel_size: int) -> int:
+    """Fewest blocks (dilations 1, 2, 4, ...) whose receptive field covers ``lookback`` steps."""
+    levels = 1
+    # each block has two convolutions, so block i widens the field by 2 * (k - 1) * 2**i
+    while 1 + 2 * (kernel_size - 1) * (2**levels - 1) < lookback:
+        levels += 1
+    return levels
+
+
+class TCNNet(nn.Module):
+    """Causal blocks over a (batch, lookback, features) window; the logit is read at the last step."""
+
+    def __init__(self, n_features: int, lookback: int, channels: int = 32, kernel_size: int = 3,
+                 dropout: float = 0.1):
+        super().__init__()
+        blocks = []
+        c_in = n_features
+        for level in range(tcn_levels(lookback, kernel_size)):
+            blocks.append(CausalBlock(c_in, channels, kernel_size, 2**level, dropout))
+            c_in = channels
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Linear(channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(x.transpose(1, 2))  # Conv1d wants (batch, channels, time)
+        return self.head(h[:, :, -1]).squeeze(-1)
+
+
+class TorchTCNClassifier(TorchClassifier):
+    """TCN over windows of ``lookback`` consecutive rows of one group (symbol), never across groups."""
+
+    def __init__(self, lookback: int = 32, channels: int = 32, kernel_size: int = 3, dropout: float = 0.1,
+                 lr: float = 1e-3, batch_size: int = 512, max_epochs: int = 50, patience: int = 5,
+                 seed: int = 7, device: str | None = None, weight_decay: float = 0.0, min_delta: float = 0.0,
+                 num_threads: int | None = None):
+        super().__init__(lr=lr, batch_size=batch_size, max_epochs=max_epochs, patience=patience, seed=seed,
+                         device=device, weight_decay=weight_decay, min_delta=min_delta,
+                         num_threads=num_threads)
+        if lookback < 2:
+            raise InvalidInputError(f"a sequence model needs lookback >= 2, got {lookback}")
+        self.lookback, self.channels = lookback, channels
+        self.kernel_size, self.dropout = kernel_size, dropout
+
+    def _build_net(self, n_features: int) -> nn.Module:
+        return TCNNet(n_features, self.lookback, self.channels, self.kernel_size, self.dropout)
+
+    def _after_fit(self) -> None:
+        net = self.net_
+        assert isinstance(net, TCNNet)
+        self._rows, self._plan = plan_tcn(net.blocks, self.lookback)
+        self._head_w = net.head.weight.detach().double().numpy()[0].copy()
+        self._head_b = float(net.head.bias.detach()[0])
+        self._inv_std = 1.0 / self.scaler_.std
+
+    def predict_one(self, x: np.ndarray) -> float:
+        """P(label == 1) for one window of shape (lookback, n_features), oldest row first.
+
+        numpy on weights extracted after fit, computing only what the last step's logit needs."""
+        self._check_fitted()
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.lookback, self.n_features_):
+            raise InvalidInputError(
+                f"predict_one wants a window of shape ({self.lookback}, {self.n_features_}), got {x.shape}"
+            )
+        if not np.isfinite(x).all():
+            raise InvalidInputError("predict_one got NaN/inf values in the window")
+        h = (x[self._rows] - self.scaler_.mean) * self._inv_std
+        for step in self._plan:
+            h = step(h)
+        return sigmoid(float(h[0] @ self._head_w) + self._head_b)
+
+    def predict_one_torch(self, x: np.ndarray) -> float:
+        """The same probability from a torch forward of the whole window (reference and baseline)."""
+        self._check_fitted()
+        z = torch.from_numpy(self.scaler_.transform(np.asarray(x, dtype=np.float64)))[None]
+        with torch.inference_mode():
+            return float(torch.sigmoid(self.net_(z).double())[0])
