@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-import mlflow
 from mlflow import MlflowClient
 
 from marketdata.dukascopy import DukascopyClient
 from marketdata.sources import TickSource
 from marketdata.synthetic import SyntheticSource
 from ml.dataset import FeatureStore
+from ml.tracking import activate_experiment
 
 
 class MarketDataResource(dg.ConfigurableResource):
@@ -49,6 +49,4 @@ class MLflowResource(dg.ConfigurableResource):
 
     def activate(self) -> MlflowClient:
         """Point the mlflow module at this server and experiment; return a client."""
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_experiment(self.experiment)
-        return MlflowClient(tracking_uri=self.tracking_uri)
+        return activate_experiment(self.tracking_uri, self.experiment)

@@ -1,10 +1,14 @@
 """The whole asset graph materialises in process on the real fixture days."""
 
-import mlflow
+import shutil
+
+import dagster as dg
 from mlflow import MlflowClient
 
+from assets.models import GateConfig, model_families, promotion
+from assets.resources import MLflowResource
 from marketdata.store import ParquetStore
-from tests.support.pipeline import FIXTURE_DAYS, materialize_graph
+from tests.support.pipeline import FIXTURE_DAYS
 
 
 def test_graph_materialises_from_the_datafeed(pipeline_dir):
@@ -20,20 +24,32 @@ def test_graph_materialises_from_the_datafeed(pipeline_dir):
     assert "oos.sharpe" in champion.tags
 
 
-def test_strict_gate_leaves_the_new_version_a_challenger(tmp_path, datafeed_url):
-    result = materialize_graph(tmp_path, datafeed_url,
-                               gate={"min_sharpe": 1e9, "max_drawdown": 0.0, "min_trades": 10**9,
-                                     "min_dsr": 1.0})
-    assert result.success
-    meta = result.asset_materializations_for_node("promotion")[0].metadata
-    assert meta["promoted"].value is False
-    assert "sharpe" in meta["gate_failures"].value
-    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
-    challenger = client.get_model_version_by_alias("alphaforge-signal", "challenger")
-    assert challenger.tags["gate.passed"] == "false"
-    try:
-        client.get_model_version_by_alias("alphaforge-signal", "champion")
-        raise AssertionError("a version that missed the gate became champion")
-    except mlflow.exceptions.MlflowException:
-        pass
+def test_strict_gate_leaves_the_challenger_out(pipeline_dir, tmp_path):
+    # The promotion asset itself, on a copy of the pipeline's registry, with a strict gate.
+    shutil.copy(pipeline_dir / "mlflow.db", tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    challenger = client.get_model_version_by_alias("alphaforge-signal", "challenger").version
+    champion_before = client.get_model_version_by_alias("alphaforge-signal", "champion").version
+    evaluation = {"version": str(challenger),
+                  "metrics": {"family": "logreg", "sharpe": 0.2, "max_drawdown": 0.3, "n_trades": 4.0,
+                              "dsr": 0.5}}
+    result = promotion(dg.build_asset_context(), config=GateConfig(), model_evaluation=evaluation,
+                       mlflow_server=MLflowResource(tracking_uri=uri))
+    assert result.metadata["promoted"] is False
+    assert "sharpe 0.200 < 0.5" in result.metadata["gate_failures"]
+    assert "deflated sharpe" in result.metadata["gate_failures"]
+    assert client.get_model_version_by_alias("alphaforge-signal", "champion").version == champion_before
+    assert client.get_model_version("alphaforge-signal", challenger).tags["gate.passed"] == "false"
 
+
+def test_every_family_was_trained_and_evaluated(pipeline_dir):
+    client = MlflowClient(tracking_uri=f"sqlite:///{pipeline_dir / 'mlflow.db'}")
+    versions = client.search_model_versions("name='alphaforge-signal'")
+    families = {client.get_run(v.run_id).data.tags["family"] for v in versions}
+    assert families == set(model_families())
+    # Artifacts live beside the store, not in whatever folder the process runs in.
+    for v in versions:
+        model_id = v.model_id or v.source.removeprefix("models:/")
+        location = client.get_logged_model(model_id).artifact_location
+        assert location.startswith((pipeline_dir / "mlartifacts").as_uri()), location

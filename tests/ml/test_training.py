@@ -15,6 +15,7 @@ from ml.dataset import FeatureStore, features_for_day, training_frame
 from ml.errors import InvalidBarsError, NotEnoughDataError, TrackingUnavailableError, UnknownFeatureSetError
 from ml.features import DEFAULT_FEATURE_SET, compute_features, get_feature_set
 from ml.registry import CHAMPION, PREVIOUS, PromotionGate, alias_version, promote
+from ml.tracking import activate_experiment
 from ml.training import TrainConfig, train_and_register
 from tests.support.mlflow_server import mlflow_server, throwaway_database
 
@@ -50,9 +51,7 @@ def tracking_uri(request, tmp_path_factory, postgres_dsn):
 
 
 def test_train_register_and_alias_flow(frame, tracking_uri):
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment("test-training")
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = activate_experiment(tracking_uri, "test-training")
     lineage = {"symbols": "EURUSD", "start": DAYS[0], "end": DAYS[1], "partitions": "2019-02-04|EURUSD"}
     first = train_and_register(frame, DEFAULT_FEATURE_SET, TrainConfig(family="logreg"), "flow", lineage)
     run = client.get_run(first.run_id)
@@ -108,6 +107,6 @@ def test_bad_bars_are_refused():
 
 
 def test_too_few_rows_to_train(frame, tmp_path):
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    activate_experiment(f"sqlite:///{tmp_path / 'mlflow.db'}", "few")
     with pytest.raises(NotEnoughDataError):
         train_and_register(frame.head(50), DEFAULT_FEATURE_SET, TrainConfig(), "few", {})
