@@ -32,25 +32,65 @@ CANDLE_DTYPE = np.dtype(
 )
 
 
-def decompress(raw: bytes) -> bytes:
-    """LZMA-decompress a datafeed file; an empty file stays empty."""
+HOUR_MS = 3_600_000
+
+
+def decompress(raw: bytes, name: str = "") -> bytes:
+    """LZMA-decompress a datafeed file; an empty file stays empty. ``name`` goes in errors."""
     if not raw:
         return b""
     try:
         return lzma.decompress(raw)
     except (lzma.LZMAError, EOFError) as exc:
-        raise CorruptFileError(f"corrupt LZMA stream ({len(raw)} bytes): {exc}") from exc
+        where = f"{name}: " if name else ""
+        raise CorruptFileError(f"{where}corrupt LZMA stream ({len(raw)} bytes): {exc}") from exc
 
 
-def raw_records(raw: bytes, dtype: np.dtype) -> np.ndarray:
+def raw_records(raw: bytes, dtype: np.dtype, name: str = "") -> np.ndarray:
     """Decompress ``raw`` and view it as records of ``dtype``; reject partial records."""
-    data = decompress(raw)
+    data = decompress(raw, name)
     if len(data) % dtype.itemsize:
+        where = f"{name}: " if name else ""
         raise CorruptFileError(
-            f"decompressed length {len(data)} is not a multiple of the "
+            f"{where}decompressed length {len(data)} is not a multiple of the "
             f"{dtype.itemsize}-byte record size"
         )
     return np.frombuffer(data, dtype=dtype)
+
+
+def hour_tick_records(raw: bytes, name: str = "") -> np.ndarray:
+    """The validated tick records of one hourly file (``TICK_DTYPE``), as a zero-copy view.
+
+    Rejects what cannot be a real hour: a bad LZMA stream, a partial record, a millisecond
+    offset outside the hour, or a price that is not positive. This is the part that runs in
+    worker threads: ``lzma`` releases the GIL, and the checks are whole-array numpy calls.
+    """
+    rec = raw_records(raw, TICK_DTYPE, name)
+    if rec.size:
+        where = f"{name}: " if name else ""
+        if int(rec["ms"].max()) >= HOUR_MS:
+            raise CorruptFileError(f"{where}tick offset {int(rec['ms'].max())} ms is past the hour")
+        if int(rec["bid"].min()) == 0 or int(rec["ask"].min()) == 0:
+            raise CorruptFileError(f"{where}zero price in tick records")
+    return rec
+
+
+def day_ticks_frame(
+    hours: list[np.ndarray], hour_starts_ms: list[int], price_scale: float
+) -> pd.DataFrame:
+    """One ``TICK_COLUMNS`` frame from a day's hourly records, without a frame per hour.
+
+    The hours are concatenated once; each record's hour start comes from ``np.repeat``. Files
+    are in time order and offsets rise within a file, so the result is sorted unless a file
+    breaks that rule, in which case it is sorted (stably) here.
+    """
+    rec = np.concatenate(hours) if hours else np.empty(0, TICK_DTYPE)
+    ts = rec["ms"].astype(np.int64)
+    ts += np.repeat(np.asarray(hour_starts_ms, dtype=np.int64), [len(h) for h in hours])
+    frame = _frame(ts, rec, price_scale)
+    if not frame["ts_ms"].is_monotonic_increasing:
+        frame = frame.sort_values("ts_ms", kind="stable", ignore_index=True)
+    return frame
 
 
 def decode_ticks(raw: bytes, hour_start_ms: int, price_scale: float) -> pd.DataFrame:
@@ -63,15 +103,22 @@ def decode_ticks(raw: bytes, hour_start_ms: int, price_scale: float) -> pd.DataF
 
 def ticks_frame(rec: np.ndarray, hour_start_ms: int, price_scale: float) -> pd.DataFrame:
     """Turn decompressed tick records (``TICK_DTYPE``) into a ``TICK_COLUMNS`` frame."""
+    return _frame(rec["ms"].astype(np.int64) + np.int64(hour_start_ms), rec, price_scale)
+
+
+def _frame(ts_ms: np.ndarray, rec: np.ndarray, price_scale: float) -> pd.DataFrame:
+    # Fresh arrays and copy=False: pandas keeps one block per column instead of copying the
+    # four floats into a 2-D block, and pyarrow later takes each column as it is.
     return pd.DataFrame(
         {
-            "ts_ms": rec["ms"].astype(np.int64) + np.int64(hour_start_ms),
+            "ts_ms": ts_ms,
             "bid": rec["bid"].astype(np.float64) / price_scale,
             "ask": rec["ask"].astype(np.float64) / price_scale,
             "bid_volume": rec["bid_vol"].astype(np.float64),
             "ask_volume": rec["ask_vol"].astype(np.float64),
         },
         columns=TICK_COLUMNS,
+        copy=False,
     )
 
 

@@ -14,13 +14,16 @@ import random
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+import numpy as np
 import pandas as pd
 
-from marketdata.bi5 import decode_candles, decode_ticks
+from marketdata.bi5 import day_ticks_frame, decode_candles, hour_tick_records
 from marketdata.datafeed import (
     DEFAULT_BASE_URL,
     as_utc,
@@ -35,11 +38,11 @@ from marketdata.errors import (
     DatafeedUnavailableError,
 )
 from marketdata.instruments import get_instrument
-from marketdata.sources import concat_ticks
 
 log = logging.getLogger(__name__)
 
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
+T = TypeVar("T")
 
 
 class RateLimiter:
@@ -73,6 +76,15 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _as_is(body: bytes) -> bytes:
+    return body
+
+
+def _complete(hour: dt.datetime) -> bool:
+    """Whether ``hour`` is over; an hour still running may grow, so it is never cached."""
+    return as_utc(hour) + dt.timedelta(hours=1) <= dt.datetime.now(dt.UTC)
 
 
 class DukascopyClient:
@@ -117,18 +129,38 @@ class DukascopyClient:
         cached = self.cache_dir / rel_path if self.cache_dir is not None else None
         if cached is not None and cached.is_file():
             return cached.read_bytes()
-        data = self._download(f"{self.base_url}/{rel_path}")
+        data, _ = self._download(f"{self.base_url}/{rel_path}", _as_is)
         if cached is not None and cacheable:
             write_atomic(cached, data)
         return data
 
     def fetch_hour(self, symbol: str, hour: dt.datetime) -> bytes:
         """Raw (compressed) bytes of one hourly tick file; empty for an hour without ticks."""
-        # An hour that is not over yet may still grow: never cache it.
-        complete = as_utc(hour) + dt.timedelta(hours=1) <= dt.datetime.now(dt.UTC)
-        return self.fetch_path(hour_path(symbol, hour), cacheable=complete)
+        return self.fetch_path(hour_path(symbol, hour), cacheable=_complete(hour))
 
-    def _download(self, url: str) -> bytes:
+    def fetch_hour_records(self, symbol: str, hour: dt.datetime) -> np.ndarray:
+        """The decoded, validated tick records of one hour (see :func:`hour_tick_records`).
+
+        A body that does not decode (a truncated LZMA stream) counts as a failed attempt and is
+        downloaded again; only a body that decodes is cached, so the cache never holds a broken
+        file. A cached file that does not decode (edited by hand) is dropped and downloaded.
+        """
+        rel = hour_path(symbol, hour)
+        cached = self.cache_dir / rel if self.cache_dir is not None else None
+        if cached is not None and cached.is_file():
+            try:
+                return hour_tick_records(cached.read_bytes(), str(cached))
+            except CorruptFileError:
+                log.warning("corrupt cached file %s; downloading again", cached)
+                cached.unlink(missing_ok=True)
+        url = f"{self.base_url}/{rel}"
+        data, records = self._download(url, lambda body: hour_tick_records(body, url))
+        if cached is not None and _complete(hour):
+            write_atomic(cached, data)
+        return records
+
+    def _download(self, url: str, decode: Callable[[bytes], T]) -> tuple[bytes, T]:
+        """GET ``url`` with retries; ``decode`` failing with :class:`CorruptFileError` retries too."""
         last: str = ""
         for attempt in range(self.retries + 1):
             if attempt:
@@ -138,11 +170,17 @@ class DukascopyClient:
             self._limiter.wait()
             try:
                 resp = self._http.get(url)
-            except httpx.TransportError as exc:  # refused, reset, timeouts
+            except httpx.TransportError as exc:  # refused, reset, timeouts, short bodies
                 last = f"{type(exc).__name__}: {exc}"
                 continue
             if resp.status_code == 200:
-                return resp.content
+                try:
+                    return resp.content, decode(resp.content)
+                except CorruptFileError as exc:  # e.g. a 200 whose LZMA stream was cut short
+                    last = str(exc)
+                    if attempt == self.retries:
+                        raise
+                    continue
             if resp.status_code in _RETRY_STATUSES:
                 last = f"HTTP {resp.status_code}"
                 continue
@@ -153,31 +191,19 @@ class DukascopyClient:
 
     # -- decoded data ------------------------------------------------------------------------
 
-    def _hour_ticks(self, symbol: str, hour: dt.datetime, price_scale: float) -> pd.DataFrame:
-        raw = self.fetch_hour(symbol, hour)
-        try:
-            return decode_ticks(raw, epoch_ms(hour), price_scale)
-        except CorruptFileError:
-            if self.cache_dir is None or not (self.cache_dir / hour_path(symbol, hour)).is_file():
-                raise
-            # A damaged cache entry (e.g. edited by hand): drop it and download once more.
-            log.warning("corrupt cached file for %s %s; downloading again", symbol, hour)
-            (self.cache_dir / hour_path(symbol, hour)).unlink()
-            return decode_ticks(self.fetch_hour(symbol, hour), epoch_ms(hour), price_scale)
-
     def fetch_day(self, symbol: str, day: dt.date) -> pd.DataFrame:
         """All ticks of one UTC day: 24 hourly files fetched concurrently, decoded, sorted."""
         scale = get_instrument(symbol).price_scale
         hours = day_hours(day)
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="dukascopy") as pool:
-            futures = [pool.submit(self._hour_ticks, symbol, h, scale) for h in hours]
+            futures = [pool.submit(self.fetch_hour_records, symbol, h) for h in hours]
         # Every hour ran to completion (and was cached) before the first failure is raised,
         # so a re-run after an outage only downloads the hours that failed.
         for future in futures:
             error = future.exception()
             if error is not None:
                 raise error
-        ticks = concat_ticks(f.result() for f in futures)
+        ticks = day_ticks_frame([f.result() for f in futures], [epoch_ms(h) for h in hours], scale)
         log.info("fetched %s %s: %d ticks", symbol, day, len(ticks))
         return ticks
 

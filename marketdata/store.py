@@ -29,6 +29,20 @@ from marketdata.sources import day_bounds_ms, empty_ticks
 log = logging.getLogger(__name__)
 
 _TIMEFRAME_RE = re.compile(r"^[1-9]\d*[mhd]$")  # 1m, 5m, 15m, 1h, 4h, 1d
+_TICK_DTYPES = {"ts_ms": np.dtype(np.int64), **{c: np.dtype(np.float64) for c in TICK_COLUMNS[1:]}}
+
+# Parquet settings for tick files, measured on the GBPJPY month (1.09 M ticks, 26 day files,
+# one core): dictionaries for prices and volumes (few distinct values per day) plus delta
+# encoding for the rising timestamps do most of the work, and zstd on top gives 5.6 bytes per
+# tick (the .bi5 source is 5.1) for ~0.11 s of encoding. pyarrow's defaults (snappy, dictionary
+# on every column) take ~0.15 s for ~11 bytes per tick; the same encodings without compression
+# ~0.09 s for 6.8; no dictionary and no compression ~0.05 s but 40 bytes per tick, too much for
+# years of history. Dictionary-encoding ts_ms (nearly all distinct) would cost time for nothing.
+TICK_PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "use_dictionary": ["bid", "ask", "bid_volume", "ask_volume"],
+    "column_encoding": {"ts_ms": "DELTA_BINARY_PACKED"},
+}
 
 
 @runtime_checkable
@@ -76,14 +90,24 @@ def check_symbol(symbol: str) -> str:
 
 
 def check_ticks(day: dt.date, df: pd.DataFrame) -> pd.DataFrame:
-    """Validate a day of ticks for storage: the columns, and every ts_ms inside ``day``."""
+    """Validate a day of ticks for storage: the columns, and every ts_ms inside ``day``.
+
+    Returns the frame sorted with exact dtypes; that may be ``df`` itself, so do not mutate it.
+    """
     missing = set(TICK_COLUMNS) - set(df.columns)
     if missing:
         raise StoreError(f"tick frame lacks columns {sorted(missing)}")
-    out = df[TICK_COLUMNS].astype({"ts_ms": np.int64, **{c: np.float64 for c in TICK_COLUMNS[1:]}})
+    out = df if list(df.columns) == TICK_COLUMNS else df[TICK_COLUMNS]
+    wrong = {c: t for c, t in _TICK_DTYPES.items() if out[c].dtype != t}
+    if wrong:  # cast only what needs it: a decoded day is already right and stays uncopied
+        out = out.astype(wrong)
     lo, hi = day_bounds_ms(day)
-    if len(out) and (out["ts_ms"].min() < lo or out["ts_ms"].max() >= hi):
+    ts = out["ts_ms"].to_numpy()
+    if len(out) and (ts.min() < lo or ts.max() >= hi):
         raise StoreError(f"ticks outside {day} would land in the wrong partition")
+    if out["ts_ms"].is_monotonic_increasing:  # a decoded day is: return it without a copy
+        plain = isinstance(out.index, pd.RangeIndex) and out.index.start == 0 and out.index.step == 1
+        return out if plain else out.reset_index(drop=True)
     return out.sort_values("ts_ms", kind="stable", ignore_index=True)
 
 
@@ -140,13 +164,15 @@ class ParquetStore:
         folder = self.root / table / f"symbol={check_symbol(symbol)}"
         return folder / f"date={day.isoformat()}" / "part.parquet"
 
-    def _write(self, table: str, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+    def _write(
+        self, table: str, symbol: str, day: dt.date, df: pd.DataFrame, **options: object
+    ) -> None:
         path = self._part(table, symbol, day)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=".tmp")
         os.close(fd)
         try:
-            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, **options)
             os.replace(tmp, path)  # readers see the old day or the new one, never half of one
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -155,7 +181,7 @@ class ParquetStore:
 
     def write_ticks(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
         """Store (replace) the ticks of one day."""
-        self._write("ticks", symbol, day, check_ticks(day, df))
+        self._write("ticks", symbol, day, check_ticks(day, df), **TICK_PARQUET_OPTIONS)
 
     def write_bars(self, symbol: str, day: dt.date, df: pd.DataFrame, timeframe: str = "1m") -> None:
         """Store (replace) the bars of one day."""
