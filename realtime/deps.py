@@ -1,40 +1,82 @@
-"""Dependencies: settings, the signal engine and API-key auth, as Annotated aliases."""
+"""Dependencies: services, the caller's principal (API key or bearer token), roles, rate limits."""
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import APIKeyHeader
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from realtime.errors import RateLimitedError
+from realtime.ledger.accounts import Principal
+from realtime.services import Services
 from realtime.settings import Settings
 from realtime.signals import SignalEngine
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_services(request: Request) -> Services:
+    """Everything built in the lifespan."""
+    return request.app.state.svc
+
+
+async def get_settings(request: Request) -> Settings:
     """Settings loaded once in the lifespan."""
-    return request.app.state.settings
+    return request.app.state.svc.settings
 
 
-def get_engine(request: Request) -> SignalEngine:
+async def get_engine(request: Request) -> SignalEngine:
     """The signal engine built in the lifespan."""
-    return request.app.state.engine
+    return request.app.state.svc.engine
 
 
-def require_api_key(
+async def authenticate(svc: Services, key: str | None, token: str | None) -> Principal | None:
+    """The principal behind an API key (preferred) or a bearer token."""
+    if key:
+        return svc.auth.cached(key) or await run_in_threadpool(svc.auth.from_key, key)
+    if token:
+        return svc.auth.from_token(token)
+    return None
+
+
+async def current_principal(
+    request: Request,
     key: Annotated[str | None, Depends(_api_key_header)],
-    settings: Annotated[Settings, Depends(get_settings)],
-) -> str:
-    """401 unless the X-API-Key header matches, compared in constant time."""
-    expected = settings.api_key.get_secret_value()
-    if key is None or not secrets.compare_digest(key.encode(), expected.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid API key",
-                            headers={"WWW-Authenticate": "X-API-Key"})
-    return key
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """401 without valid credentials, 429 (with Retry-After) over the key's rate limit."""
+    svc: Services = request.app.state.svc
+    principal = await authenticate(svc, key, bearer.credentials if bearer else None)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or invalid API key or token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    wait = svc.limiter.acquire(principal.key_id)
+    if wait:
+        raise RateLimitedError(f"rate limit of {svc.limiter.rate:g} requests/s exceeded for this key", wait)
+    return principal
+
+
+def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting principals whose role is at least ``role`` (viewer < trader < admin)."""
+
+    async def _dep(p: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not p.allows(role):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role; you are {p.role}")
+        return p
+
+    return _dep
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[SignalEngine, Depends(get_engine)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+ViewerDep = Annotated[Principal, Depends(require_role("viewer"))]
+TraderDep = Annotated[Principal, Depends(require_role("trader"))]
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]

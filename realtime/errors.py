@@ -23,3 +23,71 @@ class ModelUnavailableError(RealtimeError):
     """No model answers to the configured alias."""
 
     status_code = 503
+
+
+class LedgerError(RealtimeError):
+    """The ledger is misconfigured or unreachable."""
+
+    status_code = 503
+
+
+class BadOrderError(RealtimeError):
+    """The order itself is invalid (symbol, volume, prices, sl/tp side)."""
+
+    status_code = 422
+
+
+class NotFoundError(RealtimeError):
+    """No such order or position."""
+
+    status_code = 404
+
+
+class ConflictError(RealtimeError):
+    """The request conflicts with the resource's state (cancel a filled order...)."""
+
+    status_code = 409
+
+
+class RiskRejectedError(RealtimeError):
+    """A risk limit refuses the order."""
+
+    status_code = 403
+
+
+class KillSwitchError(RiskRejectedError):
+    """The drawdown kill switch has halted trading."""
+
+    status_code = 423
+
+
+class BrokerError(RealtimeError):
+    """The broker refused the order; ``retcode`` carries the broker's own code when it has one."""
+
+    status_code = 422
+
+    def __init__(self, message: str, retcode: int | None = None):
+        super().__init__(message)
+        self.retcode = retcode
+
+
+class BrokerUnavailableError(BrokerError):
+    """The broker cannot be reached (terminal down, connection lost, timeout)."""
+
+    status_code = 503
+
+
+class RateLimitedError(RealtimeError):
+    """Too many requests for this key."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FeedError(RealtimeError):
+    """A market-data feed failed."""
+
+    status_code = 503

@@ -1,10 +1,15 @@
-"""Response schemas."""
+"""Request and response schemas."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Ledger ids are 64-bit integers on every backend.
+IdPath = Annotated[int, Path(ge=1, le=2**62)]
 
 
 class SignalOut(BaseModel):
@@ -25,3 +30,101 @@ class HealthOut(BaseModel):
     model_version: str
     model_alias: str
     symbols: list[str]
+
+
+class OrderIn(BaseModel):
+    """A new order. ``volume`` is in lots; ``client_order_id`` makes retries safe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(min_length=3, max_length=16, examples=["EURUSD"])
+    side: Literal["buy", "sell"]
+    type: Literal["market", "limit"] = "market"
+    volume: float = Field(gt=0, le=1000, description="lots", examples=[0.1])
+    price: float | None = Field(default=None, gt=0)
+    sl: float | None = Field(default=None, gt=0)
+    tp: float | None = Field(default=None, gt=0)
+    client_order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+
+    @field_validator("symbol")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+
+class CloseIn(BaseModel):
+    """Close all or part of a position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    volume: float | None = Field(default=None, gt=0, le=1000)
+    client_order_id: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$"
+    )
+
+
+class OrderOut(BaseModel):
+    """An order as the ledger holds it."""
+
+    id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    volume: float
+    price: float | None
+    sl: float | None
+    tp: float | None
+    position_id: int | None
+    status: str
+    broker_order_id: str | None
+    fill_price: float | None
+    message: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PositionOut(BaseModel):
+    """An open or closed position."""
+
+    id: int
+    symbol: str
+    side: str
+    volume: float
+    open_price: float
+    sl: float | None
+    tp: float | None
+    broker_position_id: str | None
+    status: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    realized_pnl: float | None
+
+
+class AccountOut(BaseModel):
+    """Balance, equity, margin and today's P&L; ``trading_halted`` names the kill switch's reason."""
+
+    broker: str
+    balance: float
+    equity: float
+    margin: float
+    daily_pnl: float
+    currency: str
+    trading_halted: str | None
+
+
+class TokenIn(BaseModel):
+    """UI login."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    """A bearer token for UI sessions."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -10,22 +11,78 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDERS = {"", "changeme", "change-me", "changethis", "secret", "dev-key", "test", "password"}
 
 
+def _refuse(name: str, v: SecretStr | None, min_len: int) -> SecretStr | None:
+    if v is None:
+        return v
+    raw = v.get_secret_value()
+    if raw.strip().lower() in PLACEHOLDERS or len(raw) < min_len:
+        raise ValueError(f"REALTIME_{name.upper()} is a placeholder or shorter than {min_len} characters")
+    return v
+
+
 class Settings(BaseSettings):
-    """Everything the service needs, from the environment or a .env file."""
+    """Everything the service needs, from the environment or a .env file.
+
+    ``api_key`` is the bootstrap admin key: at start-up it is stored (hashed) in the ledger for
+    the ``admin`` user, so a fresh deployment can create users and keys through the API.
+    """
 
     model_config = SettingsConfigDict(env_prefix="REALTIME_", env_file=".env", extra="ignore")
 
     api_key: SecretStr
+    jwt_secret: SecretStr | None = None
+    jwt_ttl_s: int = 3600
     mlflow_tracking_uri: str = "sqlite:///data/mlflow.db"
     model_name: str = "alphaforge-signal"
     model_alias: str = "champion"
+    model_poll_s: float = 0.0  # 0 = no alias polling; POST /admin/reload still works
     data_dir: Path = Path("data")
     symbols: list[str] = ["EURUSD"]
     replay_bars: int = 500
+    ledger_url: str | None = None  # default: SQLite (WAL) at data_dir/ledger.db
+    ledger_schema: str | None = None  # PostgreSQL schema (tests use a throwaway one)
+    broker: Literal["paper", "mt5"] = "paper"
+    paper_balance: float = 100_000.0
+    commission_per_lot: float = 3.5
+    slippage_pips: float = 0.0
+    leverage: float = 30.0
+    mt5_magic: int = 234000
+    mt5_deviation: int = 20
+    feed: Literal["none", "replay", "nats", "mt5", "dukascopy"] = "none"
+    feed_speed: float = 0.0  # replay: 0 = as fast as possible, 1 = real time, 60 = a minute per second
+    nats_url: str | None = None
+    nats_subject_prefix: str = "alphaforge"
+    auto_trade_symbols: list[str] = []
+    auto_trade_lots: float = 0.1
+    # risk
+    max_order_lots: float = 10.0
+    max_position_lots: float = 20.0
+    max_total_exposure_lots: float = 50.0
+    max_daily_loss: float = 5_000.0
+    max_drawdown: float = 0.2
+    flatten_on_kill: bool = False
+    trading_hours_utc: tuple[int, int] = (0, 24)
+    max_quote_age_s: float = 0.0  # 0 = do not check staleness (replayed history is old on purpose)
+    # limits and web
+    rate_limit_per_s: float = 20.0
+    rate_limit_burst: int = 40
+    explain_rate_limit_per_min: float = 6.0
+    cors_origins: list[str] = []
+    max_body_bytes: int = 16_384
 
     @field_validator("api_key")
     @classmethod
     def _refuse_placeholder(cls, v: SecretStr) -> SecretStr:
-        if v.get_secret_value().strip().lower() in PLACEHOLDERS or len(v.get_secret_value()) < 12:
-            raise ValueError("REALTIME_API_KEY is a placeholder or shorter than 12 characters")
-        return v
+        out = _refuse("api_key", v, 12)
+        assert out is not None
+        return out
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _refuse_weak_jwt(cls, v: SecretStr | None) -> SecretStr | None:
+        # HS256 keys shorter than 32 bytes are guessable (PyJWT warns about them too).
+        return _refuse("jwt_secret", v, 32)
+
+    def resolved_ledger_url(self) -> str:
+        """The ledger URL, defaulting to a SQLite file under ``data_dir``."""
+        return self.ledger_url or f"sqlite:///{self.data_dir / 'ledger.db'}"

@@ -1,16 +1,50 @@
-"""GET /health."""
+"""/health (liveness), /ready (model, feed, broker, ledger) and /metrics."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from realtime.deps import EngineDep, SettingsDep
+from realtime.deps import ServicesDep
 from realtime.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(engine: EngineDep, settings: SettingsDep) -> HealthOut:
+async def health(svc: ServicesDep) -> HealthOut:
     """Liveness plus the served model's registry version."""
-    m = engine.loaded
-    return HealthOut(status="ok", model_name=m.name, model_version=m.version, model_alias=m.alias,
-                     symbols=settings.symbols)
+    m = svc.engine.loaded
+    return HealthOut(
+        status="ok",
+        model_name=m.name,
+        model_version=m.version,
+        model_alias=m.alias,
+        symbols=svc.settings.symbols,
+    )
+
+
+@router.get("/ready")
+async def ready(svc: ServicesDep) -> JSONResponse:
+    """200 when the model, feed, broker and ledger all answer; 503 naming what does not."""
+    feed_ok = svc.settings.feed == "none" or bool(svc.feed_status.get("running"))
+    checks = {
+        "model": svc.engine.loaded is not None,
+        "feed": feed_ok,
+        "broker": await run_in_threadpool(svc.broker.ping),
+        "ledger": await run_in_threadpool(svc.ledger.ping),
+    }
+    body = {
+        "ready": all(checks.values()),
+        "checks": checks,
+        "model_version": svc.engine.loaded.version,
+        "model_reload_error": svc.reloader.last_error,
+    }
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(svc: ServicesDep) -> Response:
+    """Prometheus text format."""
+    svc.metrics.ws_clients.set(svc.hub.clients)
+    return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)

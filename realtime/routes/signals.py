@@ -1,16 +1,34 @@
-"""GET /api/v1/signals/{symbol}."""
+"""/api/v1/signals: the latest signal and its history."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from realtime.deps import EngineDep
+from realtime.deps import EngineDep, ViewerDep
 from realtime.schemas import SignalOut
+from realtime.signals import Signal
 
 router = APIRouter(prefix="/signals", tags=["signals"])
 
 
+def signal_out(s: Signal) -> SignalOut:
+    """The public view of a signal."""
+    return SignalOut(
+        symbol=s.symbol,
+        signal=s.signal,
+        prob_up=s.prob_up,
+        features_ts=s.features_ts,
+        model_version=s.model_version,
+    )
+
+
 @router.get("/{symbol}")
-def latest_signal(symbol: str, engine: EngineDep) -> SignalOut:
+async def latest_signal(symbol: str, engine: EngineDep, who: ViewerDep) -> SignalOut:
     """The newest signal for ``symbol``: model version, features' timestamp and probability."""
-    s = engine.latest(symbol.upper())
-    return SignalOut(symbol=s.symbol, signal=s.signal, prob_up=s.prob_up,
-                     features_ts=s.features_ts, model_version=s.model_version)
+    return signal_out(engine.latest(symbol.upper()))
+
+
+@router.get("/{symbol}/history")
+async def signal_history(
+    symbol: str, engine: EngineDep, who: ViewerDep, limit: int = Query(100, ge=1, le=1000)
+) -> list[SignalOut]:
+    """The newest ``limit`` signals of ``symbol``, oldest first."""
+    return [signal_out(s) for s in engine.history(symbol.upper(), limit)]

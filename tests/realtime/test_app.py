@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
+from mlflow import MlflowClient
 from pydantic import ValidationError
 
 from marketdata.store import ParquetStore
@@ -15,14 +16,22 @@ KEY = "k3y-for-tests-only-0123"
 
 
 def _settings(data_dir, **kw) -> Settings:
-    return Settings(api_key=KEY, mlflow_tracking_uri=f"sqlite:///{data_dir / 'mlflow.db'}",
-                    data_dir=data_dir, symbols=["EURUSD"], **kw)
+    return Settings(
+        api_key=KEY,
+        mlflow_tracking_uri=f"sqlite:///{data_dir / 'mlflow.db'}",
+        data_dir=data_dir,
+        symbols=["EURUSD"],
+        **kw,
+    )
 
 
 def test_serves_the_champion_signal(pipeline_dir):
     with TestClient(create_app(_settings(pipeline_dir))) as client:
         health = client.get("/health").json()
-        assert health["model_alias"] == "champion" and str(health["model_version"]) == "1"
+        assert health["model_alias"] == "champion"
+        client_ml = MlflowClient(tracking_uri=f"sqlite:///{pipeline_dir / 'mlflow.db'}")
+        champion = client_ml.get_model_version_by_alias("alphaforge-signal", "champion")
+        assert str(health["model_version"]) == str(champion.version)
         r = client.get("/api/v1/signals/eurusd", headers={"X-API-Key": KEY})
         assert r.status_code == 200
         body = r.json()
@@ -33,7 +42,13 @@ def test_serves_the_champion_signal(pipeline_dir):
         day = dt.date(2019, 2, 5)
         bars = ParquetStore(pipeline_dir / "lake").read_bars("EURUSD", day, day)
         last = compute_features(bars, DEFAULT_FEATURE_SET).iloc[[-1]]
-        assert body["prob_up"] == pytest.approx(app_model.predict(None, last)["prob_up"].iloc[0], abs=1e-12)
+        # The served features equal the batch features exactly (one feature implementation) ...
+        served = client.app.state.engine.latest("EURUSD").features
+        assert [served[c] for c in app_model.columns] == pytest.approx(
+            last[app_model.columns].to_numpy()[0].tolist(), abs=0.0, nan_ok=True)
+        # ... and predict_row (the realtime fast path) matches the batch predict up to the model
+        # family's float arithmetic (a torch MLP's single-row path differs by ~1e-9).
+        assert body["prob_up"] == pytest.approx(app_model.predict(None, last)["prob_up"].iloc[0], abs=1e-6)
 
 
 def test_auth_and_unknown_symbol(pipeline_dir):

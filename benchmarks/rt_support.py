@@ -1,0 +1,185 @@
+"""Shared pieces of the realtime benchmarks: a prepared data dir, a uvicorn server in its own
+process, and an async httpx load generator run in another process (never in the server's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN_KEY = "bench-admin-key-0123456789abcdef"
+PY = sys.executable
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    """True when something listens on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def prepare(data_dir: Path | None = None) -> Path:
+    """Two synthetic days of EURUSD bars and a registered @champion model (the test fixture's)."""
+    sys.path.insert(0, str(REPO))
+    from marketdata.bars import ticks_to_bars
+    from marketdata.store import ParquetStore
+    from marketdata.synthetic import SyntheticSource
+    from tests.realtime.conftest import DAYS, register_model
+
+    d = data_dir or Path(tempfile.mkdtemp(prefix="rt-bench-"))
+    store, src = ParquetStore(d / "lake"), SyntheticSource(seed=11)
+    for day in DAYS:
+        store.write_bars("EURUSD", day, ticks_to_bars(src.fetch_day("EURUSD", day)))
+    register_model(d)
+    return d
+
+
+def app_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for ``realtime.main:create_app`` on ``data_dir``."""
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO),
+        REALTIME_API_KEY=ADMIN_KEY,
+        REALTIME_DATA_DIR=str(data_dir),
+        REALTIME_MLFLOW_TRACKING_URI=f"sqlite:///{data_dir / 'mlflow.db'}",
+        REALTIME_RATE_LIMIT_PER_S="1000000",
+        REALTIME_RATE_LIMIT_BURST="1000000",
+        REALTIME_MAX_POSITION_LOTS="1000000",
+        REALTIME_MAX_TOTAL_EXPOSURE_LOTS="1000000",
+        REALTIME_MAX_DAILY_LOSS="1e12",
+        REALTIME_MAX_DRAWDOWN="1.0",
+    )
+    env.update(extra)
+    return env
+
+
+def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """uvicorn, one worker, access log off (as the ping baseline is served)."""
+    cmd = [
+        PY,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(cmd, cwd=REPO, env=env)
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> float:
+    """Seconds until ``url`` answers 200."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return time.perf_counter() - t0
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a server we started."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _wrk(url: str, seconds: float, concurrency: int, headers: dict, order: bool) -> dict:
+    args = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    if order:
+        args += ["-s", str(REPO / "benchmarks" / "rt_order.lua")]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+    def ms(text: str) -> float:
+        num = text.rstrip("smu")
+        return float(num) * unit[text[len(num) :]]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {
+        "requests": reqs,
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "tool": "wrk",
+    }
+
+
+def load(
+    url: str,
+    seconds: float,
+    concurrency: int,
+    method: str = "GET",
+    headers: dict | None = None,
+    order: bool = False,
+) -> dict:
+    """Load ``url`` from a separate process: wrk when installed, else benchmarks/rt_load.py."""
+    if shutil.which("wrk") and os.environ.get("RT_BENCH_LOADGEN", "wrk") == "wrk":
+        return _wrk(url, seconds, concurrency, headers or {}, order)
+    args = [
+        PY,
+        str(REPO / "benchmarks" / "rt_load.py"),
+        url,
+        str(seconds),
+        str(concurrency),
+        method,
+        json.dumps(headers or {}),
+        "order" if order else "plain",
+    ]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO)
+    return json.loads(out.stdout.strip().splitlines()[-1]) | {"tool": "httpx"}
+
+
+def emit(name: str, value: float, unit: str, baseline: float | None, **extra: object) -> None:
+    """One JSON line in the benchmark format."""
+    ratio = None if not baseline else round(value / baseline, 3)
+    print(
+        json.dumps(
+            {
+                "name": name,
+                "value": round(value, 2),
+                "unit": unit,
+                "baseline": None if baseline is None else round(baseline, 2),
+                "ratio": ratio,
+                **extra,
+            }
+        )
+    )

@@ -1,0 +1,202 @@
+"""MT5Broker: orders through any module-like object offering the MetaTrader5 API.
+
+On Windows pass ``import MetaTrader5``; on Linux an RPyC proxy to a Windows/Wine Python; in tests
+:class:`~realtime.brokers.mt5_sim.MT5TerminalSimulator`. Every value sent is a plain float/int
+(numpy scalars break RPyC bridges, see api-reference §8.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from realtime.brokers import mt5_constants as c
+from realtime.brokers.base import AccountState, BrokerPosition, ExecReport, OrderIntent, Quote
+from realtime.errors import BrokerError, BrokerUnavailableError
+
+log = logging.getLogger(__name__)
+_COMMENT = "af:"
+
+
+def _ref_of(comment: str) -> int | None:
+    return int(comment[len(_COMMENT) :]) if comment.startswith(_COMMENT) and comment[3:].isdigit() else None
+
+
+def pick_filling(filling_mode: int) -> int:
+    """The request's ``type_filling`` from the symbol's allowed set: FOK, then IOC, else RETURN."""
+    if filling_mode & c.SYMBOL_FILLING_FOK:
+        return c.ORDER_FILLING_FOK
+    if filling_mode & c.SYMBOL_FILLING_IOC:
+        return c.ORDER_FILLING_IOC
+    return c.ORDER_FILLING_RETURN
+
+
+def retcode_error(retcode: int, comment: str, stage: str) -> BrokerError:
+    """A clear error for an MT5 retcode; connection/timeouts become BrokerUnavailableError."""
+    text = c.RETCODE_TEXT.get(retcode, "unknown trade server answer")
+    cls = BrokerUnavailableError if retcode in c.UNAVAILABLE_RETCODES else BrokerError
+    return cls(f"MT5 {stage} refused the order: {text} (retcode {retcode}, {comment!r})", retcode)
+
+
+class MT5Broker:
+    """A hedging MT5 account driven through ``mt5``; orders carry ``magic`` and ``af:<ref>``."""
+
+    name = "mt5"
+
+    def __init__(self, mt5: Any, magic: int = 234000, deviation: int = 20, **login: Any):
+        self.mt5, self.magic, self.deviation, self._login = mt5, magic, deviation, login
+
+    def connect(self) -> None:
+        """``initialize`` the terminal; BrokerUnavailableError with ``last_error`` on failure."""
+        if not self.mt5.initialize(**self._login):
+            raise BrokerUnavailableError(f"MT5 initialize failed: {self.mt5.last_error()}")
+
+    def _unavailable(self, what: str) -> BrokerUnavailableError:
+        return BrokerUnavailableError(f"MT5 {what} failed: last_error={self.mt5.last_error()}")
+
+    def _symbol(self, symbol: str) -> Any:
+        info = self.mt5.symbol_info(symbol)
+        if info is None:
+            code, _ = self.mt5.last_error()
+            if code == -4:
+                raise BrokerError(f"MT5 does not know symbol {symbol}")
+            raise self._unavailable(f"symbol_info({symbol})")
+        if not info.visible and not self.mt5.symbol_select(symbol, True):
+            raise BrokerError(f"MT5 could not select {symbol} in MarketWatch")
+        return info
+
+    def quote(self, symbol: str) -> Quote | None:
+        """The terminal's newest tick."""
+        tick = self.mt5.symbol_info_tick(symbol)
+        if tick is None:
+            return None
+        return Quote(
+            symbol, float(tick.bid), float(tick.ask), dt.datetime.fromtimestamp(tick.time_msc / 1000, dt.UTC)
+        )
+
+    def _request(self, intent: OrderIntent, info: Any) -> dict[str, Any]:
+        buy = intent.side == "buy"
+        req: dict[str, Any] = {
+            "symbol": intent.symbol,
+            "volume": float(intent.volume),
+            "magic": int(self.magic),
+            "comment": f"{_COMMENT}{intent.ref}",
+            "type_time": c.ORDER_TIME_GTC,
+            "type_filling": int(pick_filling(int(info.filling_mode))),
+            "deviation": int(self.deviation),
+        }
+        if intent.type == "limit":
+            req.update(
+                action=c.TRADE_ACTION_PENDING,
+                price=float(intent.price or 0.0),
+                type=c.ORDER_TYPE_BUY_LIMIT if buy else c.ORDER_TYPE_SELL_LIMIT,
+            )
+        else:
+            tick = self.mt5.symbol_info_tick(intent.symbol)
+            if tick is None:
+                raise BrokerUnavailableError(f"MT5 has no tick for {intent.symbol}: {self.mt5.last_error()}")
+            req.update(
+                action=c.TRADE_ACTION_DEAL,
+                price=float(tick.ask if buy else tick.bid),
+                type=c.ORDER_TYPE_BUY if buy else c.ORDER_TYPE_SELL,
+            )
+        if intent.close_position is not None:
+            req["position"] = int(intent.close_position)
+        for k in ("sl", "tp"):
+            if getattr(intent, k) is not None:
+                req[k] = float(getattr(intent, k))
+        return req
+
+    def submit(self, intent: OrderIntent) -> ExecReport:
+        """order_check, then order_send; DONE -> filled, PLACED -> placed, else a clear error."""
+        req = self._request(intent, self._symbol(intent.symbol))
+        check = self.mt5.order_check(req)
+        if check is None:
+            raise self._unavailable("order_check")
+        if check.retcode != 0:  # order_check's success is 0, not DONE
+            raise retcode_error(check.retcode, check.comment, "order_check")
+        res = self.mt5.order_send(req)
+        if res is None:
+            raise self._unavailable("order_send")
+        if res.retcode == c.TRADE_RETCODE_PLACED:
+            return ExecReport("placed", str(res.order), float(res.price), 0.0, ref=intent.ref)
+        if res.retcode not in (c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_DONE_PARTIAL):
+            raise retcode_error(res.retcode, res.comment, "order_send")
+        return self._report(
+            intent.ref,
+            res.order,
+            res.deal,
+            float(res.price),
+            float(res.volume),
+            intent.close_position or str(res.order),
+        )
+
+    def _report(self, ref: int, order: int, deal: int, price: float, volume: float, pos: str) -> ExecReport:
+        deals = self.mt5.history_deals_get(ticket=int(order)) or ()
+        commission = -sum(float(d.commission) for d in deals if d.ticket == deal)
+        return ExecReport("filled", str(order), price, volume, commission, str(deal), pos, ref=ref)
+
+    def cancel(self, broker_order_id: str) -> None:
+        """Remove a working pending order."""
+        res = self.mt5.order_send({"action": c.TRADE_ACTION_REMOVE, "order": int(broker_order_id)})
+        if res is None:
+            raise self._unavailable("order_send(remove)")
+        if res.retcode != c.TRADE_RETCODE_DONE:
+            raise retcode_error(res.retcode, res.comment, "order_send(remove)")
+
+    def positions(self) -> list[BrokerPosition]:
+        """This magic number's open positions, read back from the terminal."""
+        rows = self.mt5.positions_get()
+        if rows is None:
+            raise self._unavailable("positions_get")
+        return [
+            BrokerPosition(
+                str(p.ticket),
+                p.symbol,
+                "buy" if p.type == c.POSITION_TYPE_BUY else "sell",
+                float(p.volume),
+                float(p.price_open),
+                _ref_of(p.comment),
+            )
+            for p in rows
+            if p.magic == self.magic
+        ]
+
+    def open_orders(self) -> list[str]:
+        """Tickets of this magic number's working orders."""
+        rows = self.mt5.orders_get()
+        if rows is None:
+            raise self._unavailable("orders_get")
+        return [str(o.ticket) for o in rows if o.magic == self.magic]
+
+    def fills_for(self, ref: int) -> ExecReport | None:
+        """The deal the terminal made for ledger order ``ref`` (matched on the ``af:<ref>`` comment)."""
+        now = dt.datetime.now(dt.UTC)
+        deals = self.mt5.history_deals_get(now - dt.timedelta(days=7), now + dt.timedelta(days=1))
+        if deals is None:
+            raise self._unavailable("history_deals_get")
+        for d in deals:
+            if d.magic == self.magic and _ref_of(d.comment) == ref:
+                return ExecReport(
+                    "filled",
+                    str(d.order),
+                    float(d.price),
+                    float(d.volume),
+                    -float(d.commission),
+                    str(d.ticket),
+                    str(d.position_id),
+                    ref=ref,
+                )
+        return None
+
+    def account(self) -> AccountState:
+        """Balance, equity and margin from ``account_info``."""
+        a = self.mt5.account_info()
+        if a is None:
+            raise self._unavailable("account_info")
+        return AccountState(float(a.balance), float(a.equity), float(a.margin), a.currency)
+
+    def ping(self) -> bool:
+        """True when ``account_info`` answers."""
+        return self.mt5.account_info() is not None

@@ -1,0 +1,38 @@
+"""Engine set-up: SQLite in WAL mode with a busy timeout, or PostgreSQL (optionally one schema)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from realtime.errors import LedgerError
+
+
+def make_engine(url: str, schema: str | None = None) -> sa.Engine:
+    """An engine for ``url``; ``schema`` (PostgreSQL only) holds every ledger table."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise LedgerError(f"bad ledger URL {url!r}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if schema:
+            raise LedgerError("ledger_schema is for PostgreSQL; SQLite has one schema per file")
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            # WAL: readers never block the writer; NORMAL sync is durable across app crashes.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    engine = sa.create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    if schema:
+        with engine.begin() as c:
+            c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        engine = engine.execution_options(schema_translate_map={None: schema})
+    return engine

@@ -1,0 +1,236 @@
+"""The Ledger: every write goes through here, in short transactions, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from realtime.ledger import tables as t
+from realtime.ledger.engine import make_engine
+
+log = logging.getLogger(__name__)
+OPEN_ORDER_STATES = ("pending", "sent", "placed")
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now, the only clock the ledger uses."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One order as stored."""
+
+    id: int
+    user_id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    volume: float
+    price: float | None
+    sl: float | None
+    tp: float | None
+    position_id: int | None
+    status: str
+    broker_order_id: str | None
+    fill_price: float | None
+    message: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    """One position (hedging style: each opening fill is its own position)."""
+
+    id: int
+    symbol: str
+    side: str
+    volume: float
+    open_price: float
+    sl: float | None
+    tp: float | None
+    broker_position_id: str | None
+    order_id: int | None
+    status: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    close_price: float | None
+    realized_pnl: float | None
+
+
+_ORDER_COLS = [c.name for c in t.orders.columns if c.name != "id"]
+_INSERT_ORDER = t.orders.insert().values({k: sa.bindparam(k) for k in _ORDER_COLS})
+_p = t.positions.c
+_EXPOSURE = sa.select(
+    sa.func.coalesce(
+        sa.func.sum(
+            sa.case(
+                (
+                    _p.symbol == sa.bindparam("symbol"),
+                    sa.case((_p.side == "buy", _p.volume), else_=-_p.volume),
+                ),
+                else_=0.0,
+            )
+        ),
+        0.0,
+    ),
+    sa.func.coalesce(sa.func.sum(_p.volume), 0.0),
+).where(_p.status == "open")
+
+
+def _row(cls: type, m: Any) -> Any:
+    return cls(**{k: m[k] for k in cls.__dataclass_fields__})
+
+
+class Ledger:
+    """Users, keys, orders, fills, positions and the audit log behind one SQLAlchemy engine."""
+
+    def __init__(self, url: str, schema: str | None = None):
+        self.url, self.schema = url, schema
+        self.engine = make_engine(url, schema)
+        # SQLite has one writer: queueing writers on a lock here beats sqlite3's busy handler,
+        # which sleeps in growing steps and wrecks tail latency under concurrency.
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        t.metadata.create_all(self.engine)
+        from realtime.ledger.accounts import Accounts
+        from realtime.ledger.trades import Trades
+
+        self.accounts, self.trades = Accounts(self), Trades(self)
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A write transaction (serialised in-process on SQLite)."""
+        if self._write_lock is None:
+            with self.engine.begin() as c:
+                yield c
+            return
+        with self._write_lock, self.engine.begin() as c:
+            yield c
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            with self.engine.connect() as c:
+                c.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    # orders -------------------------------------------------------------------------------
+    def create_order(self, user_id: int, client_order_id: str, **fields: Any) -> tuple[OrderRow, bool]:
+        """Write a pending order; on a duplicate client id return (first order, False)."""
+        now = utcnow()
+        values = dict(
+            fields,
+            user_id=user_id,
+            client_order_id=client_order_id,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            full = {k: None for k in _ORDER_COLS} | values
+            with self.begin() as c:
+                new_id = c.execute(_INSERT_ORDER, full).inserted_primary_key[0]
+        except IntegrityError:
+            # The unique constraint decides the race: whoever inserted first owns the id.
+            existing = self.order_by_client_id(user_id, client_order_id)
+            if existing is None:
+                raise
+            return existing, False
+        row = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": new_id}
+        return _row(OrderRow, row), True
+
+    def order_by_client_id(self, user_id: int, client_order_id: str) -> OrderRow | None:
+        """The order a client id names, if any."""
+        q = t.orders.select().where(
+            t.orders.c.user_id == user_id, t.orders.c.client_order_id == client_order_id
+        )
+        with self.engine.connect() as c:
+            m = c.execute(q).mappings().first()
+        return None if m is None else _row(OrderRow, m)
+
+    def get_order(self, order_id: int) -> OrderRow | None:
+        """One order by id."""
+        with self.engine.connect() as c:
+            m = c.execute(t.orders.select().where(t.orders.c.id == order_id)).mappings().first()
+        return None if m is None else _row(OrderRow, m)
+
+    def list_orders(
+        self, user_id: int | None = None, status: tuple[str, ...] | None = None, limit: int = 100
+    ) -> list[OrderRow]:
+        """Newest orders first, optionally for one user and some states."""
+        q = t.orders.select().order_by(t.orders.c.id.desc()).limit(limit)
+        if user_id is not None:
+            q = q.where(t.orders.c.user_id == user_id)
+        if status:
+            q = q.where(t.orders.c.status.in_(status))
+        with self.engine.connect() as c:
+            return [_row(OrderRow, m) for m in c.execute(q).mappings()]
+
+    def set_order_status(
+        self, order_id: int, status: str, message: str | None = None, broker_order_id: str | None = None
+    ) -> None:
+        """Move an order to ``status``."""
+        values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+        if message is not None:
+            values["message"] = message[:500]
+        if broker_order_id is not None:
+            values["broker_order_id"] = broker_order_id
+        with self.begin() as c:
+            c.execute(t.orders.update().where(t.orders.c.id == order_id).values(**values))
+
+    # positions ----------------------------------------------------------------------------
+    def positions(self, status: str | None = "open") -> list[PositionRow]:
+        """Positions, oldest first."""
+        q = t.positions.select().order_by(t.positions.c.id)
+        if status:
+            q = q.where(t.positions.c.status == status)
+        with self.engine.connect() as c:
+            return [_row(PositionRow, m) for m in c.execute(q).mappings()]
+
+    def exposure(self, symbol: str) -> tuple[float, float]:
+        """Open lots: (net signed lots of ``symbol``, gross lots over every symbol), in SQL."""
+        with self.engine.connect() as c:
+            net, gross = c.execute(_EXPOSURE, {"symbol": symbol}).one()
+        return float(net), float(gross)
+
+    def get_position(self, position_id: int) -> PositionRow | None:
+        """One position by id."""
+        with self.engine.connect() as c:
+            m = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().first()
+        return None if m is None else _row(PositionRow, m)
+
+    # audit --------------------------------------------------------------------------------
+    def audit(
+        self, actor: str, action: str, detail: dict[str, Any], conn: sa.Connection | None = None
+    ) -> None:
+        """Append one audit entry (inside ``conn``'s transaction when given)."""
+        stmt = t.audit_log.insert().values(ts=utcnow(), actor=actor, action=action, detail=detail)
+        if conn is not None:
+            conn.execute(stmt)
+            return
+        with self.begin() as c:
+            c.execute(stmt)
+
+    def audit_entries(self, action: str | None = None) -> list[dict[str, Any]]:
+        """Audit entries, oldest first."""
+        q = t.audit_log.select().order_by(t.audit_log.c.id)
+        if action:
+            q = q.where(t.audit_log.c.action == action)
+        with self.engine.connect() as c:
+            return [dict(m) for m in c.execute(q).mappings()]

@@ -1,0 +1,118 @@
+"""Table definitions (SQLAlchemy Core): one MetaData, portable across SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            raise ValueError("the ledger stores timezone-aware datetimes only")
+        return None if value is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+metadata = sa.MetaData()
+_ts = UTCDateTime()
+
+users = sa.Table(
+    "af_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(256)),
+    sa.Column("created_at", _ts, nullable=False),
+)
+
+api_keys = sa.Table(
+    "af_api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key_id", sa.String(16), nullable=False, unique=True),  # public part, for lookup
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("af_users.id"), nullable=False),
+    sa.Column("key_hash", sa.String(256), nullable=False),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("revoked_at", _ts),
+)
+
+orders = sa.Table(
+    "af_orders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("client_order_id", sa.String(64), nullable=False),
+    sa.Column("symbol", sa.String(16), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("type", sa.String(8), nullable=False),
+    sa.Column("volume", sa.Float, nullable=False),
+    sa.Column("price", sa.Float),
+    sa.Column("sl", sa.Float),
+    sa.Column("tp", sa.Float),
+    sa.Column("position_id", sa.Integer),  # set when the order closes a position
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("broker_order_id", sa.String(64)),
+    sa.Column("fill_price", sa.Float),
+    sa.Column("message", sa.String(500)),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("updated_at", _ts, nullable=False),
+    # Idempotency: a retried request with the same client order id finds this row.
+    sa.UniqueConstraint("user_id", "client_order_id", name="uq_af_orders_client_id"),
+)
+sa.Index("ix_af_orders_status", orders.c.status)
+
+fills = sa.Table(
+    "af_fills",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("af_orders.id"), nullable=False),
+    sa.Column("symbol", sa.String(16), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("volume", sa.Float, nullable=False),
+    sa.Column("price", sa.Float, nullable=False),
+    sa.Column("commission", sa.Float, nullable=False),
+    sa.Column("broker_deal_id", sa.String(64)),
+    sa.Column("ts", _ts, nullable=False),
+)
+
+positions = sa.Table(
+    "af_positions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("symbol", sa.String(16), nullable=False),
+    sa.Column("side", sa.String(4), nullable=False),
+    sa.Column("volume", sa.Float, nullable=False),
+    sa.Column("open_price", sa.Float, nullable=False),
+    sa.Column("sl", sa.Float),
+    sa.Column("tp", sa.Float),
+    sa.Column("broker_position_id", sa.String(64)),
+    sa.Column("order_id", sa.Integer),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("opened_at", _ts, nullable=False),
+    sa.Column("closed_at", _ts),
+    sa.Column("close_price", sa.Float),
+    sa.Column("realized_pnl", sa.Float),
+)
+sa.Index("ix_af_positions_status", positions.c.status)
+
+audit_log = sa.Table(
+    "af_audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ts", _ts, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)

@@ -1,0 +1,77 @@
+"""Prometheus metrics, one registry per app (tests build several apps in one process)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """Request latency, signals, orders by status, broker round trip, feed lag, model version."""
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        self.request_seconds = Histogram(
+            "realtime_request_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            buckets=_BUCKETS,
+            registry=r,
+        )
+        self.signals = Counter("realtime_signals_total", "Signals computed", ["symbol", "signal"], registry=r)
+        self.orders = Counter("realtime_orders_total", "Orders by final status", ["status"], registry=r)
+        self.broker_seconds = Histogram(
+            "realtime_broker_round_trip_seconds", "Broker submit round trip", buckets=_BUCKETS, registry=r
+        )
+        self.feed_lag = Gauge(
+            "realtime_feed_lag_seconds", "Now minus the newest quote's time", ["symbol"], registry=r
+        )
+        self.model_version = Gauge(
+            "realtime_model_version", "Served model version", ["name", "alias"], registry=r
+        )
+        self.ws_clients = Gauge("realtime_ws_clients", "Connected WebSocket clients", registry=r)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
+
+
+def route_template(scope: dict[str, Any]) -> str:
+    """The matched route's full path template (bounded label values), or "unmatched"."""
+    # FastAPI 0.16x keeps included routers' routes relative; the effective context has the prefix.
+    ctx = (
+        scope.get("fastapi", {}).get("effective_route_context")
+        if isinstance(scope.get("fastapi"), dict)
+        else None
+    )
+    path = getattr(ctx, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return path or "unmatched"
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware timing each HTTP request by its route template (cheap per request)."""
+
+    def __init__(self, app: Any, metrics: Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0, status = time.perf_counter(), [500]
+
+        async def _send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            self.metrics.request_seconds.labels(
+                scope["method"], route_template(scope), str(status[0])
+            ).observe(time.perf_counter() - t0)

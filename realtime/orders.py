@@ -1,0 +1,226 @@
+"""OrderService: validate -> risk -> ledger (pending) -> broker -> fill, in that order, always."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from marketdata.errors import UnknownSymbolError
+from marketdata.instruments import get_instrument
+from realtime.brokers.base import Broker, ExecReport, OrderIntent
+from realtime.errors import (
+    BadOrderError,
+    BrokerError,
+    BrokerUnavailableError,
+    ConflictError,
+    NotFoundError,
+    RiskRejectedError,
+)
+from realtime.ledger.accounts import Principal
+from realtime.ledger.store import Ledger, OrderRow
+from realtime.risk import RiskManager
+from realtime.schemas import OrderIn
+
+log = logging.getLogger(__name__)
+
+
+def check_order_input(o: OrderIn, reference: float | None) -> None:
+    """Symbol known, volume on the 0.01-lot grid, limit price present, sl/tp on the right side."""
+    try:
+        get_instrument(o.symbol)
+    except UnknownSymbolError as exc:
+        raise BadOrderError(str(exc)) from exc
+    if abs(o.volume * 100 - round(o.volume * 100)) > 1e-6:
+        raise BadOrderError(f"volume {o.volume} is not a multiple of the 0.01-lot step")
+    if o.type == "limit" and o.price is None:
+        raise BadOrderError("a limit order needs a price")
+    if o.type == "market" and o.price is not None:
+        raise BadOrderError("a market order takes no price; use type=limit")
+    ref = o.price if o.type == "limit" else reference
+    if ref is None:
+        return
+    buy = o.side == "buy"
+    if o.sl is not None and (o.sl >= ref if buy else o.sl <= ref):
+        raise BadOrderError(
+            f"sl {o.sl} is on the wrong side of the price {ref} for a {o.side}: "
+            f"it must be {'below' if buy else 'above'} it"
+        )
+    if o.tp is not None and (o.tp <= ref if buy else o.tp >= ref):
+        raise BadOrderError(
+            f"tp {o.tp} is on the wrong side of the price {ref} for a {o.side}: "
+            f"it must be {'above' if buy else 'below'} it"
+        )
+
+
+class OrderService:
+    """The single path every order takes; routes and auto-trading both call it."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        broker: Broker,
+        risk: RiskManager,
+        on_event: Callable[[str, dict[str, object]], None] | None = None,
+        workers: int = 2,
+    ):
+        self.ledger, self.broker, self.risk = ledger, broker, risk
+        self.on_event = on_event or (lambda kind, payload: None)
+        self.observe_broker: Callable[[float], None] = lambda seconds: None
+        self.observe_status: Callable[[str], None] = lambda status: None
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orders")
+
+    def place(self, who: Principal, o: OrderIn, position_id: int | None = None) -> tuple[OrderRow, bool]:
+        """Place ``o``; return (order, created). A known client_order_id returns the first order."""
+        quote = self.broker.quote(o.symbol)
+        check_order_input(o, None if quote is None else (quote.ask if o.side == "buy" else quote.bid))
+        close_pos = None
+        if position_id is not None:
+            pos = self.ledger.get_position(position_id)
+            if pos is None or pos.status != "open":
+                raise NotFoundError(f"no open position {position_id}")
+            close_pos = pos.broker_position_id
+        order, created = self.ledger.create_order(
+            who.user_id,
+            o.client_order_id,
+            symbol=o.symbol,
+            side=o.side,
+            type=o.type,
+            volume=o.volume,
+            price=o.price,
+            sl=o.sl,
+            tp=o.tp,
+            position_id=position_id,
+        )
+        if not created:  # lost a concurrent race on the same client id: the winner sends it
+            return order, False
+        # Recorded first, so a refusal (risk, or a broker error) leaves a rejected/failed order
+        # in the ledger rather than nothing.
+        now = dt.datetime.now(dt.UTC)
+        try:
+            if quote is None and not self.broker.ping():
+                raise BrokerUnavailableError(
+                    f"the {self.broker.name} broker is unreachable (no quote or account)"
+                )
+            self.risk.check(
+                o.symbol,
+                o.side,
+                o.volume,
+                self.ledger.exposure(o.symbol),
+                self.ledger.trades.daily_pnl(now.date()),
+                quote,
+                now,
+                closing=position_id is not None,
+            )
+        except (RiskRejectedError, BrokerError) as exc:
+            status = "failed" if isinstance(exc, BrokerUnavailableError) else "rejected"
+            self.ledger.set_order_status(order.id, status, str(exc))
+            self.observe_status(status)
+            raise
+        intent = OrderIntent(order.id, o.symbol, o.side, o.type, o.volume, o.price, o.sl, o.tp, close_pos)
+        return self._send(order, intent), True
+
+    async def place_async(self, who: Principal, o: OrderIn) -> tuple[OrderRow, bool]:
+        """``place`` off the event loop, through one dedicated worker thread per service.
+
+        One thread keeps ledger writes in arrival order and avoids the shared threadpool's
+        contention; the event loop stays free for signals and WebSockets meanwhile.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.place, who, o)
+
+    def _send(self, order: OrderRow, intent: OrderIntent) -> OrderRow:
+        t0 = time.perf_counter()
+        try:
+            report = self.broker.submit(intent)
+        except BrokerError as exc:
+            status = "failed" if isinstance(exc, BrokerUnavailableError) else "rejected"
+            self.ledger.set_order_status(order.id, status, str(exc))
+            self.observe_status(status)
+            self.on_event("order", {"id": order.id, "symbol": order.symbol, "status": status})
+            raise
+        finally:
+            self.observe_broker(time.perf_counter() - t0)
+        self.observe_status(report.status)
+        if report.status == "placed":
+            self.ledger.set_order_status(order.id, "placed", broker_order_id=report.broker_order_id)
+            return replace(order, status="placed", broker_order_id=report.broker_order_id)
+        self.apply_fill(report, order)
+        return replace(
+            order,
+            status="filled",
+            broker_order_id=order.broker_order_id or report.broker_order_id,
+            fill_price=report.price,
+            updated_at=report.ts,
+        )
+
+    def apply_fill(self, report: ExecReport, order: OrderRow | None = None) -> None:
+        """Book a fill (also the broker's asynchronous limit fills) and announce it."""
+        order = order or (self.ledger.get_order(report.ref) if report.ref is not None else None)
+        if order is None or report.price is None:
+            log.error("fill for unknown order: %s", report)
+            return
+        self.ledger.trades.record_fill(
+            order,
+            report.price,
+            report.volume,
+            report.commission,
+            report.ts,
+            report.broker_deal_id,
+            report.broker_position_id,
+            report.broker_order_id,
+        )
+        self.on_event(
+            "fill",
+            {
+                "order_id": order.id,
+                "symbol": order.symbol,
+                "side": order.side,
+                "volume": report.volume,
+                "price": report.price,
+                "status": "filled",
+            },
+        )
+
+    def cancel(self, who: Principal, order_id: int) -> OrderRow:
+        """Cancel a working order of ``who`` (admins may cancel any)."""
+        order = self.ledger.get_order(order_id)
+        if order is None or (order.user_id != who.user_id and not who.allows("admin")):
+            raise NotFoundError(f"no order {order_id}")
+        if order.status != "placed" or order.broker_order_id is None:
+            raise ConflictError(f"order {order_id} is {order.status}; only working orders can be cancelled")
+        self.broker.cancel(order.broker_order_id)
+        self.ledger.set_order_status(order_id, "cancelled", "cancelled by " + who.name)
+        return self.ledger.get_order(order_id)  # type: ignore[return-value]
+
+    def halt(self, flatten: bool) -> list[str]:
+        """Kill switch actions: cancel every working order and optionally close every position."""
+        done = []
+        for order in self.ledger.list_orders(status=("placed",), limit=10_000):
+            try:
+                self.broker.cancel(order.broker_order_id or "")
+                self.ledger.set_order_status(order.id, "cancelled", "kill switch")
+                done.append(f"cancelled order {order.id}")
+            except BrokerError as exc:
+                done.append(f"cancel of order {order.id} failed: {exc}")
+        if flatten:
+            for pos in self.ledger.positions():
+                system = Principal(0, "kill-switch", "admin", "system")
+                side = "sell" if pos.side == "buy" else "buy"
+                o = OrderIn(
+                    symbol=pos.symbol,
+                    side=side,
+                    volume=pos.volume,
+                    client_order_id=f"flatten-{pos.id}-{int(time.time())}",
+                )
+                try:
+                    self.place(system, o, position_id=pos.id)
+                    done.append(f"closed position {pos.id}")
+                except BrokerError as exc:
+                    done.append(f"close of position {pos.id} failed: {exc}")
+        self.ledger.audit("risk", "kill_switch", {"reason": self.risk.killed_reason, "actions": done})
+        return done

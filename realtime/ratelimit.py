@@ -1,0 +1,29 @@
+"""Per-key token buckets: ``rate`` requests/s sustained, ``burst`` at once; tells when to retry."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class TokenBucketLimiter:
+    """One bucket per key. ``acquire`` returns 0.0 when allowed, else seconds until a token."""
+
+    def __init__(self, rate: float, burst: int, clock=time.monotonic):  # type: ignore[no-untyped-def]
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens from ``key``'s bucket; 0.0 if taken, else the wait in seconds."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= cost:
+                self._buckets[key] = (tokens - cost, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (cost - tokens) / self.rate

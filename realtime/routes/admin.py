@@ -1,0 +1,58 @@
+"""/admin: model reload, kill switch, users and keys (admin role)."""
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from realtime.deps import AdminDep, ServicesDep
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+class UserIn(BaseModel):
+    """A user to create, with a fresh API key."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    role: Literal["viewer", "trader", "admin"]
+    password: str | None = Field(default=None, min_length=12, max_length=256)
+
+
+class KillIn(BaseModel):
+    """Why trading stops, and whether to close every position."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200)
+    flatten: bool = False
+
+
+@router.post("/reload")
+async def reload_model(who: AdminDep, svc: ServicesDep) -> dict[str, object]:
+    """Reload the alias now; on failure the old model keeps serving and the error is returned."""
+    return await run_in_threadpool(svc.reloader.reload)
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserIn, who: AdminDep, svc: ServicesDep) -> dict[str, object]:
+    """Create (or find) a user and issue a new API key; the key is shown once."""
+    uid = svc.ledger.accounts.ensure_user(body.name, body.role, body.password)
+    key = svc.ledger.accounts.add_api_key(uid)
+    svc.ledger.audit(who.name, "user_key_issued", {"user": body.name, "role": body.role})
+    return {"user_id": uid, "name": body.name, "role": body.role, "api_key": key}
+
+
+@router.post("/kill")
+def kill(body: KillIn, who: AdminDep, svc: ServicesDep) -> dict[str, object]:
+    """Engage the kill switch by hand: cancel working orders, optionally flatten."""
+    svc.risk.engage(f"{body.reason} (by {who.name})")
+    return {"halted": svc.risk.killed_reason, "actions": svc.orders.halt(body.flatten)}
+
+
+@router.post("/resume")
+def resume(who: AdminDep, svc: ServicesDep) -> dict[str, object]:
+    """Release the kill switch."""
+    svc.risk.reset()
+    svc.ledger.audit(who.name, "kill_switch_reset", {})
+    return {"halted": None}

@@ -1,0 +1,63 @@
+"""/api/v1/positions and /api/v1/account."""
+
+import datetime as dt
+import time
+from dataclasses import asdict
+
+from fastapi import APIRouter, Query
+
+from realtime.deps import ServicesDep, TraderDep, ViewerDep
+from realtime.errors import BadOrderError, NotFoundError
+from realtime.schemas import AccountOut, CloseIn, IdPath, OrderIn, OrderOut, PositionOut
+
+router = APIRouter(tags=["positions"])
+
+
+@router.get("/positions", response_model=list[PositionOut])
+def list_positions(
+    who: ViewerDep, svc: ServicesDep, state: str = Query("open", pattern="^(open|closed|all)$")
+) -> list[PositionOut]:
+    """Open (or closed, or all) positions."""
+    rows = svc.ledger.positions(None if state == "all" else state)
+    return [
+        PositionOut(**{k: v for k, v in asdict(p).items() if k in PositionOut.model_fields}) for p in rows
+    ]
+
+
+@router.post("/positions/{position_id}/close", response_model=OrderOut)
+def close_position(
+    position_id: IdPath, who: TraderDep, svc: ServicesDep, body: CloseIn | None = None
+) -> OrderOut:
+    """Close all (or ``volume`` lots) of a position with an opposite market order."""
+    pos = svc.ledger.get_position(position_id)
+    if pos is None or pos.status != "open":
+        raise NotFoundError(f"no open position {position_id}")
+    body = body or CloseIn()
+    volume = body.volume or pos.volume
+    if volume > pos.volume + 1e-9:
+        raise BadOrderError(f"cannot close {volume} lots of a {pos.volume}-lot position")
+    o = OrderIn(
+        symbol=pos.symbol,
+        side="sell" if pos.side == "buy" else "buy",
+        volume=volume,
+        client_order_id=body.client_order_id or f"close-{position_id}-{time.time_ns()}",
+    )
+    order, _ = svc.orders.place(who, o, position_id=position_id)
+    return OrderOut(**asdict(order))
+
+
+@router.get("/account", response_model=AccountOut)
+def account(who: ViewerDep, svc: ServicesDep) -> AccountOut:
+    """Balance, equity, margin and today's P&L from the broker and the ledger."""
+    acct = svc.broker.account()
+    if svc.risk.observe_equity(acct.equity):
+        svc.orders.halt(svc.settings.flatten_on_kill)
+    return AccountOut(
+        broker=svc.broker.name,
+        balance=acct.balance,
+        equity=acct.equity,
+        margin=acct.margin,
+        daily_pnl=svc.ledger.trades.daily_pnl(dt.datetime.now(dt.UTC).date()),
+        currency=acct.currency,
+        trading_halted=svc.risk.killed_reason,
+    )

@@ -1,0 +1,139 @@
+"""Services: every long-lived component of one app, built from Settings in the lifespan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ml.backtest.costs import CostModel
+from realtime.auth import Authenticator
+from realtime.brokers.base import Broker, BrokerPosition, Quote
+from realtime.brokers.paper import PaperBroker
+from realtime.hub import SignalHub
+from realtime.ledger.store import Ledger
+from realtime.metrics import Metrics
+from realtime.orders import OrderService
+from realtime.ratelimit import TokenBucketLimiter
+from realtime.reconcile import reconcile
+from realtime.reloader import ModelReloader
+from realtime.risk import RiskLimits, RiskManager
+from realtime.settings import Settings
+from realtime.signals import SignalEngine
+
+log = logging.getLogger(__name__)
+
+
+def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
+    """The configured broker; MT5 needs the MetaTrader5 module (or a bridge/simulator object)."""
+    if settings.broker == "mt5":
+        from realtime.brokers.mt5 import MT5Broker
+
+        if mt5_module is None:
+            import MetaTrader5 as mt5_module  # Windows only; a bridge object elsewhere
+        broker = MT5Broker(mt5_module, magic=settings.mt5_magic, deviation=settings.mt5_deviation)
+        broker.connect()
+        return broker
+    return PaperBroker(
+        CostModel(commission_per_lot=settings.commission_per_lot, slippage_pips=settings.slippage_pips),
+        balance=settings.paper_balance,
+        leverage=settings.leverage,
+    )
+
+
+@dataclass
+class Services:
+    """What routes reach through ``request.app.state.svc``."""
+
+    settings: Settings
+    engine: SignalEngine
+    ledger: Ledger
+    broker: Broker
+    risk: RiskManager
+    orders: OrderService
+    auth: Authenticator
+    limiter: TokenBucketLimiter
+    explain_limiter: TokenBucketLimiter
+    hub: SignalHub
+    metrics: Metrics
+    reloader: ModelReloader
+    feed_status: dict[str, Any] = field(default_factory=dict)
+    llm_router: Any = None
+
+    def quote_from_bar(self, symbol: str, bar: dict[str, Any]) -> None:
+        """Price the paper broker from a bar's close (its quote time is the bar's end)."""
+        if isinstance(self.broker, PaperBroker):
+            ts = pd.Timestamp(bar["ts"]).to_pydatetime() + dt.timedelta(minutes=1)
+            self.on_quote(Quote(symbol, float(bar["bid_close"]), float(bar["ask_close"]), ts))
+
+    def on_quote(self, q: Quote) -> None:
+        """A new quote from the feed: paper fills, feed lag, kill-switch watch."""
+        if isinstance(self.broker, PaperBroker):
+            self.broker.update_quote(q)
+        self.feed_status[q.symbol] = q.ts
+        self.metrics.feed_lag.labels(q.symbol).set((dt.datetime.now(dt.UTC) - q.ts).total_seconds())
+
+
+def build_services(cfg: Settings, engine: SignalEngine, mt5_module: Any = None) -> Services:
+    """Wire ledger, broker, risk, orders, auth and metrics; reconcile the ledger with the broker."""
+    ledger = Ledger(cfg.resolved_ledger_url(), cfg.ledger_schema)
+    admin = ledger.accounts.ensure_user("admin", "admin")
+    ledger.accounts.add_api_key(admin, cfg.api_key.get_secret_value())
+    broker = make_broker(cfg, mt5_module)
+    risk = RiskManager(
+        RiskLimits(
+            cfg.max_order_lots,
+            cfg.max_position_lots,
+            cfg.max_total_exposure_lots,
+            cfg.max_daily_loss,
+            cfg.max_drawdown,
+            tuple(cfg.trading_hours_utc),
+            cfg.max_quote_age_s,
+        )
+    )
+    hub, metrics = SignalHub(), Metrics()
+    hub.nats_prefix = cfg.nats_subject_prefix
+    # SQLite has one writer, so more threads only queue; PostgreSQL overlaps network round trips.
+    workers = 2 if ledger.engine.dialect.name == "sqlite" else 8
+    orders = OrderService(ledger, broker, risk, on_event=hub.publish, workers=workers)
+    orders.observe_broker = metrics.broker_seconds.observe
+    orders.observe_status = lambda status: metrics.orders.labels(status).inc()
+    if isinstance(broker, PaperBroker):
+        broker.on_fill = orders.apply_fill
+        broker.restore(
+            [
+                BrokerPosition(
+                    p.broker_position_id or str(p.id), p.symbol, p.side, p.volume, p.open_price, p.order_id
+                )
+                for p in ledger.positions()
+            ]
+        )
+    reconcile(ledger, broker)
+    auth = Authenticator(ledger, cfg.jwt_secret.get_secret_value() if cfg.jwt_secret else None, cfg.jwt_ttl_s)
+    reloader = ModelReloader(
+        engine,
+        cfg.mlflow_tracking_uri,
+        cfg.model_name,
+        cfg.model_alias,
+        on_swap=lambda m: metrics.model_version.labels(m.name, m.alias).set(float(m.version)),
+    )
+    metrics.model_version.labels(engine.loaded.name, engine.loaded.alias).set(float(engine.loaded.version))
+    return Services(
+        cfg,
+        engine,
+        ledger,
+        broker,
+        risk,
+        orders,
+        auth,
+        TokenBucketLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst),
+        TokenBucketLimiter(
+            cfg.explain_rate_limit_per_min / 60.0, max(1, int(cfg.explain_rate_limit_per_min))
+        ),
+        hub,
+        metrics,
+        reloader,
+    )
