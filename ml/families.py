@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from ml.errors import MLError
+
+# scikit-learn and LightGBM load inside the classes that use them: the realtime service imports
+# this module and should pay only for the family it actually serves.
 
 
 class Classifier(Protocol):
@@ -56,6 +57,8 @@ class LogRegClassifier(_Standardised):
     lookback = 1
 
     def __init__(self, C: float = 1.0, max_iter: int = 1000):
+        from sklearn.linear_model import LogisticRegression
+
         self.model = LogisticRegression(C=C, max_iter=max_iter)
 
     def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> LogRegClassifier:
@@ -78,6 +81,8 @@ class LightGBMClassifier(_Standardised):
 
     def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 50, seed: int = 7):
+        import lightgbm as lgb
+
         self.model = lgb.LGBMClassifier(
             n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
             min_child_samples=min_child_samples, random_state=seed, n_jobs=1, verbose=-1,
@@ -85,6 +90,8 @@ class LightGBMClassifier(_Standardised):
         )
 
     def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> LightGBMClassifier:
+        import lightgbm as lgb
+
         kw: dict[str, Any] = {}
         Xs = self._fit_scaler(X)
         if X_val is not None and len(X_val):

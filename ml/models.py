@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
 import pandas as pd
 
-from ml.families import Classifier
 from ml.features import FeatureSet
+
+if TYPE_CHECKING:
+    from ml.families import Classifier
 
 
 class SignalModel(mlflow.pyfunc.PythonModel):

@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 
 
 def warm_up(engine: SignalEngine, store: ParquetStore, symbol: str, n_bars: int) -> int:
-    """Replay the newest ``n_bars`` stored bars of ``symbol`` through the engine."""
+    """Replay the newest stored bars of ``symbol`` through the engine: as many as its features
+    and model need for a first signal, or ``n_bars`` when more history is wanted."""
     days = store.days("bars", symbol)
     if not days:
         return 0
     start = days[max(0, len(days) - 2)]
-    bars = store.read_bars(symbol, start, days[-1]).tail(n_bars)
+    bars = store.read_bars(symbol, start, days[-1]).tail(max(n_bars, engine.warmup_bars()))
     return engine.replay(symbol, bars)
 
 

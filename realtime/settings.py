@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     model_poll_s: float = 0.0  # 0 = no alias polling; POST /admin/reload still works
     data_dir: Path = Path("data")
     symbols: list[str] = ["EURUSD"]
-    replay_bars: int = 500
+    replay_bars: int = 0  # stored bars to replay at start-up beyond what the first signal needs
     ledger_url: str | None = None  # default: SQLite (WAL) at data_dir/ledger.db
     ledger_schema: str | None = None  # PostgreSQL schema (tests use a throwaway one)
     broker: Literal["paper", "mt5"] = "paper"

@@ -56,6 +56,11 @@ class SignalEngine:
     def _lookback(loaded: LoadedModel) -> int:
         return max(1, int(getattr(loaded.model, "lookback", 1)))
 
+    def warmup_bars(self) -> int:
+        """Closed bars needed before the first signal: the features' lookback, then the model's."""
+        fs = next(iter(self._state.values())).fs if self._state else None
+        return (fs.lookback if fs else 0) + self._lookback(self.loaded) - 1
+
     def feature_columns(self) -> list[str]:
         """The columns the feature state computes."""
         return next(iter(self._state.values())).fs.columns if self._state else []
