@@ -38,8 +38,9 @@ class OptimizationConfig(dg.Config):
 def strategy_optimization(context: dg.AssetExecutionContext, config: OptimizationConfig,
                           market: MarketDataResource,
                           mlflow_server: MLflowResource) -> dg.MaterializeResult:
-    """Search the strategy's parameters walk-forward, log parent/child runs to MLflow, and
-    report the selection, its deflated Sharpe, PBO and Monte Carlo drawdowns with a heatmap."""
+    """Search the strategy's parameters walk-forward, log parent/child runs to MLflow (the
+    heatmap and the overfitting statistics on the parent), and report the selection, its
+    deflated Sharpe, PBO and Monte Carlo drawdowns with the heatmap."""
     store = market.store()
     days = store.days("bars", config.symbol, config.timeframe)
     if not days:
@@ -54,8 +55,10 @@ def strategy_optimization(context: dg.AssetExecutionContext, config: Optimizatio
     costs = CostModel(commission_per_lot=config.commission_per_lot,
                       slippage_pips=config.slippage_pips)
     result = optimize(bars, spec, get_instrument(config.symbol), costs, wf)
-    run_id = log_search(result, spec, wf, mlflow_server.tracking_uri, symbol=config.symbol)
-    png = base64.b64encode(heatmap_png(result.table, "fast", "slow")).decode()
+    heatmap = heatmap_png(result.table, "fast", "slow")
+    run_id = log_search(result, spec, wf, mlflow_server.tracking_uri, symbol=config.symbol,
+                        heatmap=heatmap)
+    png = base64.b64encode(heatmap).decode()
     context.log.info("best %s, stats %s", result.best.params, result.stats)
     return dg.MaterializeResult(metadata={
         "heatmap": dg.MetadataValue.md(f"![heatmap](data:image/png;base64,{png})"),

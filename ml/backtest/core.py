@@ -41,7 +41,13 @@ def simulate(bo, bh, bl, bc, ao, ah, al, ac, spread_est, signal, size_mode, size
     n = bo.shape[0]
     equity = np.empty(n)
     position = np.zeros(n)
-    trades = np.zeros((n + 1, N_TRADE_FIELDS))
+    # each entry needs a change of the signal since the previous one (a stop blocks re-entry in
+    # the same direction until the signal turns), so changes + 1 rows always suffice
+    changes = 1
+    for i in range(1, n):
+        if signal[i] != signal[i - 1]:
+            changes += 1
+    trades = np.zeros((changes + 1, N_TRADE_FIELDS))
     n_trades = 0
     cash = cash0
     pos_dir = 0

@@ -87,7 +87,8 @@ def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float
     df = pd.DataFrame(
         {
             "entry_time": index[entry_bar],
-            "exit_time": pd.DatetimeIndex(np.where(closed, index[np.maximum(exit_bar, 0)], pd.NaT)),
+            # vectorised: np.where over Timestamps would box every one as an object
+            "exit_time": index.take(np.maximum(exit_bar, 0)).where(closed),
             "entry_bar": entry_bar,
             "exit_bar": exit_bar,
             "direction": rows[:, core.T_DIR].astype(np.int64),
@@ -95,8 +96,8 @@ def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float
             "lots": rows[:, core.T_UNITS] / contract_size,
             "entry_price": rows[:, core.T_ENTRY_PX],
             "exit_price": rows[:, core.T_EXIT_PX],
-            "exit_reason": [core.EXIT_NAMES[int(r)] if c else "open"
-                            for r, c in zip(rows[:, core.T_REASON], closed, strict=True)],
+            "exit_reason": np.where(closed, np.array(core.EXIT_NAMES, dtype=object)[
+                rows[:, core.T_REASON].astype(np.int64)], "open"),
             "gross_pnl": rows[:, core.T_GROSS],
             "spread": rows[:, core.T_SPREAD],
             "commission": rows[:, core.T_COMMISSION],

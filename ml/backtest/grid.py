@@ -2,9 +2,10 @@
 
 Each cell is the backtest that ``run_backtest(bars, sma_cross_signal(mid_close, fast, slow), ...)``
 would give with the same settings (same fills, stops, costs and swaps, same tie rule); only the
-summary is kept: final equity, total return, closed trades and max drawdown. The rolling mean of
-each distinct window length is computed once and shared by every cell that uses it, and the cells
-run in parallel inside numba (``prange`` over the available cores).
+summary is kept: final equity, total return, closed trades and max drawdown. Everything runs
+inside numba (:mod:`ml.backtest.grid_core`) without coming back to Python per cell: the cells are
+split between the available cores, and each core walks the bars in cache-sized chunks, advancing
+every distinct rolling mean its cells use once per chunk, then every cell.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -54,6 +56,7 @@ def sma_grid(
     *,
     long_only: bool = False,
     close_at_end: bool = True,
+    drawdown: bool = True,
     **sizing_and_stops,
 ) -> pd.DataFrame:
     """Backtest an SMA crossover for every ``(fast, slow)`` in ``pairs``; one row per pair.
@@ -62,7 +65,8 @@ def sma_grid(
     ``fraction``, ``all_in``, ``vol_target``, ``vol_lookback``, ``max_leverage``, ``lot_step``,
     ``stop_loss_pips``, ``take_profit_pips``). Everything, bars included, is validated before
     any cell runs. Columns: ``GRID_COLUMNS``; max_drawdown as in
-    :func:`ml.backtest.metrics.drawdown_stats`.
+    :func:`ml.backtest.metrics.drawdown_stats`, or NaN with ``drawdown=False``, which skips the
+    per-bar equity marks that only the drawdown needs.
     """
     allowed = {"units", "fraction", "all_in", "vol_target", "vol_lookback", "max_leverage",
                "lot_step", "stop_loss_pips", "take_profit_pips"}
@@ -75,9 +79,12 @@ def sma_grid(
     settings = kernel_settings(b, instrument, costs, cash, **sizing_and_stops)
     windows, rows = np.unique(grid, return_inverse=True)
     rows = rows.reshape(grid.shape).astype(np.int64)
-    means = grid_core.rolling_means(np.ascontiguousarray(b.mid_close), windows)
-    cells = grid_core.grid_cells(means, rows[:, 0].copy(), rows[:, 1].copy(), bool(long_only),
-                                 *price_arrays(b), *settings, bool(close_at_end))
+    mid = np.ascontiguousarray(b.mid_close)
+    if not (np.isfinite(mid).all() and (mid > 0).all()):  # load_bars guarantees it; the kernel
+        raise BacktestError("mid prices must be finite and > 0")  # relies on it
+    cells = grid_core.grid_cells(mid, windows, rows[:, 0].copy(), rows[:, 1].copy(),
+                                 bool(long_only), *price_arrays(b), *settings,
+                                 bool(close_at_end), bool(drawdown), numba.get_num_threads())
     final = cells[:, grid_core.G_FINAL_EQUITY]
     out = pd.DataFrame({
         "fast": grid[:, 0], "slow": grid[:, 1], "final_equity": final,

@@ -1,227 +1,391 @@
-"""Numba kernels of the SMA-crossover parameter grid: rolling means and one cell per combination.
+"""The numba kernels of the SMA-crossover grid: pandas-exact rolling means, the cells, the grid.
 
-``rolling_means`` reproduces pandas' ``Series.rolling(w).mean()`` bit for bit (the same Kahan-
-compensated add/remove updates, the run-of-equal-values shortcut and the sign clamps), so the grid
-sees exactly the averages that :func:`ml.backtest.strategies.sma_cross_signal` sees; a test pins
-this against the installed pandas. ``grid_cells`` runs every (fast, slow) cell in parallel
-(``prange``) without going back to Python: each cell derives its crossover signal on the fly and
-follows the same fill, stop, cost and swap rules as :func:`ml.backtest.core.simulate`, keeping only
-the running totals instead of the equity curve and the trade table.
+One module on purpose: numba's on-disk cache notices edits only in a cached function's own
+file, so a kernel that called into another file could keep running stale code after an edit.
+
+**Rolling means.** ``advance_positive_pair`` reproduces pandas' ``Series.rolling(w).mean()``
+bit for bit (the same Kahan-compensated add and remove updates with separate compensations, the
+shortcut that returns the value itself over a run of equal values, the clamp of a rounded negative
+mean to zero) for finite values > 0, such as the mid prices the grid gets; it is resumable, so
+the grid advances it chunk by chunk. The SMA crossover of :mod:`ml.backtest.strategies` is defined
+on pandas' numbers, and a strict cross can flip on the last bit; the tests pin it to pandas.
+
+**Cells.** A cell follows :func:`ml.backtest.core.simulate` (fills at the next open on the
+right side, slippage, commission, swaps, stops and take-profits with the pessimistic tie rule,
+the close at the end) but keeps only running totals: final equity, closed trades and max
+drawdown. Between crosses, when no stop is set, it skips ahead with a tight scan of its two
+averages (marking the equity for the drawdown on the way when asked), stopping only where they
+cross or a held position pays swap. The drawdown is :func:`ml.backtest.metrics.drawdown_stats`'
+``1 - equity / peak``, but divided out only on bars that can beat the worst so far: a bar whose
+equity is above ``peak * (1 - max_dd) + 1e-9 * peak`` provably cannot.
+
+**Grid.** Each parallel part owns a block of cells and walks the bars in chunks: per chunk it
+advances the averages its cells use, then each of its cells, which resume from saved state. So
+a chunk's averages and prices are read from cache by every cell, no matrix of averages is
+allocated, and one parallel region means no barrier per chunk, which matters on a busy machine.
+The tests prove every cell equal to the plain-Python reference loop and to ``run_backtest``.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit, prange
 
 from ml.backtest.core import SIZE_FRACTION, SIZE_UNITS
 
-# Columns of the cell array that grid_cells returns
+CHUNK = 4096  # bars per chunk: a part's averages and the prices of a chunk fit in a core's L2
+
+# Columns of the array that grid_cells returns
 G_FINAL_EQUITY, G_TRADES, G_MAX_DRAWDOWN = range(3)
 N_GRID_FIELDS = 3
 
+# Columns of a cell's float state (fst) and integer state (ist)
+(F_CASH, F_UNITS, F_ENTRY, F_STOP, F_TARGET, F_EQUITY, F_PEAK, F_MAX_DD,
+ F_THRESHOLD) = range(9)
+N_FLOAT_STATE = 9
+I_POSITION, I_CLOSED, I_BLOCKED, I_SIGNAL = range(4)
+N_INT_STATE = 4
+
+
+@njit(cache=True, inline="always")
+def _kahan(sum_x, comp, val):  # pragma: no cover - numba
+    y = val - comp
+    t = sum_x + y
+    return t, t - sum_x - y
+
+
+@njit(cache=True, inline="always")
+def _clamp(result):  # pragma: no cover - numba
+    # pandas: a window without negative values never averages below zero (-0.0 is kept)
+    return 0.0 if result < 0 else result
+
 
 @njit(cache=True)
-def _rolling_mean(values, window, out):  # pragma: no cover - numba
-    n = values.shape[0]
-    nobs = 0
-    neg_ct = 0
-    sum_x = 0.0
-    comp_add = 0.0
-    comp_rem = 0.0
-    same = 0
-    prev = np.nan
-    for i in range(n):
-        s = max(i + 1 - window, 0)
-        if i == 0 or s >= i:  # (re)start the window, as pandas does when windows do not overlap
-            nobs, neg_ct, sum_x, comp_add, comp_rem, same, prev = 0, 0, 0.0, 0.0, 0.0, 0, values[s]
-            first = s
+def positive_state(values, rows):  # pragma: no cover - numba
+    """Fresh resumable state for ``rows`` windows: (sum, add and remove compensations, length
+    of the current run of equal values, that value) per row."""
+    state = np.zeros((rows, 5))
+    state[:, 4] = values[0]
+    return state
+
+
+@njit(cache=True)
+def advance_positive_pair(values, lo, hi, w1, w2, state, r1, r2, out1, out2,
+                          base):  # pragma: no cover - numba
+    """Advance the means of windows w1 and w2 (state rows r1 != r2) over bars lo..hi-1,
+    writing bar i's mean to ``out[i - base]``; bars before lo must have been advanced already.
+
+    For finite values > 0 (prices), as the grid has: no NaN to skip and no negative value to
+    count, so of pandas' sign clamps only the one of a rounded negative mean to zero is left.
+    A one-bar window needs no restart here: a run of one equal value returns the value itself.
+    The two windows' update chains are independent, so the CPU overlaps them.
+    """
+    s1, ca1, cr1, m1, p1 = state[r1, 0], state[r1, 1], state[r1, 2], int(state[r1, 3]), state[r1, 4]
+    s2, ca2, cr2, m2, p2 = state[r2, 0], state[r2, 1], state[r2, 2], int(state[r2, 3]), state[r2, 4]
+    for i in range(lo, hi):
+        val = values[i]
+        if i >= w1:
+            s1, cr1 = _kahan(s1, cr1, -values[i - w1])
+        if i >= w2:
+            s2, cr2 = _kahan(s2, cr2, -values[i - w2])
+        s1, ca1 = _kahan(s1, ca1, val)
+        s2, ca2 = _kahan(s2, ca2, val)
+        if val == p1:
+            m1 += 1
         else:
-            first = i
-            for j in range(max(i - window, 0), s):  # remove what left the window
-                val = values[j]
-                if val == val:
-                    nobs -= 1
-                    y = -val - comp_rem
-                    t = sum_x + y
-                    comp_rem = t - sum_x - y
-                    sum_x = t
-                    if math.copysign(1.0, val) < 0:
-                        neg_ct -= 1
-        for j in range(first, i + 1):  # add what entered it
-            val = values[j]
-            if val == val:
-                nobs += 1
-                y = val - comp_add
-                t = sum_x + y
-                comp_add = t - sum_x - y
-                sum_x = t
-                if math.copysign(1.0, val) < 0:
-                    neg_ct += 1
-                if val == prev:
-                    same += 1
-                else:
-                    same = 1
-                    prev = val
-        if nobs >= window and nobs > 0:
-            result = sum_x / nobs
-            if same >= nobs:
-                result = prev
-            elif neg_ct == 0 and result < 0:
-                result = 0.0
-            elif neg_ct == nobs and result > 0:
-                result = 0.0
-            out[i] = result
+            m1, p1 = 1, val
+        if val == p2:
+            m2 += 1
         else:
-            out[i] = np.nan
+            m2, p2 = 1, val
+        out1[i - base] = np.nan if i + 1 < w1 else (p1 if m1 >= w1 else _clamp(s1 / w1))
+        out2[i - base] = np.nan if i + 1 < w2 else (p2 if m2 >= w2 else _clamp(s2 / w2))
+    state[r1, 0], state[r1, 1], state[r1, 2], state[r1, 3], state[r1, 4] = s1, ca1, cr1, m1, p1
+    state[r2, 0], state[r2, 1], state[r2, 2], state[r2, 3], state[r2, 4] = s2, ca2, cr2, m2, p2
 
 
 @njit(cache=True, parallel=True)
 def rolling_means(values, windows):  # pragma: no cover - numba
-    """Row k = pandas ``rolling(windows[k]).mean()`` of ``values``; windows run in parallel."""
-    out = np.empty((windows.shape[0], values.shape[0]))
-    for k in prange(windows.shape[0]):
-        _rolling_mean(values, windows[k], out[k])
-    return out
+    """Row k = pandas ``Series(values).rolling(windows[k]).mean()``, bit for bit, for finite
+    ``values`` > 0; computed with the grid's own chunked updates, windows two by two in
+    parallel (the tests pin it against pandas; benchmarks use it to build baseline signals)."""
+    m = windows.shape[0]
+    n = values.shape[0]
+    padded = np.append(windows, windows[-1:]) if m % 2 else windows
+    out = np.empty((padded.shape[0], n))
+    for p in prange(padded.shape[0] // 2):
+        state = positive_state(values, 2)
+        for lo in range(0, n, CHUNK):
+            advance_positive_pair(values, lo, min(lo + CHUNK, n), padded[2 * p],
+                                  padded[2 * p + 1], state, 0, 1, out[2 * p], out[2 * p + 1], 0)
+    return out[:m]
+
+
+@njit(cache=True, inline="always")
+def _fill(i, want, pos_dir, units, entry_px, cash, closed, bo, ao, size_mode, size_param,
+          unit_step, comm_per_unit, comm_rate, slip_fixed, slip_frac):  # pragma: no cover
+    """Move from ``pos_dir`` to ``want`` at bar i's open; returns the new position state."""
+    open_spread = ao[i] - bo[i]
+    slip = slip_fixed + slip_frac * open_spread
+    if pos_dir != 0:
+        px = bo[i] - slip if pos_dir > 0 else ao[i] + slip
+        comm = units * (comm_per_unit + comm_rate * px)
+        cash += pos_dir * units * (px - entry_px) - comm
+        closed += 1
+        pos_dir = 0
+        units = 0.0
+    if want != 0:
+        px = ao[i] + slip if want > 0 else bo[i] - slip
+        p = size_param[i - 1]
+        if size_mode == SIZE_UNITS:
+            u = p
+        elif size_mode == SIZE_FRACTION:
+            u = p * cash / px
+        else:
+            u = (p * cash) // (px + comm_per_unit + comm_rate * px)
+        if unit_step > 0.0:
+            u = np.floor(u / unit_step + 1e-9) * unit_step
+        if u > 0.0 and np.isfinite(u):
+            cash -= u * (comm_per_unit + comm_rate * px)
+            pos_dir = want
+            units = u
+            entry_px = px
+    return pos_dir, units, entry_px, cash, closed
+
+
+@njit(cache=True, inline="always")
+def _close_at(px, pos_dir, units, entry_px, cash, comm_per_unit, comm_rate):  # pragma: no cover
+    comm = units * (comm_per_unit + comm_rate * px)
+    return cash + (pos_dir * units * (px - entry_px) - comm)
+
+
+@njit(cache=True, inline="always")
+def _threshold(peak, max_dd):  # pragma: no cover - numba
+    """Equity below which a bar may set a new max drawdown (see the module docstring)."""
+    if not peak > 0:
+        return -np.inf  # no positive peak: the drawdown is 0 by definition
+    if max_dd >= 1e3:
+        return np.inf  # beyond the margin's proof: check every bar
+    return peak * (1.0 - max_dd) + 1e-9 * peak
+
+
+@njit(cache=True, inline="always")
+def _mark(eq, peak, max_dd, thr):  # pragma: no cover - numba
+    if eq > peak:  # a new peak: its own drawdown is 0
+        peak = eq
+        thr = _threshold(peak, max_dd)
+    elif eq < thr:
+        dd = 1.0 - eq / peak
+        if dd > max_dd:
+            max_dd = dd
+            thr = _threshold(peak, max_dd)
+    return peak, max_dd, thr
+
+
+@njit(cache=True, inline="always")
+def _equity(pos_dir, cash, units, entry_px, bid_close, ask_close):  # pragma: no cover - numba
+    if pos_dir > 0:
+        return cash + units * (bid_close - entry_px)
+    if pos_dir < 0:
+        return cash + units * (entry_px - ask_close)
+    return cash
 
 
 @njit(cache=True)
-def _cell(fast, slow, short_value, bo, bh, bl, bc, ao, ah, al, ac, spread_est, size_mode,
-          size_param, unit_step, sl_dist, tp_dist, swap_mult, swap_long, swap_short,
-          comm_per_unit, comm_rate, slip_fixed, slip_frac, cash0, close_at_end, has_stops,
-          has_swaps):  # pragma: no cover - numba
+def _stop_exit(pos_dir, sl_px, tp_px, o, lo, hi):  # pragma: no cover - numba
+    """(reason, level) of a stop (1) or take-profit (2) hit inside the bar, else (-1, 0)."""
+    if pos_dir > 0:
+        if o <= sl_px:
+            return 1, o
+        if o >= tp_px:
+            return 2, o
+        if lo <= sl_px:
+            return 1, sl_px
+        if hi >= tp_px:
+            return 2, tp_px
+    else:
+        if o >= sl_px:
+            return 1, o
+        if o <= tp_px:
+            return 2, o
+        if hi >= sl_px:
+            return 1, sl_px
+        if lo <= tp_px:
+            return 2, tp_px
+    return -1, 0.0
+
+
+@njit(cache=True)
+def _skip(i, stop, fast, slow, off, swaps, swap_mult, marks, pos_dir, cash, units, entry_px, bc,
+          ac, eq, peak, max_dd, thr):  # pragma: no cover - numba
+    """From bar i, the first bar before ``stop`` (else ``stop``) where the averages (bar j at
+    ``[j - off]``) cross, or a rollover falls while ``swaps``; the bars passed over are only
+    marked (when ``marks``). Returns (that bar, equity, peak, max drawdown, threshold)."""
+    fp, sp = fast[i - 1 - off], slow[i - 1 - off]
+    while i < stop:
+        fi, si = fast[i - off], slow[i - off]
+        if (fp < sp and fi > si) or (fp > sp and fi < si):
+            break
+        if swaps and swap_mult[i] > 0.0:
+            break
+        if marks:
+            eq = _equity(pos_dir, cash, units, entry_px, bc[i], ac[i])
+            peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
+        fp, sp = fi, si
+        i += 1
+    return i, eq, peak, max_dd, thr
+
+
+@njit(cache=True)
+def new_state(m, cash0):  # pragma: no cover - numba
+    """Float and integer state of m cells before the first bar: flat, ``cash0``, no peak yet."""
+    fst = np.zeros((m, N_FLOAT_STATE))
+    fst[:, F_CASH] = cash0
+    fst[:, F_STOP] = np.nan
+    fst[:, F_TARGET] = np.nan
+    fst[:, F_EQUITY] = cash0
+    fst[:, F_PEAK] = -np.inf
+    fst[:, F_THRESHOLD] = -np.inf
+    return fst, np.zeros((m, N_INT_STATE), dtype=np.int64)
+
+
+@njit(cache=True)
+def cell_chunk(k, lo, hi, fast, slow, off, short_value, bo, bh, bl, bc, ao, ah, al, ac, spread_est,
+                size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult, swap_long,
+                swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, close_at_end, stops,
+                swaps, drawdown, fst, ist):  # pragma: no cover - numba
+    """Advance cell k over bars lo..hi-1, resuming from and saving to its rows of ``fst`` and
+    ``ist`` (see ``new_state``); bar i's averages are ``fast[i - off]`` and ``slow[i - off]``."""
     n = bo.shape[0]
-    cash = cash0
-    pos_dir = 0
-    units = 0.0
-    entry_px = 0.0
-    sl_px = np.nan
-    tp_px = np.nan
-    blocked = 0
-    sig = 0  # the target position decided at the previous bar's close
-    closed = 0
-    peak = -np.inf
-    max_dd = 0.0
-    eq = cash0
-    for i in range(n):
+    cash, units, entry_px, sl_px, tp_px = (
+        fst[k, F_CASH], fst[k, F_UNITS], fst[k, F_ENTRY], fst[k, F_STOP], fst[k, F_TARGET])
+    eq, peak, max_dd, thr = fst[k, F_EQUITY], fst[k, F_PEAK], fst[k, F_MAX_DD], fst[k, F_THRESHOLD]
+    pos_dir, closed = ist[k, I_POSITION], ist[k, I_CLOSED]
+    blocked, sig = ist[k, I_BLOCKED], ist[k, I_SIGNAL]
+    last_quick = min(hi, n - 1)  # the last bar is always processed in full
+    i = lo
+    while i < hi:
+        if not stops and sig == pos_dir and i > 0:
+            # nothing to do until the averages cross or a held position pays swap: skip ahead
+            i, eq, peak, max_dd, thr = _skip(i, last_quick, fast, slow, off,
+                                             swaps and pos_dir != 0, swap_mult, drawdown,
+                                             pos_dir, cash, units, entry_px, bc, ac, eq, peak,
+                                             max_dd, thr)
+            if i >= hi:
+                break
         if i > 0:
-            want = sig
-            if blocked != 0:
+            want = sig  # decided at the previous bar's close
+            if blocked != 0:  # after a stop, flat until the signal changes direction
                 if want == blocked:
                     want = 0
                 else:
                     blocked = 0
             if want != pos_dir:
-                open_spread = ao[i] - bo[i]
-                slip = slip_fixed + slip_frac * open_spread
-                if pos_dir != 0:
-                    px = bo[i] - slip if pos_dir > 0 else ao[i] + slip
-                    cash += pos_dir * units * (px - entry_px) - units * (comm_per_unit
-                                                                         + comm_rate * px)
-                    closed += 1
-                    pos_dir = 0
-                    units = 0.0
-                if want != 0:
-                    px = ao[i] + slip if want > 0 else bo[i] - slip
-                    p = size_param[i - 1]
-                    if size_mode == SIZE_UNITS:
-                        u = p
-                    elif size_mode == SIZE_FRACTION:
-                        u = p * cash / px
-                    else:
-                        u = (p * cash) // (px + comm_per_unit + comm_rate * px)
-                    if unit_step > 0.0:
-                        u = np.floor(u / unit_step + 1e-9) * unit_step
-                    if u > 0.0 and np.isfinite(u):
-                        cash -= u * (comm_per_unit + comm_rate * px)
-                        pos_dir = want
-                        units = u
-                        entry_px = px
-                        sl_px = px - want * sl_dist
-                        tp_px = px + want * tp_dist
-        # this bar's signal, traded at the next open: strict crosses, NaN never crosses
-        if i > 0 and fast[i - 1] < slow[i - 1] and fast[i] > slow[i]:
-            sig = 1
-        elif i > 0 and fast[i - 1] > slow[i - 1] and fast[i] < slow[i]:
-            sig = short_value
-        if has_stops and pos_dir != 0:
-            reason = -1
-            px = 0.0
+                pos_dir, units, entry_px, cash, closed = _fill(
+                    i, want, pos_dir, units, entry_px, cash, closed, bo, ao, size_mode,
+                    size_param, unit_step, comm_per_unit, comm_rate, slip_fixed, slip_frac)
+                if pos_dir != 0:  # a new position: its stop and target levels
+                    sl_px = entry_px - pos_dir * sl_dist
+                    tp_px = entry_px + pos_dir * tp_dist
+            f0, s0, f1, s1 = fast[i - 1 - off], slow[i - 1 - off], fast[i - off], slow[i - off]
+            if f0 < s0 and f1 > s1:
+                sig = 1
+            elif f0 > s0 and f1 < s1:
+                sig = short_value
+        if stops and pos_dir != 0:
             if pos_dir > 0:
-                o, lo, hi = bo[i], bl[i], bh[i]
-                if o <= sl_px:
-                    reason, px = 1, o
-                elif o >= tp_px:
-                    reason, px = 2, o
-                elif lo <= sl_px:
-                    reason, px = 1, sl_px
-                elif hi >= tp_px:
-                    reason, px = 2, tp_px
+                reason, px = _stop_exit(pos_dir, sl_px, tp_px, bo[i], bl[i], bh[i])
             else:
-                o, lo, hi = ao[i], al[i], ah[i]
-                if o >= sl_px:
-                    reason, px = 1, o
-                elif o <= tp_px:
-                    reason, px = 2, o
-                elif hi >= sl_px:
-                    reason, px = 1, sl_px
-                elif lo <= tp_px:
-                    reason, px = 2, tp_px
+                reason, px = _stop_exit(pos_dir, sl_px, tp_px, ao[i], al[i], ah[i])
             if reason >= 0:
                 if reason == 1:  # a stop becomes a market order: it slips
                     slip = slip_fixed + slip_frac * spread_est[i]
                     px = px - slip if pos_dir > 0 else px + slip
-                cash += pos_dir * units * (px - entry_px) - units * (comm_per_unit
-                                                                     + comm_rate * px)
+                cash = _close_at(px, pos_dir, units, entry_px, cash, comm_per_unit, comm_rate)
                 closed += 1
-                blocked = pos_dir
-                pos_dir = 0
-                units = 0.0
-        if has_swaps and pos_dir != 0 and swap_mult[i] > 0.0:
+                blocked, pos_dir, units = pos_dir, 0, 0.0
+        if swaps and pos_dir != 0 and swap_mult[i] > 0.0:
             cash += units * (swap_long if pos_dir > 0 else swap_short) * swap_mult[i]
         if i == n - 1 and close_at_end and pos_dir != 0:
             slip = slip_fixed + slip_frac * (ac[i] - bc[i])
             px = bc[i] - slip if pos_dir > 0 else ac[i] + slip
-            cash += pos_dir * units * (px - entry_px) - units * (comm_per_unit + comm_rate * px)
+            cash = _close_at(px, pos_dir, units, entry_px, cash, comm_per_unit, comm_rate)
             closed += 1
-            pos_dir = 0
-            units = 0.0
-        if pos_dir > 0:
-            eq = cash + units * (bc[i] - entry_px)
-        elif pos_dir < 0:
-            eq = cash + units * (entry_px - ac[i])
-        else:
-            eq = cash
-        if eq > peak:
-            peak = eq
-        if peak > 0:
-            dd = 1.0 - eq / peak
-            if dd > max_dd:
-                max_dd = dd
-    return eq, closed, max_dd
+            pos_dir, units = 0, 0.0
+        if drawdown or i == n - 1:
+            eq = _equity(pos_dir, cash, units, entry_px, bc[i], ac[i])
+            peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
+        i += 1
+    fst[k, F_CASH], fst[k, F_UNITS], fst[k, F_ENTRY], fst[k, F_STOP], fst[k, F_TARGET] = (
+        cash, units, entry_px, sl_px, tp_px)
+    fst[k, F_EQUITY], fst[k, F_PEAK], fst[k, F_MAX_DD], fst[k, F_THRESHOLD] = (
+        eq, peak, max_dd, thr)
+    ist[k, I_POSITION], ist[k, I_CLOSED], ist[k, I_BLOCKED], ist[k, I_SIGNAL] = (
+        pos_dir, closed, blocked, sig)
+
+
+@njit(cache=True)
+def _part(first, last, values, windows, fast_row, slow_row, short_value, bo, bh, bl, bc, ao, ah,
+          al, ac, spread_est, size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult,
+          swap_long, swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, close_at_end,
+          stops, swaps, drawdown, fst, ist):  # pragma: no cover - numba
+    """Run cells first..last-1 chunk by chunk, computing the averages they use as it goes."""
+    n = values.shape[0]
+    used = np.zeros(windows.shape[0], dtype=np.bool_)
+    for k in range(first, last):
+        used[fast_row[k]] = True
+        used[slow_row[k]] = True
+    local = np.flatnonzero(used)
+    if local.shape[0] % 2:  # the averages go two by two; an odd one gets a throwaway twin
+        local = np.append(local, local[-1])
+    slot = np.empty(windows.shape[0], dtype=np.int64)
+    for q in range(local.shape[0]):
+        slot[local[q]] = q
+    state = positive_state(values, local.shape[0])
+    buf = np.empty((local.shape[0], CHUNK + 1))  # column 0: the previous chunk's last bar
+    for lo in range(0, n, CHUNK):
+        hi = min(lo + CHUNK, n)
+        if lo > 0:
+            buf[:, 0] = buf[:, CHUNK]
+        for q in range(0, local.shape[0], 2):
+            advance_positive_pair(values, lo, hi, windows[local[q]], windows[local[q + 1]],
+                                  state, q, q + 1, buf[q], buf[q + 1], lo - 1)
+        for k in range(first, last):
+            cell_chunk(k, lo, hi, buf[slot[fast_row[k]]], buf[slot[slow_row[k]]], lo - 1,
+                        short_value, bo, bh, bl, bc, ao, ah, al, ac, spread_est, size_mode,
+                        size_param, unit_step, sl_dist, tp_dist, swap_mult, swap_long,
+                        swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac,
+                        close_at_end, stops, swaps, drawdown, fst, ist)
 
 
 @njit(cache=True, parallel=True)
-def grid_cells(means, fast_row, slow_row, long_only, bo, bh, bl, bc, ao, ah, al, ac, spread_est,
-               size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult, swap_long,
-               swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, cash0,
-               close_at_end):  # pragma: no cover - numba
-    """One row per cell k, fast average ``means[fast_row[k]]`` against slow ``means[slow_row[k]]``:
-    (final equity, closed trades, max drawdown as a positive fraction of the running peak)."""
+def grid_cells(values, windows, fast_row, slow_row, long_only, bo, bh, bl, bc, ao, ah, al, ac,
+               spread_est, size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult,
+               swap_long, swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, cash0,
+               close_at_end, drawdown=True, threads=2):  # pragma: no cover - numba
+    """Row k: the cell of the ``windows[fast_row[k]]``-bar mean of ``values`` (finite, > 0)
+    against the ``windows[slow_row[k]]``-bar one, as (final equity, closed
+    trades, max drawdown as a positive fraction of the running peak). Without ``drawdown`` the
+    cells skip the per-bar equity marks and report NaN drawdowns.
+
+    Each of ``threads`` parallel parts owns a block of cells and walks the bars in chunks of
+    ``CHUNK``: it advances the pandas-exact rolling means its cells use over the chunk, then
+    every one of its cells, so averages and prices are read from cache, no averages matrix is
+    ever allocated, and one parallel region means no barrier per chunk on a busy machine."""
     m = fast_row.shape[0]
-    out = np.empty((m, N_GRID_FIELDS))
     short_value = 0 if long_only else -1
-    has_stops = np.isfinite(sl_dist) or np.isfinite(tp_dist)
-    has_swaps = (swap_long != 0.0 or swap_short != 0.0) and swap_mult.max() > 0.0
-    for k in prange(m):
-        eq, closed, max_dd = _cell(
-            means[fast_row[k]], means[slow_row[k]], short_value, bo, bh, bl, bc, ao, ah, al, ac,
-            spread_est, size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult, swap_long,
-            swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, cash0, close_at_end,
-            has_stops, has_swaps)
-        out[k, G_FINAL_EQUITY] = eq
-        out[k, G_TRADES] = closed
-        out[k, G_MAX_DRAWDOWN] = max_dd
+    stops = np.isfinite(sl_dist) or np.isfinite(tp_dist)
+    swaps = (swap_long != 0.0 or swap_short != 0.0) and swap_mult.max() > 0.0
+    fst, ist = new_state(m, cash0)
+    parts = max(min(threads, m), 1)
+    for part in prange(parts):
+        _part(part * m // parts, (part + 1) * m // parts, values, windows, fast_row, slow_row,
+              short_value, bo, bh, bl, bc, ao, ah, al, ac, spread_est, size_mode, size_param,
+              unit_step, sl_dist, tp_dist, swap_mult, swap_long, swap_short, comm_per_unit,
+              comm_rate, slip_fixed, slip_frac, close_at_end, stops, swaps, drawdown, fst, ist)
+    out = np.empty((m, N_GRID_FIELDS))
+    for k in range(m):
+        out[k, G_FINAL_EQUITY] = fst[k, F_EQUITY]
+        out[k, G_TRADES] = ist[k, I_CLOSED]
+        out[k, G_MAX_DRAWDOWN] = fst[k, F_MAX_DD] if drawdown else np.nan
     return out

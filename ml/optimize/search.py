@@ -22,6 +22,7 @@ import pandas as pd
 
 from marketdata.instruments import Instrument
 from ml.backtest import CostModel
+from ml.backtest.bars import load_bars
 from ml.optimize.overfitting import (
     deflated_sharpe_ratio,
     monte_carlo_drawdowns,
@@ -158,7 +159,8 @@ def optimize(bars: pd.DataFrame, spec: SearchSpec, instrument: Instrument, costs
         raise OptimizationError(f"unknown strategy {spec.strategy!r}; known: {sorted(STRATEGIES)}")
     if spec.method not in ("grid", "optuna"):
         raise OptimizationError(f"method must be 'grid' or 'optuna', got {spec.method!r}")
-    wf.folds(len(bars))  # fail fast, before any process starts
+    load_bars(bars)  # bad bars fail here, before any process starts or any candidate runs
+    wf.folds(len(bars))
     bt_kwargs = {"cash": 100_000.0, **(backtest_kwargs or {})}
     context = {"bars": bars, "strategy": spec.strategy, "instrument": instrument,
                "costs": costs, "wf": wf, "backtest_kwargs": bt_kwargs}

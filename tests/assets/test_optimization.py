@@ -34,7 +34,12 @@ def test_strategy_optimization_materializes_with_heatmap(tmp_path):
     assert {"deflated_sharpe", "pbo", "mc_drawdown_p50"} <= set(stats)
     run_id = meta["mlflow_parent_run_id"].value
     client = MlflowClient(tracking_uri=uri)
-    assert client.get_run(run_id).data.params["method"] == "grid"
+    parent = client.get_run(run_id)
+    assert parent.data.params["method"] == "grid"
+    # the overfitting statistics are parent-run metrics; the heatmap is a parent-run artifact
+    for key in ("deflated_sharpe", "pbo", "mc_drawdown_p50"):
+        assert parent.data.metrics[key] == stats[key], key
+    assert "heatmap.png" in {a.path for a in client.list_artifacts(run_id)}
     exp = client.get_experiment_by_name("strategy_optimization")
     kids = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
     assert len(kids) == 4

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from marketdata.instruments import get_instrument
-from ml.backtest import CostModel
+from ml.backtest import CostModel, InvalidBarsError
 from ml.optimize import OptimizationError, SearchSpec, WalkForward, optimize
 from ml.optimize.report import heatmap_png
 from ml.optimize.search import grid_candidates
@@ -63,7 +64,18 @@ def test_grid_search_two_processes_logs_parent_and_child_runs(tmp_path):
     client = MlflowClient(tracking_uri=uri)
     parent = client.get_run(parent_id)
     assert parent.data.params["best_fast"] == str(res.best.params["fast"])
-    assert parent.data.metrics["pbo"] == pytest.approx(res.stats["pbo"])
+    for key in ("pbo", "deflated_sharpe", "n_trials", "mc_drawdown_p05", "mc_drawdown_p95"):
+        assert parent.data.metrics[key] == pytest.approx(res.stats[key]), key
+    # the heatmap and the search table are artifacts of the parent run, beside the store
+    assert {a.path for a in client.list_artifacts(parent_id)} == {"heatmap.png",
+                                                                "search_table.csv"}
+    local = client.download_artifacts(parent_id, "heatmap.png", str(tmp_path / "dl"))
+    with open(local, "rb") as fh:
+        assert fh.read()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = pd.read_csv(client.download_artifacts(parent_id, "search_table.csv",
+                                                  str(tmp_path / "dl")))
+    assert len(table) == 7 and {"fast", "slow", "is_sharpe", "oos_sharpe"} <= set(table.columns)
+    assert (tmp_path / "mlartifacts").is_dir()
     exp = client.get_experiment_by_name("strategy_optimization")
     children = client.search_runs([exp.experiment_id],
                                   filter_string=f"tags.mlflow.parentRunId = '{parent_id}'")
@@ -96,3 +108,10 @@ def test_bad_settings_fail_before_any_work():
         optimize(bars, SearchSpec("sma_cross", SPACE), EURUSD, COSTS, WalkForward(300, 100))
     with pytest.raises(OptimizationError, match="no valid"):
         grid_candidates(SearchSpec("sma_cross", {"fast": [50], "slow": [10]}))
+    unsorted = bars.iloc[[1, 0, *range(2, len(bars))]]
+    with pytest.raises(InvalidBarsError, match="sorted ascending"):
+        optimize(unsorted, SearchSpec("sma_cross", SPACE, workers=2), EURUSD, COSTS,
+                 WalkForward(100, 50))
+    with pytest.raises(InvalidBarsError, match="zero or negative"):
+        optimize(bars.assign(bid_low=0.0), SearchSpec("sma_cross", SPACE, workers=2), EURUSD,
+                 COSTS, WalkForward(100, 50))
