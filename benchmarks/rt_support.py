@@ -168,9 +168,14 @@ def load(
     return json.loads(out.stdout.strip().splitlines()[-1]) | {"tool": "httpx"}
 
 
-def emit(name: str, value: float, unit: str, baseline: float | None, **extra: object) -> None:
-    """One JSON line in the benchmark format."""
-    ratio = None if not baseline else round(value / baseline, 3)
+def emit(name: str, value: float, unit: str, baseline: float | None, higher_is_better: bool = True,
+         **extra: object) -> None:
+    """One JSON line in the benchmark format; ``ratio`` > 1 always means better than the baseline
+    (value / baseline for rates, baseline / value for times)."""
+    if not baseline or not value:
+        ratio = None
+    else:
+        ratio = round(value / baseline if higher_is_better else baseline / value, 3)
     print(
         json.dumps(
             {
