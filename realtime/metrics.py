@@ -7,6 +7,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from ml.llm.metrics import LLMMetrics, cache_hit_rate
+
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -34,6 +36,10 @@ class Metrics:
             "realtime_model_version", "Served model version", ["name", "alias"], registry=r
         )
         self.ws_clients = Gauge("realtime_ws_clients", "Connected WebSocket clients", registry=r)
+        # LLM usage of the explain endpoint: tokens, cost, requests, cache hits/misses, hit rate.
+        self.llm = LLMMetrics(registry=r)
+        Gauge("alphaforge_llm_cache_hit_rate", "LLM response cache hits / lookups", registry=r
+              ).set_function(lambda: cache_hit_rate(self.llm))
 
     def render(self) -> bytes:
         """The text exposition format."""

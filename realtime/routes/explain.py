@@ -5,6 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 
+from ml.llm.errors import BudgetExceeded, LLMUnavailable, PromptInputError
+from ml.llm.explain import explain_signal
+from ml.llm.router import LLMRouter
 from realtime.deps import EngineDep, ServicesDep, ViewerDep
 from realtime.errors import RateLimitedError
 
@@ -16,14 +19,6 @@ async def explain(
     symbol: str, engine: EngineDep, svc: ServicesDep, who: ViewerDep, top_k: int = Query(5, ge=1, le=20)
 ) -> dict[str, object]:
     """Explain the newest signal; 503 when no LLM provider is configured or reachable."""
-    try:
-        from ml.llm.errors import BudgetExceeded, LLMUnavailable, PromptInputError
-        from ml.llm.explain import explain_signal
-        from ml.llm.router import LLMRouter
-    except ImportError as exc:  # the LLM module is optional
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"LLM explanations are unavailable: {exc}"
-        ) from exc
     wait = svc.explain_limiter.acquire(who.key_id)
     if wait:
         raise RateLimitedError("explain rate limit exceeded for this key", wait)
@@ -37,7 +32,9 @@ async def explain(
     }
     try:
         if svc.llm_router is None:
-            svc.llm_router = LLMRouter.from_settings()
+            # Built on first use, counting into the app's registry so /metrics shows its
+            # tokens, cost, cache hits and hit rate.
+            svc.llm_router = LLMRouter.from_settings(metrics=svc.metrics.llm)
         return await run_in_threadpool(
             explain_signal, svc.llm_router, sig.symbol, payload, sig.features, top_k, who.key_id
         )

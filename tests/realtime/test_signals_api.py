@@ -123,3 +123,24 @@ def test_explain_without_a_provider_is_a_clear_503(ledger_dir, monkeypatch):
         assert r.status_code == 429 and "Retry-After" in r.headers
         # Trading is untouched by the LLM being down.
         assert c.get("/api/v1/signals/EURUSD", headers=ADMIN).status_code == 200
+
+
+def test_explain_through_a_provider_caches_and_reports_the_hit_rate(ledger_dir, monkeypatch):
+    from tests.support.openai_server import LocalOpenAICompatServer
+
+    key = "sk-explain-" + "k" * 24
+    with LocalOpenAICompatServer(slow_s=1.0) as server:
+        monkeypatch.setenv("ALPHAFORGE_OPENAI_API_KEY", key)
+        monkeypatch.setenv("ALPHAFORGE_OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("ALPHAFORGE_OPENAI_MODEL", "gpt-local")
+        with TestClient(create_app(settings_for(ledger_dir, explain_rate_limit_per_min=10))) as c:
+            first = c.post("/api/v1/signals/EURUSD/explain", headers=ADMIN)
+            assert first.status_code == 200, first.text
+            second = c.post("/api/v1/signals/EURUSD/explain", headers=ADMIN)
+            assert first.json()["cached"] is False and second.json()["cached"] is True
+            assert second.json()["rationale"] == first.json()["rationale"]
+            assert server.calls() == 1  # the second answer came from the cache
+            text = c.get("/metrics").text
+            assert "alphaforge_llm_cache_hits_total 1.0" in text
+            assert "alphaforge_llm_cache_hit_rate 0.5" in text
+            assert key not in text
