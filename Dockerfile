@@ -1,7 +1,9 @@
+# One image for every Python service: Dagster code server, webserver, daemon, MLflow, realtime.
 FROM python:3.11-slim
 WORKDIR /opt/alphaforge
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 # torch first, the CPU wheel, so nothing pulls a CUDA build
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY marketdata marketdata
 COPY ml ml
@@ -10,6 +12,11 @@ COPY orchestration orchestration
 COPY realtime realtime
 COPY dbt dbt
 COPY deploy deploy
-RUN pip install --no-cache-dir . && cd dbt && dbt parse --profiles-dir .
-RUN useradd --create-home alphaforge && mkdir -p /opt/dagster/home /data && chown alphaforge /opt/dagster/home /data
+# dagster-dbt reads dbt's manifest when the definitions load
+RUN pip install . && cd dbt && dbt parse --profiles-dir . --target-path target
+RUN useradd --create-home alphaforge \
+    && mkdir -p /opt/dagster/home /data \
+    && cp deploy/docker/dagster.yaml /opt/dagster/home/dagster.yaml \
+    && chown -R alphaforge /opt/dagster/home /data
 USER alphaforge
+EXPOSE 3000 4000 5000 8000

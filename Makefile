@@ -15,7 +15,7 @@ export ALPHAFORGE_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(ALPHAFORGE_DATA_DIR)/dagster_home
 export MLFLOW_TRACKING_URI ?= sqlite:///$(ALPHAFORGE_DATA_DIR)/mlflow.db
 
-.PHONY: setup setup-dev demo test bench lint dev mlflow serve dbt-parse clean
+.PHONY: setup setup-dev demo test bench lint dev mlflow serve dbt-parse dbt-build compose-config clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,7 +33,7 @@ setup: $(STAMP) ## create .venv and install the pinned set
 
 setup-dev: $(DEV_STAMP) ## plus the dev extras
 
-demo: $(STAMP) ## the main job on the embedded defaults (SYMBOLS=, START=, END=, SOURCE=synthetic)
+demo: $(STAMP) dbt-parse ## the main job on the embedded defaults (SYMBOLS=, START=, END=, SOURCE=synthetic)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m orchestration.demo --symbols $(SYMBOLS) --start $(START) --end $(END) --source $(SOURCE)
 
@@ -50,7 +50,13 @@ lint: $(DEV_STAMP)
 dbt-parse: $(STAMP) ## dbt's manifest, which dagster-dbt reads at import time
 	cd dbt && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
-dev: $(STAMP) ## Dagster UI on http://127.0.0.1:3000
+dbt-build: dbt-parse ## the analytics models and their tests over the lake (DuckDB)
+	cd dbt && ../$(BIN)/dbt build --profiles-dir . --quiet
+
+compose-config: ## validate docker-compose.yml without an engine (needs .env: cp .env.example .env)
+	docker-compose config -q
+
+dev: $(STAMP) dbt-parse ## Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 

@@ -1,4 +1,10 @@
-"""Jobs and schedules."""
+"""Jobs and schedules: daily ingestion, weekly retraining, and their run tags.
+
+Run tags do two jobs here. ``datafeed: dukascopy`` lets the run queue cap how many ingestion
+runs hit the datafeed at once (``tag_concurrency_limits`` in deploy/dagster.yaml), backfills
+included. ``dagster-k8s/config`` gives training runs a GPU node and resource limits when the
+K8sRunLauncher / k8s_job_executor run them; other launchers ignore it.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,44 @@ import dagster as dg
 
 from assets.features import features
 from assets.market import bars_1m, ticks
-from assets.models import backtest, promotion, signal_model
+from assets.models import model_assets
+
+DATAFEED_TAGS = {"datafeed": "dukascopy"}
+
+# A training pod: one GPU on a GPU node, tolerated on the tainted GPU pool, with hard limits.
+TRAINING_K8S_CONFIG = {
+    "container_config": {
+        "resources": {
+            "requests": {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": "1"},
+            "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
+        },
+    },
+    "pod_spec_config": {
+        "node_selector": {"alphaforge.io/pool": "gpu", "nvidia.com/gpu.present": "true"},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    },
+}
+TRAINING_TAGS = {"dagster-k8s/config": TRAINING_K8S_CONFIG, "alphaforge/kind": "training"}
 
 ingest_job = dg.define_asset_job(
-    "ingest", selection=dg.AssetSelection.assets(ticks, bars_1m, features),
-    description="One day x symbol: ticks, 1-minute bars and features.",
+    "ingest", selection=dg.AssetSelection.assets(ticks, bars_1m, features), tags=DATAFEED_TAGS,
+    description="One day x symbol: ticks, 1-minute bars and features (backfills use this job).",
+)
+ingest_ticks_job = dg.define_asset_job(
+    "ingest_ticks", selection=dg.AssetSelection.assets(ticks), tags=DATAFEED_TAGS,
+    description="One day x symbol of ticks; bars and features follow by declarative automation.",
 )
 train_job = dg.define_asset_job(
-    "train", selection=dg.AssetSelection.assets(signal_model, backtest, promotion),
-    description="Train, register, backtest out of sample and promote through the gate.",
+    "train", selection=dg.AssetSelection.assets(*model_assets), tags=TRAINING_TAGS,
+    description="Training set, one model per family, out-of-sample evaluation, promotion gate.",
 )
 
-# The previous UTC day for every symbol, once the 22:00 UTC rollover has long passed.
-ingest_schedule = dg.build_schedule_from_partitioned_job(ingest_job, hour_of_day=0, minute_of_hour=30)
+# The previous UTC day for every symbol. Dukascopy's day ends at the 22:00 UTC rollover for
+# swaps, but its files are per UTC hour: at 00:30 UTC the whole previous UTC day is published.
+ingest_schedule = dg.build_schedule_from_partitioned_job(
+    ingest_ticks_job, name="ingest_schedule", hour_of_day=0, minute_of_hour=30,
+)
 retrain_schedule = dg.ScheduleDefinition(
-    name="retrain_weekly", job=train_job, cron_schedule="0 3 * * 6", execution_timezone="UTC"
+    name="retrain_weekly", job=train_job, cron_schedule="0 3 * * 6", execution_timezone="UTC",
+    description="Saturday 03:00 UTC, after the week's last session has been ingested.",
 )

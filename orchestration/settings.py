@@ -1,14 +1,51 @@
-"""Environment-driven settings for the batch side; production swaps values, never code."""
+"""Environment-driven settings for the batch side; production swaps values, never code.
+
+Every reader here is a plain function of ``os.environ`` so tests can set variables and call it.
+``validate`` checks the variables an environment needs at definition load time, so a typo fails
+``dagster dev`` / the code server immediately with the variable's name, not a run hours later.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
+
+from orchestration.errors import ConfigurationError
+
+ENVIRONMENTS = ("local", "production")
+
+# Variables production reads through dg.EnvVar; each must be set before the code server starts.
+PRODUCTION_REQUIRED = {
+    "ALPHAFORGE_DATA_DIR": "root of the Parquet lake shared by every pod, e.g. /data",
+    "ALPHAFORGE_DUKASCOPY_URL": "the .bi5 datafeed, e.g. https://datafeed.dukascopy.com/datafeed",
+    "MLFLOW_TRACKING_URI": "the MLflow server, e.g. http://mlflow:5000",
+}
+_URL_SCHEMES = {
+    "ALPHAFORGE_DUKASCOPY_URL": {"http", "https"},
+    "MLFLOW_TRACKING_URI": {"http", "https", "sqlite", "postgresql", "postgresql+psycopg2", "file",
+                            "databricks"},
+    "ALPHAFORGE_ALERT_WEBHOOK_URL": {"http", "https"},
+}
+
+
+def environment() -> str:
+    """'local' (default) or 'production' (ALPHAFORGE_ENV): picks the resources map."""
+    env = os.environ.get("ALPHAFORGE_ENV", "local").strip().lower() or "local"
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError("ALPHAFORGE_ENV", f"unknown environment {env!r}",
+                                 f"use one of {', '.join(ENVIRONMENTS)}")
+    return env
 
 
 def data_dir() -> Path:
     """Root for the lake, raw cache, MLflow store and Dagster home (ALPHAFORGE_DATA_DIR)."""
     return Path(os.environ.get("ALPHAFORGE_DATA_DIR", "data")).resolve()
+
+
+def ops_dir() -> Path:
+    """Where sensors record run failures and freshness alerts (JSON lines)."""
+    return data_dir() / "ops"
 
 
 def tracking_uri() -> str:
@@ -24,3 +61,38 @@ def source() -> str:
 def dukascopy_url() -> str:
     """Base URL of the .bi5 datafeed or a local mirror (ALPHAFORGE_DUKASCOPY_URL)."""
     return os.environ.get("ALPHAFORGE_DUKASCOPY_URL", "https://datafeed.dukascopy.com/datafeed")
+
+
+def dbt_target() -> str:
+    """dbt target in production (ALPHAFORGE_DBT_TARGET): 'dev' (DuckDB over the lake) or 'clickhouse'."""
+    return os.environ.get("ALPHAFORGE_DBT_TARGET", "dev")
+
+
+def alert_webhook_url() -> str | None:
+    """Optional URL that receives freshness alerts and run failures as JSON (ALPHAFORGE_ALERT_WEBHOOK_URL)."""
+    return os.environ.get("ALPHAFORGE_ALERT_WEBHOOK_URL") or None
+
+
+def check_url(setting: str, value: str) -> None:
+    """Raise ConfigurationError unless ``value`` is a URL with a scheme allowed for ``setting``."""
+    parsed = urlparse(value)
+    schemes = _URL_SCHEMES[setting]
+    if parsed.scheme not in schemes:
+        raise ConfigurationError(setting, f"{value!r} is not a URL with scheme {'/'.join(sorted(schemes))}")
+    if parsed.scheme in {"http", "https"} and not parsed.hostname:
+        raise ConfigurationError(setting, f"{value!r} has no host name")
+
+
+def validate(env: str) -> None:
+    """Check every setting ``env`` reads; raise ConfigurationError naming the first bad one."""
+    if env == "production":
+        for name, what in PRODUCTION_REQUIRED.items():
+            if not os.environ.get(name, "").strip():
+                raise ConfigurationError(name, "not set", f"production needs {what}")
+    check_url("ALPHAFORGE_DUKASCOPY_URL", dukascopy_url())
+    check_url("MLFLOW_TRACKING_URI", tracking_uri())
+    if alert_webhook_url():
+        check_url("ALPHAFORGE_ALERT_WEBHOOK_URL", alert_webhook_url() or "")
+    if source() not in {"dukascopy", "synthetic"}:
+        raise ConfigurationError("ALPHAFORGE_SOURCE", f"unknown source {source()!r}",
+                                 "use 'dukascopy' or 'synthetic'")

@@ -1,0 +1,65 @@
+"""Resources per environment: one map per deployment, chosen by ALPHAFORGE_ENV.
+
+``local`` reads plain values (embedded defaults: a Parquet lake and a sqlite MLflow store under
+the data dir). ``production`` hands Dagster ``dg.EnvVar`` references, so the UI shows variable
+names instead of values and the pods read their own secrets. Both are validated at load time
+(:func:`orchestration.settings.validate`): ``EnvVar`` alone would only fail once a run starts.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from assets.brief import llm_resource_from_env
+from assets.resources import MarketDataResource, MLflowResource
+from orchestration import settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
+# The dbt next to this interpreter (a venv's bin/), so running .venv/bin/python needs no PATH change.
+_VENV_DBT = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else "dbt"
+
+
+def _dbt(target: str) -> DbtCliResource:
+    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                          target=target, dbt_executable=DBT_EXECUTABLE)
+
+
+def _local() -> dict[str, Any]:
+    return {
+        "market": MarketDataResource(source=settings.source(), dukascopy_url=settings.dukascopy_url(),
+                                     data_dir=str(settings.data_dir())),
+        "mlflow_server": MLflowResource(tracking_uri=settings.tracking_uri()),
+        "llm": llm_resource_from_env(),
+        "dbt": _dbt("dev"),
+    }
+
+
+def _production() -> dict[str, Any]:
+    return {
+        "market": MarketDataResource(source=settings.source(),
+                                     dukascopy_url=dg.EnvVar("ALPHAFORGE_DUKASCOPY_URL"),
+                                     data_dir=dg.EnvVar("ALPHAFORGE_DATA_DIR")),
+        "mlflow_server": MLflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
+        "llm": llm_resource_from_env(),
+        # dbt keeps the lake's DuckDB target; ALPHAFORGE_DBT_TARGET=clickhouse moves it to ClickHouse
+        "dbt": _dbt(settings.dbt_target()),
+    }
+
+
+RESOURCES_BY_ENV = {"local": _local, "production": _production}
+
+
+def build_resources(env: str | None = None) -> dict[str, Any]:
+    """The resources of ``env`` (default: ALPHAFORGE_ENV), after validating its settings.
+
+    Raises :class:`orchestration.errors.ConfigurationError` naming the first bad variable.
+    """
+    env = env or settings.environment()
+    settings.validate(env)
+    return RESOURCES_BY_ENV[env]()

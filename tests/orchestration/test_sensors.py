@@ -1,0 +1,142 @@
+"""Sensors: new model versions start evaluation, stale ticks/bars raise one alert, failed runs
+are recorded. Real MLflow (sqlite) and real Dagster instances, no mocks."""
+
+import datetime as dt
+import shutil
+
+import dagster as dg
+import pytest
+from dagster._core.test_utils import create_run_for_test
+from mlflow import MlflowClient
+
+from assets.resources import MLflowResource
+from orchestration import alerts
+from orchestration.definitions import defs
+from orchestration.evaluation import evaluate_model_version
+from orchestration.sensors import (
+    freshness_alert_sensor,
+    model_version_sensor,
+    run_failure_recorder,
+    stale_assets,
+)
+from tests.support.pipeline import resources
+
+NAME = "alphaforge-signal"
+
+
+def _registry(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    client.create_registered_model(NAME)
+    return uri, client
+
+
+def _new_version(client, tmp_path):
+    return client.create_model_version(NAME, source=(tmp_path / "model").as_uri(), run_id=None).version
+
+
+def test_model_sensor_requests_evaluation_of_unevaluated_versions(tmp_path):
+    uri, client = _registry(tmp_path)
+    v1, v2 = _new_version(client, tmp_path), _new_version(client, tmp_path)
+    client.set_model_version_tag(NAME, v1, "gate.passed", "false")  # train job already evaluated it
+    instance = dg.DagsterInstance.ephemeral()
+    ctx = dg.build_sensor_context(instance=instance,
+                                  resources={"mlflow_server": MLflowResource(tracking_uri=uri)})
+    result = model_version_sensor(ctx)
+    assert [r.run_key for r in result.run_requests] == [f"{NAME}:v{v2}"]
+    assert result.run_requests[0].run_config["ops"]["evaluate_version"]["config"]["version"] == str(v2)
+    assert result.cursor == str(v2)
+
+    ctx = dg.build_sensor_context(instance=instance, cursor=result.cursor,
+                                  resources={"mlflow_server": MLflowResource(tracking_uri=uri)})
+    assert isinstance(model_version_sensor(ctx), dg.SkipReason)  # nothing new since the cursor
+
+
+def test_model_sensor_waits_for_an_in_flight_training_run(tmp_path):
+    uri, client = _registry(tmp_path)
+    _new_version(client, tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    create_run_for_test(instance, job_name="train", status=dg.DagsterRunStatus.STARTED)
+    ctx = dg.build_sensor_context(instance=instance,
+                                  resources={"mlflow_server": MLflowResource(tracking_uri=uri)})
+    skip = model_version_sensor(ctx)
+    assert isinstance(skip, dg.SkipReason) and "in flight" in skip.skip_message
+
+
+def test_sensor_started_evaluation_promotes_the_new_version(tmp_path, pipeline_dir, datafeed_url):
+    """A version registered outside the train job goes through the gate via the sensor's run."""
+    shutil.copy(pipeline_dir / "mlflow.db", tmp_path / "mlflow.db")  # keep the shared fixture intact
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    latest = max(client.search_model_versions(f"name='{NAME}'"), key=lambda m: int(m.version))
+    new = client.create_model_version(NAME, source=latest.source, run_id=latest.run_id).version
+    instance = dg.DagsterInstance.ephemeral()
+    res = {**resources(pipeline_dir, datafeed_url), "mlflow_server": MLflowResource(tracking_uri=uri)}
+    ctx = dg.build_sensor_context(instance=instance, resources={"mlflow_server": res["mlflow_server"]},
+                                  cursor=str(latest.version))
+    (request,) = model_version_sensor(ctx).run_requests
+    run_config = {"ops": {**request.run_config["ops"], "promote_version": {"config": {
+        "min_sharpe": -1e9, "max_drawdown": 1.0, "min_trades": 0, "min_dsr": 0.0}}}}
+    job = dg.Definitions(jobs=[evaluate_model_version], resources=res)
+    result = job.resolve_job_def("evaluate_model_version").execute_in_process(
+        run_config=run_config, instance=instance)
+    assert result.success and result.output_for_node("promote_version") is True
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == str(new)
+    assert client.get_model_version(NAME, new).tags["gate.passed"] == "true"
+
+
+def test_stale_assets_reads_the_windows():
+    now = dt.datetime(2024, 3, 6, 12, tzinfo=dt.UTC)
+    window = dt.timedelta(hours=30)
+    fresh, old = (now - dt.timedelta(hours=2)).timestamp(), (now - dt.timedelta(hours=31)).timestamp()
+    stale = stale_assets({"ticks": fresh, "bars_1m": old, "x": None},
+                         {"ticks": window, "bars_1m": window, "x": window}, now)
+    assert set(stale) == {"bars_1m", "x"}
+    assert "31.0 h ago" in stale["bars_1m"] and stale["x"] == "never materialised"
+
+
+def test_freshness_sensor_alerts_once_then_clears(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALPHAFORGE_DATA_DIR", str(tmp_path))
+    instance = dg.DagsterInstance.ephemeral()
+    first = freshness_alert_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert {a["asset"] for a in alerts.read(alerts.FRESHNESS_ALERTS)} == {"ticks", "bars_1m"}
+    second = freshness_alert_sensor.evaluate_tick(
+        dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    assert len(alerts.read(alerts.FRESHNESS_ALERTS)) == 2  # still stale: no repeat alert
+    for name in ("ticks", "bars_1m"):
+        instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2024-03-05|EURUSD"))
+    third = freshness_alert_sensor.evaluate_tick(
+        dg.build_sensor_context(instance=instance, cursor=second.cursor))
+    assert third.cursor == "[]" and "fresh" in third.skip_message
+
+
+@dg.op
+def _explode() -> None:
+    raise ValueError("datafeed returned garbage")
+
+
+@dg.job
+def doomed() -> None:
+    _explode()
+
+
+def test_run_failure_sensor_records_the_failure(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALPHAFORGE_DATA_DIR", str(tmp_path))
+    instance = dg.DagsterInstance.ephemeral()
+    result = doomed.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    ctx = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_recorder", dagster_event=failure, dagster_instance=instance,
+        dagster_run=result.dagster_run).for_run_failure()
+    run_failure_recorder(ctx)
+    (entry,) = alerts.read(alerts.RUN_FAILURES)
+    assert entry["job"] == "doomed" and entry["run_id"] == result.run_id
+    assert entry["steps"] == ["_explode"]
+    assert (tmp_path / "ops" / "run_failures.jsonl").exists()
+
+
+@pytest.mark.parametrize("name", ["model_version_sensor", "freshness_alert_sensor",
+                                  "run_failure_recorder", "automation"])
+def test_sensors_are_in_the_definitions(name):
+    assert defs.resolve_sensor_def(name).name == name
