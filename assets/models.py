@@ -6,12 +6,13 @@ from typing import Any
 import dagster as dg
 import mlflow
 import pandas as pd
+import pyarrow.parquet as pq
 
 from assets.features import features
 from assets.partitions import configured_symbols
 from assets.resources import MarketDataResource, MLflowResource
 from ml.dataset import training_frame
-from ml.evaluation import EvaluationConfig, evaluate_oos
+from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.features import DEFAULT_FEATURE_SET
 from ml.registry import CHALLENGER, PromotionGate, promote
 from ml.training import TrainConfig, train_and_register
@@ -97,13 +98,15 @@ signal_models = [_signal_model_asset(f) for f in model_families()]
 def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResource,
                      mlflow_server: MLflowResource, **models: dict[str, Any]) -> dict[str, Any]:
     """Out-of-sample backtest of every new version with spread, commission, slippage and swaps;
-    the best by Sharpe becomes @challenger."""
+    the best by Sharpe becomes @challenger. Trades and equity marks go to the lake for dbt."""
     client = mlflow_server.activate()
     name, table = mlflow_server.registered_model, {}
     for info in models.values():
         model = mlflow.pyfunc.load_model(f"models:/{name}/{info['version']}").unwrap_python_model()
-        metrics, _ = evaluate_oos(model, market.store(), info["symbols"], pd.Timestamp(info["test_start"]),
-                                  pd.Timestamp(info["end"]).date(), EvaluationConfig(), n_trials=len(models))
+        metrics, results = evaluate_oos(model, market.store(), info["symbols"],
+                                        pd.Timestamp(info["test_start"]), pd.Timestamp(info["end"]).date(),
+                                        EvaluationConfig(), n_trials=len(models))
+        write_backtest_outputs(market.store().root, f"{name}-{info['family']}", info["version"], results)
         table[info["version"]] = {"family": info["family"], **metrics}
     best = max(table, key=lambda v: (table[v]["sharpe"] == table[v]["sharpe"], table[v]["sharpe"]))
     client.set_registered_model_alias(name, CHALLENGER, best)
@@ -125,4 +128,15 @@ def promotion(context: dg.AssetExecutionContext, config: GateConfig, model_evalu
                                           "gate_failures": "; ".join(gate.failures(numeric)) or "none"})
 
 
-model_assets = [training_set, *signal_models, model_evaluation, promotion]
+@dg.multi_asset(specs=[dg.AssetSpec("backtest_trades", deps=[model_evaluation], group_name="models"),
+                       dg.AssetSpec("backtest_equity", deps=[model_evaluation], group_name="models")])
+def backtest_outputs(market: MarketDataResource):
+    """The trade and equity tables model_evaluation wrote, as assets the dbt models read."""
+    lake = market.store().root
+    for table in ("backtest_trades", "backtest_equity"):
+        files = sorted((lake / table).glob("*.parquet"))
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        yield dg.MaterializeResult(asset_key=table, metadata={"dagster/row_count": rows, "files": len(files)})
+
+
+model_assets = [training_set, *signal_models, model_evaluation, promotion, backtest_outputs]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -77,3 +79,31 @@ def pooled_metrics(results: dict[str, BacktestResult], n_trials: int = 1) -> dic
         "total_return": float(np.mean([r.metrics["total_return"] for r in results.values()])),
         "dsr": deflated_sharpe_ratio(returns, max(1, n_trials)) if returns.size >= 3 else math.nan,
     }
+
+
+def write_backtest_outputs(lake: Path, strategy: str, version: str,
+                           results: dict[str, BacktestResult]) -> dict[str, Path]:
+    """Write the trades and equity marks of one evaluated version for the analytics models:
+    ``lake/backtest_trades/<strategy>-<version>.parquet`` and ``lake/backtest_equity/...``.
+
+    Each file is written to a temporary name and renamed, so readers never see half of one.
+    """
+    trades, equity = [], []
+    for symbol, r in results.items():
+        t = r.trades[["entry_time", "exit_time", "direction", "lots", "gross_pnl", "commission",
+                      "swap", "pnl"]].assign(symbol=symbol)
+        trades.append(t)
+        equity.append(pd.DataFrame({"symbol": symbol, "ts": r.equity.index, "equity": r.equity.to_numpy()}))
+    frames = {"backtest_trades": pd.concat(trades, ignore_index=True) if trades else pd.DataFrame(),
+              "backtest_equity": pd.concat(equity, ignore_index=True) if equity else pd.DataFrame()}
+    paths = {}
+    for table, frame in frames.items():
+        frame.insert(0, "model_version", str(version))
+        frame.insert(0, "strategy", strategy)
+        path = lake / table / f"{strategy}-{version}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".parquet.tmp")
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+        paths[table] = path
+    return paths

@@ -41,4 +41,5 @@ def retrain_on_new_features(context: dg.SensorEvaluationContext):
     state["pending"] = []
     context.update_cursor(json.dumps(state))
     yield dg.RunRequest(run_key=f"retrain-{max(pending)}-{state['events']}",
-                        tags={"alphaforge/trigger": "new_features", "alphaforge/days": ",".join(sorted(pending))})
+                        tags={"alphaforge/trigger": "new_features",
+                              "alphaforge/days": ",".join(sorted(pending))})

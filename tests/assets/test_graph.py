@@ -3,6 +3,7 @@
 import shutil
 
 import dagster as dg
+import pandas as pd
 from mlflow import MlflowClient
 
 from assets.models import GateConfig, model_families, promotion
@@ -22,6 +23,12 @@ def test_graph_materialises_from_the_datafeed(pipeline_dir):
     champion = client.get_model_version_by_alias("alphaforge-signal", "champion")
     assert champion.tags["gate.passed"] == "true"
     assert "oos.sharpe" in champion.tags
+    # The evaluation left each candidate's trades and equity marks for the analytics models.
+    trades = pd.read_parquet(pipeline_dir / "lake" / "backtest_trades")
+    equity = pd.read_parquet(pipeline_dir / "lake" / "backtest_equity")
+    assert set(trades["strategy"]) == {f"alphaforge-signal-{f}" for f in model_families()}
+    assert {"entry_time", "exit_time", "lots", "pnl", "model_version"} <= set(trades.columns)
+    assert equity["ts"].min() >= pd.Timestamp("2019-02-05", tz="UTC")  # out of sample only
 
 
 def test_strict_gate_leaves_the_challenger_out(pipeline_dir, tmp_path):
