@@ -72,9 +72,13 @@ def save_screenshot(page, tmp_path: Path, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """Headless Debian Chromium under Playwright (no browser download)."""
+    """Headless Debian Chromium under Playwright (no browser download).
+
+    Package scope: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, which would break later tests that call asyncio.run().
+    """
     require(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     try:
         from playwright.sync_api import sync_playwright

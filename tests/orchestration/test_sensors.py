@@ -7,6 +7,7 @@ import shutil
 import dagster as dg
 import pytest
 from dagster._core.test_utils import create_run_for_test
+import mlflow
 from mlflow import MlflowClient
 
 from assets.resources import MLflowResource
@@ -68,6 +69,8 @@ def test_sensor_started_evaluation_promotes_the_new_version(tmp_path, pipeline_d
     shutil.copy(pipeline_dir / "mlflow.db", tmp_path / "mlflow.db")  # keep the shared fixture intact
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri)
+    # The registry resolves a models:/m-... source through the global tracking URI.
+    mlflow.set_tracking_uri(uri)
     latest = max(client.search_model_versions(f"name='{NAME}'"), key=lambda m: int(m.version))
     new = client.create_model_version(NAME, source=latest.source, run_id=latest.run_id).version
     instance = dg.DagsterInstance.ephemeral()

@@ -35,6 +35,7 @@ def test_usage_is_logged_to_the_active_mlflow_run(make_router, tmp_path, monkeyp
     router.complete("first")
     router.complete("second")
     mlflow.set_tracking_uri(f"file://{tmp_path}/mlruns")
+    mlflow.set_experiment("llm-usage")  # not an experiment id cached from another store
     try:
         with mlflow.start_run() as run:
             logged = log_usage_to_mlflow(router.usage)
