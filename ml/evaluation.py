@@ -81,6 +81,12 @@ def pooled_metrics(results: dict[str, BacktestResult], n_trials: int = 1) -> dic
     }
 
 
+_TRADE_TYPES = {"entry_time": "datetime64[ns, UTC]", "exit_time": "datetime64[ns, UTC]", "direction": "int64",
+                "lots": "float64", "gross_pnl": "float64", "commission": "float64", "swap": "float64",
+                "pnl": "float64", "symbol": "string"}
+_EQUITY_TYPES = {"symbol": "string", "ts": "datetime64[ns, UTC]", "equity": "float64"}
+
+
 def write_backtest_outputs(lake: Path, strategy: str, version: str,
                            results: dict[str, BacktestResult]) -> dict[str, Path]:
     """Write the trades and equity marks of one evaluated version for the analytics models:
@@ -88,18 +94,20 @@ def write_backtest_outputs(lake: Path, strategy: str, version: str,
 
     Each file is written to a temporary name and renamed, so readers never see half of one.
     """
-    trades, equity = [], []
+    trades: list[pd.DataFrame] = [pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TRADE_TYPES.items()})]
+    equity: list[pd.DataFrame] = [pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EQUITY_TYPES.items()})]
     for symbol, r in results.items():
         t = r.trades[["entry_time", "exit_time", "direction", "lots", "gross_pnl", "commission",
                       "swap", "pnl"]].assign(symbol=symbol)
         trades.append(t)
         equity.append(pd.DataFrame({"symbol": symbol, "ts": r.equity.index, "equity": r.equity.to_numpy()}))
-    frames = {"backtest_trades": pd.concat(trades, ignore_index=True) if trades else pd.DataFrame(),
-              "backtest_equity": pd.concat(equity, ignore_index=True) if equity else pd.DataFrame()}
+    # Fixed types, so every version's file has one schema even when it holds no trades.
+    frames = {"backtest_trades": pd.concat(trades, ignore_index=True).astype(_TRADE_TYPES),
+              "backtest_equity": pd.concat(equity, ignore_index=True).astype(_EQUITY_TYPES)}
     paths = {}
     for table, frame in frames.items():
-        frame.insert(0, "model_version", str(version))
-        frame.insert(0, "strategy", strategy)
+        frame.insert(0, "model_version", pd.Series(str(version), index=frame.index, dtype="string"))
+        frame.insert(0, "strategy", pd.Series(strategy, index=frame.index, dtype="string"))
         path = lake / table / f"{strategy}-{version}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".parquet.tmp")
