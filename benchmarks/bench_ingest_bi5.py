@@ -8,10 +8,10 @@ keeps up with one core's bare decompression). Best of a few runs each, interleav
 see the same machine load. A second line reports the peak RSS of a month's ingestion, run in
 a fresh subprocess. Fixtures: $ALPHAFORGE_FIXTURES or ../shared/data/dukascopy.
 
-What bounds the ratio: the pipeline's CPU is ~1.8x the baseline's (the same LZMA work, plus
-~0.11 s of Parquet encoding and ~0.07 s of numpy decode and bookkeeping per million ticks), so
-it can only beat one core's bare decompression by spreading across cores: about 1.0-1.1 with
-two idle cores, less when other processes hold them.
+What bounds the ratio: the pipeline's CPU is ~1.6x the baseline's (the same LZMA work, plus
+~0.10 s of Parquet encoding and ~0.05 s of numpy decode, validation, file reads and bookkeeping
+per million ticks), so it can only beat one core's bare decompression by spreading across
+cores: about 1.0-1.1 with two idle cores, ~0.6 when another process holds one of them.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from marketdata.store import ParquetStore
+from realtime import openapi
 from realtime.errors import RateLimitedError, RealtimeError
 from realtime.limits import BodySizeLimit
 from realtime.metrics import Metrics, MetricsMiddleware
@@ -83,7 +84,10 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
                 await svc.hub.nats.drain()
             svc.ledger.close()
 
-    app = FastAPI(title="alphaforge realtime", version="1", lifespan=lifespan)
+    # FastAPI's built-in OpenTelemetry is off unless asked for: /metrics already exports request
+    # latency, and its per-request checks cost the hot signal path.
+    telemetry = {"tracing": cfg.otel, "metrics": cfg.otel, "logs": cfg.otel}
+    app = FastAPI(title="alphaforge realtime", version="1", lifespan=lifespan, telemetry=telemetry)
 
     @app.exception_handler(RealtimeError)
     async def _realtime_error(request: Request, exc: RealtimeError) -> JSONResponse:
@@ -92,10 +96,10 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
             headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
         return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)}, headers=headers)
 
-    api = APIRouter(prefix="/api/v1")
+    # Included one level deep, hottest first: each router level and each route tried before
+    # the match costs FastAPI time on every request.
     for r in (signals.router, explain.router, orders.router, positions.router, auth.router):
-        api.include_router(r)
-    app.include_router(api)
+        app.include_router(r, prefix="/api/v1")
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ws.router)
@@ -109,4 +113,5 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
             allow_headers=["X-API-Key", "Authorization", "Content-Type"],
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    openapi.install(app)
     return app

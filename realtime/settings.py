@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 40
     explain_rate_limit_per_min: float = 6.0
     cors_origins: list[str] = []
+    otel: bool = False  # FastAPI's OpenTelemetry traces/metrics/logs (exporters via OTEL_* variables)
     max_body_bytes: int = 16_384
 
     @field_validator("api_key")
