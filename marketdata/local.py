@@ -10,6 +10,7 @@ there were no ticks), not an empty hour.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ class LocalDatafeed:
         self.root = Path(root)
         if not self.root.is_dir():
             raise DatafeedNotFoundError(f"local datafeed folder does not exist: {self.root}")
+        self._root = str(self.root)
 
     def path(self, symbol: str, hour: dt.datetime) -> Path:
         """Where the file of ``hour`` lives."""
@@ -35,15 +37,25 @@ class LocalDatafeed:
 
     def fetch_hour(self, symbol: str, hour: dt.datetime) -> bytes:
         """Raw (compressed) bytes of one hour; a missing file raises, naming it."""
-        path = self.path(symbol, hour)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError as exc:
-            raise DatafeedNotFoundError(f"no tick file for {symbol} {hour:%Y-%m-%d %H}h: {path}") from exc
+        return self._read(symbol, hour, self._file(symbol, hour))
 
     def fetch_hour_records(self, symbol: str, hour: dt.datetime) -> np.ndarray:
         """The validated tick records of one hour; a corrupt file raises, naming it."""
-        return hour_tick_records(self.fetch_hour(symbol, hour), str(self.path(symbol, hour)))
+        name = self._file(symbol, hour)
+        return hour_tick_records(self._read(symbol, hour, name), name)
+
+    def _file(self, symbol: str, hour: dt.datetime) -> str:
+        # A plain string path: this runs in the worker threads while they hold the GIL, and
+        # pathlib's parsing cost more there than the file read itself (~30 ms a month).
+        return os.path.join(self._root, hour_path(symbol, hour))
+
+    @staticmethod
+    def _read(symbol: str, hour: dt.datetime, name: str) -> bytes:
+        try:
+            with open(name, "rb") as f:
+                return f.read()
+        except FileNotFoundError as exc:
+            raise DatafeedNotFoundError(f"no tick file for {symbol} {hour:%Y-%m-%d %H}h: {name}") from exc
 
     def fetch_day(self, symbol: str, day: dt.date) -> pd.DataFrame:
         """All ticks of one UTC day (the ``TickSource`` contract), read one hour at a time."""
