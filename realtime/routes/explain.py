@@ -6,8 +6,6 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 
 from ml.llm.errors import BudgetExceeded, LLMUnavailable, PromptInputError
-from ml.llm.explain import explain_signal
-from ml.llm.router import LLMRouter
 from realtime.deps import EngineDep, ServicesDep, ViewerDep
 from realtime.errors import RateLimitedError
 
@@ -30,6 +28,10 @@ async def explain(
         "model": f"v{sig.model_version}",
         "bar_time": sig.features_ts.isoformat(),
     }
+    # The openai client loads on the first explanation, not at service start-up.
+    from ml.llm.explain import explain_signal
+    from ml.llm.router import LLMRouter
+
     try:
         if svc.llm_router is None:
             # Built on first use, counting into the app's registry so /metrics shows its
