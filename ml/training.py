@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -126,11 +127,14 @@ def train_and_register(frame: pd.DataFrame, fs: FeatureSet, cfg: TrainConfig, re
             mlflow.log_metrics({f"cv_{k}": v for k, v in fold.items()}, step=i)
         mlflow.log_metrics({**holdout, "train_rows": len(train), "test_rows": len(test)})
         mlflow.log_dict(clf.preprocessing(), "preprocessing.json")
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=model, input_example=example,
-            signature=infer_signature(example, model.predict(None, example)),
-            pip_requirements=PIP_REQUIREMENTS[cfg.family], registered_model_name=registered_name,
-        )
+        with warnings.catch_warnings():
+            # The -1/0/+1 signal column is an integer by design and never missing.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=model, input_example=example,
+                signature=infer_signature(example, model.predict(None, example)),
+                pip_requirements=PIP_REQUIREMENTS[cfg.family], registered_model_name=registered_name,
+            )
     log.info("registered %s v%s (%s)", registered_name, info.registered_model_version, cfg.family)
     metrics = {**holdout, **{f"cv_mean_{k}": float(np.nanmean([f[k] for f in folds])) for k in folds[0]}}
     return TrainResult(info.model_uri, run.info.run_id, str(info.registered_model_version),
