@@ -75,9 +75,11 @@ def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
     return _dep
 
 
+require_viewer = require_role("viewer")
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[SignalEngine, Depends(get_engine)]
 ServicesDep = Annotated[Services, Depends(get_services)]
-ViewerDep = Annotated[Principal, Depends(require_role("viewer"))]
+ViewerDep = Annotated[Principal, Depends(require_viewer)]
 TraderDep = Annotated[Principal, Depends(require_role("trader"))]
 AdminDep = Annotated[Principal, Depends(require_role("admin"))]
