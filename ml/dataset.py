@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from marketdata.store import ParquetStore, normalise_ts
-from ml.features import FeatureSet, compute_features
 from ml.errors import MLError
+from ml.features import FeatureSet, compute_features
 from ml.indicators import atr
 from ml.labels import forward_return_labels, triple_barrier_labels
 

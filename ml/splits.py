@@ -39,7 +39,8 @@ class WalkForward:
             t0 = first_test + k * test_size
             t1 = t0 + test_size
             train_end = t0 - self.purge - self.embargo  # purge label overlap, then embargo
-            train_start = 0 if self.expanding or self.train_size is None else max(0, train_end - self.train_size)
+            rolling = not self.expanding and self.train_size is not None
+            train_start = max(0, train_end - (self.train_size or 0)) if rolling else 0
             train = np.flatnonzero((pos >= train_start) & (pos < train_end))
             test = np.flatnonzero((pos >= t0) & (pos < t1))
             yield train, test

@@ -7,7 +7,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 
 from marketdata.bars import ticks_to_bars
 from marketdata.bi5 import decode_ticks
@@ -84,7 +83,7 @@ def test_train_register_and_alias_flow(frame, tracking_uri):
 
 def test_unreachable_mlflow_fails_before_anything_is_registered(frame):
     mlflow.set_tracking_uri("http://127.0.0.1:9")
-    with pytest.raises(TrackingUnavailableError, match="127.0.0.1:9 is unreachable"):
+    with pytest.raises(TrackingUnavailableError, match=r"127\.0\.0\.1:9 is unreachable"):
         train_and_register(frame, DEFAULT_FEATURE_SET, TrainConfig(), "never", {})
 
 

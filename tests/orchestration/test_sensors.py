@@ -5,9 +5,9 @@ import datetime as dt
 import shutil
 
 import dagster as dg
+import mlflow
 import pytest
 from dagster._core.test_utils import create_run_for_test
-import mlflow
 from mlflow import MlflowClient
 
 from assets.resources import MLflowResource
