@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,3 +26,24 @@ class Feed(Protocol):
     def stream(self) -> AsyncIterator[Quote | BarEvent]:
         """The events, until the source ends or the task is cancelled."""
         ...
+
+
+class PollingFeed:
+    """A feed that asks its source for new ticks every ``interval_s``.
+
+    Subclasses implement ``poll()`` (blocking: it runs in a worker thread, off the event loop)
+    and set ``interval_s``.
+    """
+
+    interval_s: float
+
+    def poll(self) -> list[Quote]:
+        """Quotes newer than the last ones seen, oldest first."""
+        raise NotImplementedError
+
+    async def stream(self) -> AsyncIterator[Quote]:
+        """Ticks until cancelled."""
+        while True:
+            for q in await asyncio.to_thread(self.poll):
+                yield q
+            await asyncio.sleep(self.interval_s)

@@ -7,16 +7,15 @@ convenience feed for demos and paper trading, not for execution-grade latency.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
 
 from marketdata.dukascopy_json import LIBRARY_BASE_URL, DukascopyJsonSource
 from realtime.brokers.base import Quote
+from realtime.feeds.base import PollingFeed
 
 
-class DukascopyLiveFeed:
+class DukascopyLiveFeed(PollingFeed):
     """Every ``interval_s``, fetch ticks after the last one seen (starting ``lookback_s`` back)."""
 
     name = "dukascopy"
@@ -48,10 +47,3 @@ class DukascopyLiveFeed:
                     out.append(Quote(s, bid, ask, dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC)))
         out.sort(key=lambda q: q.ts)
         return out
-
-    async def stream(self) -> AsyncIterator[Quote]:
-        """Ticks until cancelled."""
-        while True:
-            for q in await asyncio.to_thread(self.poll):
-                yield q
-            await asyncio.sleep(self.interval_s)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 from realtime.brokers.base import Quote
 from realtime.brokers.mt5_constants import COPY_TICKS_ALL
 from realtime.errors import FeedError
+from realtime.feeds.base import PollingFeed
 
 
-class MT5TickFeed:
+class MT5TickFeed(PollingFeed):
     """Poll each symbol every ``interval_s``; yield only ticks newer than the last one seen."""
 
     name = "mt5"
@@ -42,10 +41,3 @@ class MT5TickFeed:
                     )
         out.sort(key=lambda q: q.ts)
         return out
-
-    async def stream(self) -> AsyncIterator[Quote]:
-        """Ticks until cancelled."""
-        while True:
-            for q in await asyncio.to_thread(self.poll):
-                yield q
-            await asyncio.sleep(self.interval_s)
