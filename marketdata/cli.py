@@ -8,11 +8,12 @@ one-line message on stderr.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pandas as pd
+import typer
 
 from marketdata.bi5 import decode_candles, decode_ticks
 from marketdata.datafeed import epoch_ms, parse_path
@@ -20,22 +21,47 @@ from marketdata.errors import MarketDataError
 from marketdata.instruments import get_instrument
 
 EXIT_BAD_INPUT = 2
+Kind = Literal["ticks", "candles"]
+EPILOG = """Examples:
+
+  alphaforge inspect EURUSD/2019/01/04/00h_ticks.bi5 > ticks.csv
+  alphaforge inspect hour.bi5 --symbol GBPJPY --start 2012-12-03T00:00"""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the marketdata subcommands to the ``alphaforge`` parser."""
-    p = subparsers.add_parser("inspect", help="decode a Dukascopy .bi5 file to CSV")
-    p.add_argument("file", type=Path, help="an hourly tick file or a candle file")
-    p.add_argument("--symbol", help="instrument (default: from the file's datafeed path)")
-    p.add_argument("--start", help="UTC start of the file's period when its path does not say")
-    p.add_argument("--kind", choices=["ticks", "candles"], help="when the path does not say")
-    p.set_defaults(func=inspect_command)
+def inspect_command(
+    file: Annotated[Path, typer.Argument(
+        help="A .bi5 file: an hourly tick file (HHh_ticks.bi5) or a candle file "
+             "(BID_candles_hour_1.bi5), ideally under its datafeed path.", show_default=False)],
+    symbol: Annotated[str | None, typer.Option(
+        help="Instrument, e.g. EURUSD (default: from the file's datafeed path).",
+        show_default=False)] = None,
+    start: Annotated[str | None, typer.Option(
+        help="UTC start of the file's period, e.g. 2019-02-04T13:00, when its path does not say.",
+        show_default=False)] = None,
+    kind: Annotated[Kind | None, typer.Option(
+        help="ticks or candles, when the path does not say (default: from the path, else ticks).",
+        show_default=False)] = None,
+) -> None:
+    """Decode a Dukascopy .bi5 file to CSV on stdout.
+
+    Prints one CSV row per tick or candle, times in epoch milliseconds (UTC),
+    and a one-line summary on stderr. The datafeed path (zero-based month, as
+    in EURUSD/2019/01/04/00h_ticks.bi5) gives the symbol, start time, kind and
+    side; pass --symbol, --start and --kind for files kept elsewhere. Bad input
+    (unknown symbol, missing or corrupt file) exits with status 2 and a
+    one-line message on stderr.
+    """
+    code = run_inspect(file, symbol, start, kind)
+    if code:
+        raise typer.Exit(code)
 
 
-def inspect_command(args: argparse.Namespace) -> int:
-    """Run ``alphaforge inspect``; returns the exit status."""
+def run_inspect(
+    path: Path, symbol: str | None = None, start: str | None = None, kind: str | None = None
+) -> int:
+    """Print ``path`` as CSV on stdout and its summary on stderr; returns the exit status."""
     try:
-        frame, summary = inspect_file(args.file, args.symbol, args.start, args.kind)
+        frame, summary = inspect_file(path, symbol, start, kind)
     except (MarketDataError, OSError, ValueError) as exc:
         print(f"alphaforge inspect: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,178 +1,186 @@
-"""alphaforge: from Dukascopy ticks to a promoted model, on your laptop or a cluster.
+"""The ``alphaforge`` command line: one typer app; the work is in orchestration.commands.
 
-Typical first session:
-  alphaforge demo --source synthetic          # everything offline, in a minute or two
-  alphaforge ingest --symbols EURUSD --start 2024-03-04 --end 2024-03-08
-  alphaforge train                             # train, evaluate out of sample, promote
-  alphaforge serve                             # realtime API on http://127.0.0.1:8000/docs
-
-Data, the MLflow store and Dagster's run history live under $ALPHAFORGE_DATA_DIR (default
-./data); every command here runs through Dagster, so `make dev` shows what it did.
+marketdata.cli (``inspect``) and ml.backtest.cli (``backtest``) define their own commands and
+are added here.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import importlib
 import logging
-import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-# Subcommands owned by other packages; each module exposes ``register(subparsers)``.
-_COMMAND_MODULES = ["marketdata.cli", "ml.backtest.cli"]
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+import typer
+from typer.core import TyperGroup
 
+from marketdata import cli as marketdata_cli
+from ml.backtest.cli import app as backtest_app
+from orchestration import commands, demo
+from orchestration.errors import InputError
 
-def _instance() -> Any:
-    """The Dagster instance under the data dir (or $DAGSTER_HOME), as `make dev` uses it."""
-    from orchestration import settings
+HELP = """\
+alphaforge: from Dukascopy ticks to a promoted model and a live trading API.
 
-    home = settings.data_dir() / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-    import dagster as dg
+The usual order: ingest (download ticks, build bars and features) -> train
+(fit, evaluate out of sample, promote the best to @champion) -> promote
+(re-check one version) -> backtest / optimise (test trading rules) -> serve
+(the realtime API). demo runs all of it on a few days: start there.
 
-    return dg.DagsterInstance.get()
+Data, the MLflow store and Dagster's run history live under
+$ALPHAFORGE_DATA_DIR (default ./data); the pipeline commands run through
+Dagster, so `make dev` shows what they did. A command that cannot do its
+work exits non-zero with a one-line message on stderr.
+"""
 
+EPILOG = """\
+A first session:
 
-def _days(start: str, end: str) -> list[dt.date]:
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    if last < first:
-        raise SystemExit(f"--end {end} is before --start {start}")
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+  alphaforge demo --source synthetic     # all offline, in a minute or two
+  alphaforge ingest --symbols EURUSD --start 2024-03-04 --end 2024-03-08
+  alphaforge train                        # fit, evaluate, promote
+  alphaforge serve                        # API on http://127.0.0.1:8000/docs
 
+Run alphaforge COMMAND --help for a command's options.
+"""
 
-def _ingest(args: argparse.Namespace) -> int:
-    os.environ["ALPHAFORGE_SYMBOLS"] = args.symbols
-    os.environ["ALPHAFORGE_SOURCE"] = args.source
-    if args.start < os.environ.get("ALPHAFORGE_PARTITION_START", "2012-12-01"):
-        os.environ["ALPHAFORGE_PARTITION_START"] = args.start
-    days = _days(args.start, args.end)
-    instance = _instance()
-    from orchestration.backfill import run_backfill
-    from orchestration.definitions import defs
-
-    symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
-    keys = [f"{d.isoformat()}|{s}" for d in days for s in symbols]
-    report = run_backfill(defs.resolve_job_def("ingest"), keys, instance, run_config=_QUIET,
-                          resume=not args.force)
-    print(f"backfill {report.backfill_id}: {len(report.succeeded)} ingested, "
-          f"{len(report.skipped)} already there, {len(report.failed)} failed")
-    for key, error in report.failed.items():
-        print(f"  FAILED {key}: {error}", file=sys.stderr)
-    if report.failed:
-        print("Run the same command again to retry only the failed partitions.", file=sys.stderr)
-    return 0 if report.ok else 1
+START_HERE, PIPELINE, TOOLS = "Start here", "Pipeline, in the usual order", "Tools"
+ORDER = ["demo", "ingest", "train", "promote", "backtest", "optimise", "serve", "inspect"]
+Source = demo.Source
+DAY = "YYYY-MM-DD"
 
 
-def _run_job(name: str, run_config: dict[str, Any]) -> Any:
-    instance = _instance()
-    from orchestration.definitions import defs
+class _Ordered(TyperGroup):
+    """Lists the commands in ORDER (typer would put sub-apps such as backtest last)."""
 
-    result = defs.resolve_job_def(name).execute_in_process(
-        instance=instance, run_config={**_QUIET, **run_config}, raise_on_error=False)
-    if not result.success:
-        from orchestration.demo import _report_failure
-
-        _report_failure(result, name)
-    return result
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(super().list_commands(ctx), key=lambda n: ORDER.index(n) if n in ORDER else 99)
 
 
-def _train(args: argparse.Namespace) -> int:
-    ops: dict[str, Any] = {"training_set": {"config": {"start": args.start, "end": args.end}}}
-    result = _run_job("train", {"ops": ops})
-    if not result.success:
-        return 1
-    meta = result.asset_materializations_for_node("promotion")[0].metadata
-    print(f"version {meta['version'].value} promoted to @champion: {meta['promoted'].value} "
-          f"(gate: {meta['gate_failures'].value})")
-    return 0
+app = typer.Typer(
+    name="alphaforge", cls=_Ordered, help=HELP, epilog=EPILOG, no_args_is_help=True,
+    add_completion=False, pretty_exceptions_show_locals=False, rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
-def _promote(args: argparse.Namespace) -> int:
-    ops = {"evaluate_version": {"config": {"version": str(args.version), "oos_start": args.oos_start}}}
-    result = _run_job("evaluate_model_version", {"ops": ops})
-    if not result.success:
-        return 1
-    print(f"version {args.version} @champion: {result.output_for_node('promote_version')}")
-    return 0
+def _run(name: str, work: Callable[[], int]) -> None:
+    """Run ``work``; show an :class:`InputError` as one line; exit with the status it returns."""
+    try:
+        code = work()
+    except InputError as exc:
+        print(f"alphaforge {name}: error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    if code:
+        raise typer.Exit(code)
 
 
-def _optimise(args: argparse.Namespace) -> int:
-    instance = _instance()
-    import dagster as dg
-
-    from orchestration.definitions import defs
-
-    config = {"symbol": args.symbol.upper(), "method": args.method, "n_trials": args.trials}
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey("strategy_optimization")], raise_on_error=False,
-        run_config={**_QUIET, "ops": {"strategy_optimization": {"config": config}}})
-    print("optimisation", "done: see the MLflow UI (make mlflow)" if result.success else "failed")
-    return 0 if result.success else 1
+@app.callback()
+def _options(verbose: Annotated[bool, typer.Option(
+        "-v", "--verbose", help="Log each step (INFO), not only warnings.")] = False) -> None:
+    if verbose:
+        logging.getLogger().setLevel(logging.INFO)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    if len(os.environ.get("REALTIME_API_KEY", "")) < 12:
-        print("set REALTIME_API_KEY (12+ characters) first: clients send it as X-API-Key",
-              file=sys.stderr)
-        return 2
-    import uvicorn
+@app.command(rich_help_panel=PIPELINE, epilog="""Examples:
 
-    uvicorn.run("realtime.main:create_app", factory=True, host=args.host, port=args.port)
-    return 0
+  alphaforge ingest --symbols EURUSD,GBPJPY --start 2024-03-04 --end 2024-03-08
+  alphaforge ingest --source synthetic --start 2024-03-04 --end 2024-03-05""")
+def ingest(
+    start: Annotated[str, typer.Option(help="First UTC day.", metavar=DAY, show_default=False)],
+    end: Annotated[str, typer.Option(help="Last UTC day (included).", metavar=DAY, show_default=False)],
+    symbols: Annotated[str, typer.Option(help="Comma separated, e.g. EURUSD,GBPJPY.")] = "EURUSD",
+    source: Annotated[Source, typer.Option(
+        help="dukascopy: the Dukascopy datafeed; synthetic: generated, offline.")] = "dukascopy",
+    force: Annotated[bool, typer.Option("--force", help="Re-ingest days already stored.")] = False,
+) -> None:
+    """Download ticks and build bars and features for a date range.
+
+    Each (day, symbol) is one Dagster partition. Days already stored are
+    skipped, so running the same command again retries only what failed.
+    """
+    _run("ingest", lambda: commands.ingest(symbols, start, end, source, force))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``alphaforge`` parser: the orchestration commands plus every registered module's."""
-    parser = argparse.ArgumentParser(prog="alphaforge", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("ingest", help="download ticks and build bars and features for a date range")
-    p.add_argument("--symbols", default="EURUSD", help="comma separated, e.g. EURUSD,GBPJPY")
-    p.add_argument("--start", required=True, help="first UTC day, YYYY-MM-DD")
-    p.add_argument("--end", required=True, help="last UTC day, YYYY-MM-DD (inclusive)")
-    p.add_argument("--source", default="dukascopy", choices=["dukascopy", "synthetic"],
-                   help="the Dukascopy datafeed, or generated prices offline")
-    p.add_argument("--force", action="store_true", help="re-ingest days already stored")
-    p.set_defaults(func=_ingest)
-    p = sub.add_parser("train", help="train every model family, evaluate out of sample, promote")
-    p.add_argument("--start", default="", help="first training day (default: first stored)")
-    p.add_argument("--end", default="", help="last training day (default: last stored)")
-    p.set_defaults(func=_train)
-    p = sub.add_parser("promote", help="evaluate one registered model version; promote if it passes")
-    p.add_argument("version", help="the MLflow model version number")
-    p.add_argument("--oos-start", default="", help="first out-of-sample day (default: from lineage)")
-    p.set_defaults(func=_promote)
-    p = sub.add_parser("optimise", help="walk-forward parameter search of the SMA-cross strategy")
-    p.add_argument("--symbol", default="EURUSD")
-    p.add_argument("--method", default="grid", choices=["grid", "optuna"])
-    p.add_argument("--trials", type=int, default=20, help="Optuna trials")
-    p.set_defaults(func=_optimise)
-    # parsed by orchestration.demo itself (see main); listed here for --help
-    sub.add_parser("demo", help="the whole pipeline on a few days (same as `make demo`)", add_help=False)
-    p = sub.add_parser("serve", help="the realtime API (signals, orders) on http://127.0.0.1:8000")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.set_defaults(func=_serve)
-    for name in _COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
-    return parser
+@app.command(rich_help_panel=PIPELINE, epilog="Example: alphaforge train --start 2024-03-04")
+def train(
+    start: Annotated[str, typer.Option(help="First training day (default: the first stored).",
+                                       metavar=DAY, show_default=False)] = "",
+    end: Annotated[str, typer.Option(help="Last training day (default: the last stored).",
+                                     metavar=DAY, show_default=False)] = "",
+) -> None:
+    """Fit each model family, evaluate out of sample, promote the best.
+
+    Fits each family on the stored features, registers the models in MLflow
+    and makes the best one @champion if it passes the promotion gate. Run
+    ingest first.
+    """
+    _run("train", lambda: commands.train(start, end))
+
+
+@app.command(rich_help_panel=PIPELINE, epilog="Example: alphaforge promote 3")
+def promote(
+    version: Annotated[int, typer.Argument(help="The MLflow model version number.", min=1,
+                                           show_default=False)],
+    oos_start: Annotated[str, typer.Option(
+        help="First out-of-sample day (default: from the version's lineage).", metavar=DAY,
+        show_default=False)] = "",
+) -> None:
+    """Evaluate one registered model version; promote it if it passes.
+
+    Re-runs the out-of-sample evaluation of that version and moves @champion
+    to it when it clears the promotion gate; prints whether it did.
+    """
+    _run("promote", lambda: commands.promote(version, oos_start))
+
+
+app.add_typer(backtest_app, rich_help_panel=PIPELINE)
+
+
+@app.command(rich_help_panel=PIPELINE, epilog="Example: alphaforge optimise --method optuna")
+def optimise(
+    symbol: Annotated[str, typer.Option(help="Instrument whose stored 1m bars are used.")] = "EURUSD",
+    method: Annotated[Literal["grid", "optuna"], typer.Option(
+        help="grid: every fast/slow pair; optuna: a sampled search.")] = "grid",
+    trials: Annotated[int, typer.Option(help="Optuna trials (with --method optuna).", min=1)] = 20,
+) -> None:
+    """Walk-forward parameter search of the SMA-cross strategy.
+
+    Searches the fast/slow windows on the stored bars, walk-forward, and logs
+    every candidate, the heatmap and the overfitting statistics to MLflow (see
+    them with make mlflow). Run ingest first.
+    """
+    _run("optimise", lambda: commands.optimise(symbol, method, trials))
+
+
+@app.command(rich_help_panel=PIPELINE, epilog="""Example:
+
+  REALTIME_API_KEY=change-me-please alphaforge serve --port 8000""")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+) -> None:
+    """The realtime API (signals, orders) on http://127.0.0.1:8000.
+
+    Serves the @champion model's signals and the order endpoints until Ctrl-C;
+    the OpenAPI docs are at /docs. Needs REALTIME_API_KEY (12+ characters),
+    which clients send as X-API-Key; without it, exits with status 2.
+    """
+    _run("serve", lambda: commands.serve(host, port))
+
+
+app.command("demo", rich_help_panel=START_HERE, epilog=demo.EPILOG)(demo.demo_command)
+app.command("inspect", rich_help_panel=TOOLS, epilog=marketdata_cli.EPILOG)(marketdata_cli.inspect_command)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; its return value is the exit code."""
+    """Run the ``alphaforge`` command line on ``argv`` (default: sys.argv); return the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["demo"]:  # the demo has its own parser (and --help)
-        from orchestration import demo
-
-        return demo.main(argv[1:])
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        app(args=argv, prog_name="alphaforge")
+    except SystemExit as exc:  # typer always ends this way
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ import datetime as dt
 import os
 import sys
 import textwrap
+from typing import Annotated, Literal
+
+import typer
+
+from orchestration import commands
+from orchestration.errors import InputError
 
 UNREACHABLE = """\
 The Dukascopy datafeed at {url} could not be reached ({error}). alphaforge downloads tick
@@ -17,12 +23,22 @@ history from it by default. Check your connection or point ALPHAFORGE_DUKASCOPY_
 mirror of .bi5 files, or run fully offline on generated prices with: make demo SOURCE=synthetic"""
 
 
+Source = Literal["dukascopy", "synthetic"]
+# Defaults, each overridable by the environment variable of the same name (as `make demo` sets).
+SYMBOLS, START, END = "EURUSD", "2019-02-04", "2019-02-05"
+SOURCE: Source = "dukascopy"
+EPILOG = """Examples:
+
+  alphaforge demo --source synthetic      # offline, generated prices
+  alphaforge demo --symbols EURUSD,GBPJPY --start 2019-02-04 --end 2019-02-05"""
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="alphaforge-demo", description=__doc__)
-    p.add_argument("--symbols", default=os.environ.get("SYMBOLS", "EURUSD"))
-    p.add_argument("--start", default=os.environ.get("START", "2019-02-04"))
-    p.add_argument("--end", default=os.environ.get("END", "2019-02-05"))
-    p.add_argument("--source", default=os.environ.get("SOURCE", "dukascopy"))
+    p.add_argument("--symbols", default=os.environ.get("SYMBOLS", SYMBOLS))
+    p.add_argument("--start", default=os.environ.get("START", START))
+    p.add_argument("--end", default=os.environ.get("END", END))
+    p.add_argument("--source", default=os.environ.get("SOURCE", SOURCE))
     return p.parse_args(argv)
 
 
@@ -56,22 +72,20 @@ def _probe(symbols: list[str], day: dt.date) -> str | None:
     return None
 
 
-def _days(start: str, end: str) -> list[dt.date]:
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run ingest for every (day, symbol), then train/backtest/promote; print where things are."""
     args = _parse(argv)
+    try:
+        symbols, days = commands.symbols(args.symbols), commands.days(args.start, args.end)
+    except InputError as exc:
+        print(f"alphaforge demo: error: {exc}", file=sys.stderr)
+        return 1
     _configure_env(args)
     import dagster as dg
 
     from orchestration import settings
     from orchestration.definitions import defs
 
-    symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
-    days = _days(args.start, args.end)
     message = _probe(symbols, days[0])
     if message:
         print(textwrap.fill(" ".join(message.split()), 100), file=sys.stderr)
@@ -118,6 +132,25 @@ def _report_failure(result: object, what: str) -> int:
             return 1
     print(f"{what} failed", file=sys.stderr)
     return 1
+
+
+def demo_command(
+    symbols: Annotated[str, typer.Option(envvar="SYMBOLS", help="Comma separated.")] = SYMBOLS,
+    start: Annotated[str, typer.Option(envvar="START", help="First UTC day.", metavar="YYYY-MM-DD")] = START,
+    end: Annotated[str, typer.Option(envvar="END", help="Last UTC day (included).",
+                                     metavar="YYYY-MM-DD")] = END,
+    source: Annotated[Source, typer.Option(
+        envvar="SOURCE", help="dukascopy: the datafeed; synthetic: offline.")] = SOURCE,
+) -> None:
+    """The whole pipeline on a few days (same as make demo).
+
+    Ingests the days, trains, backtests and promotes, then prints where the
+    results are. An unreachable Dukascopy datafeed exits with status 2 and
+    says how to run offline.
+    """
+    code = main(["--symbols", symbols, "--start", start, "--end", end, "--source", source])
+    if code:
+        raise typer.Exit(code)
 
 
 if __name__ == "__main__":

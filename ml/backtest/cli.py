@@ -7,15 +7,15 @@ Close, as in backtesting.py's data) are mid prices with zero spread. The crossov
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+import typer
 
 from marketdata.errors import UnknownSymbolError
 from marketdata.instruments import get_instrument
@@ -26,6 +26,8 @@ from ml.backtest.errors import BacktestError
 from ml.backtest.strategies import sma_cross_signal
 
 log = logging.getLogger(__name__)
+
+EXIT_BAD_INPUT = 2
 
 # backtesting.py's default order size: all of the equity, less one ulp
 BACKTESTING_PY_FULL_EQUITY = 1 - sys.float_info.epsilon
@@ -75,24 +77,29 @@ def result_json(result: BacktestResult) -> dict[str, Any]:
     }
 
 
-def run_sma_cross(args: argparse.Namespace) -> int:
-    """Run the sma-cross subcommand; returns the exit code."""
+def run_sma_cross(bars_path: Path, fast: int, slow: int, *, long_only: bool = False,
+                  units: float | None = None, cash: float = 10_000.0, commission: float = 0.0,
+                  symbol: str = "EURUSD", swap: bool = False, close_at_end: bool = False,
+                  as_json: bool = False) -> int:
+    """Backtest an SMA cross on the bars file and print the result; returns the exit status.
+
+    ``units=None`` buys as many units as the equity allows (backtesting.py's default sizing).
+    """
     try:
-        bars = read_bars(Path(args.bars))
+        bars = read_bars(bars_path)
         b = load_bars(bars)
-        signal = sma_cross_signal(b.mid_close, args.fast, args.slow, long_only=args.long_only)
-        costs = CostModel(commission_rate=args.commission, apply_swap=args.swap)
+        signal = sma_cross_signal(b.mid_close, fast, slow, long_only=long_only)
+        costs = CostModel(commission_rate=commission, apply_swap=swap)
         sizing: dict[str, Any] = (
-            {"units": args.units} if args.units is not None
-            else {"all_in": BACKTESTING_PY_FULL_EQUITY}
+            {"units": units} if units is not None else {"all_in": BACKTESTING_PY_FULL_EQUITY}
         )
-        result = run_backtest(bars, signal, get_instrument(args.symbol), costs, cash=args.cash,
-                              close_at_end=args.close_at_end, **sizing)
+        result = run_backtest(bars, signal, get_instrument(symbol), costs, cash=cash,
+                              close_at_end=close_at_end, **sizing)
     except (BacktestError, UnknownSymbolError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"alphaforge backtest sma-cross: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     doc = result_json(result)
-    if args.json:
+    if as_json:
         print(json.dumps(doc))
     else:
         m = result.metrics
@@ -102,26 +109,60 @@ def run_sma_cross(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``backtest sma-cross`` to the ``alphaforge`` CLI."""
-    bt = subparsers.add_parser("backtest", help="backtest a strategy on a bars file")
-    sub = bt.add_subparsers(dest="strategy", required=True)
-    p = sub.add_parser("sma-cross", help="SMA crossover, strict crosses, fills at the next open",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bars", required=True, help="bars file (.csv or .parquet)")
-    p.add_argument("--fast", type=int, required=True)
-    p.add_argument("--slow", type=int, required=True)
-    p.add_argument("--long-only", action="store_true", help="exit to flat on a cross down")
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--units", type=float, help="fixed units per trade")
-    size.add_argument("--all-in", action="store_true",
-                      help="as many whole units as equity buys, net of commission (default)")
-    p.add_argument("--cash", type=float, default=10_000.0)
-    p.add_argument("--commission", type=float, default=0.0,
-                   help="fraction of traded value per side, e.g. 0.0002")
-    p.add_argument("--symbol", default="EURUSD", help="instrument (pip size, swaps)")
-    p.add_argument("--swap", action="store_true", help="charge the instrument's overnight swap")
-    p.add_argument("--close-at-end", action="store_true",
-                   help="close an open position at the last close (default: mark it to market)")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON document")
-    p.set_defaults(func=run_sma_cross)
+app = typer.Typer(
+    name="backtest",
+    help="Backtest a strategy on a bars file; print trades and metrics.\n\n"
+         "Works on any .csv or .parquet bars file, not only alphaforge's lake.",
+    no_args_is_help=True,
+)
+
+
+@app.command("sma-cross", epilog="""Examples:
+
+  alphaforge backtest sma-cross --bars eurusd_h1.csv --fast 10 --slow 30
+  alphaforge backtest sma-cross --bars bars.parquet --fast 5 --slow 20 \\
+      --units 10000 --commission 0.0002 --json""")
+def sma_cross(
+    bars: Annotated[Path, typer.Option(
+        help="Bars file, .csv or .parquet: bid/ask OHLC columns with a ts column, or plain "
+             "Open/High/Low/Close indexed by time (read as mid prices, zero spread).",
+        show_default=False)],
+    fast: Annotated[int, typer.Option(help="Fast moving-average window, in bars.",
+                                      show_default=False)],
+    slow: Annotated[int, typer.Option(help="Slow moving-average window, in bars; must differ from --fast.",
+                                      show_default=False)],
+    long_only: Annotated[bool, typer.Option(
+        "--long-only", help="Go flat on a cross down instead of short.")] = False,
+    units: Annotated[float | None, typer.Option(
+        help="Fixed units per trade, e.g. 10000.", show_default=False)] = None,
+    all_in: Annotated[bool, typer.Option(
+        "--all-in", help="As many whole units as the equity buys, net of commission "
+                         "(the default; not with --units).")] = False,
+    cash: Annotated[float, typer.Option(help="Starting equity.")] = 10_000.0,
+    commission: Annotated[float, typer.Option(
+        help="Fraction of traded value charged per side, e.g. 0.0002.")] = 0.0,
+    symbol: Annotated[str, typer.Option(help="Instrument: pip size and overnight swaps.")] = "EURUSD",
+    swap: Annotated[bool, typer.Option("--swap", help="Charge the instrument's overnight swap.")] = False,
+    close_at_end: Annotated[bool, typer.Option(
+        "--close-at-end", help="Close an open position at the last close (default: mark it to "
+                               "market and list it under open trades).")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the whole result (trades, open trades, metrics) as one JSON "
+                       "document instead of a one-line summary.")] = False,
+) -> None:
+    """SMA crossover of the close; orders fill at the next bar's open.
+
+    Goes long after the fast average crosses above the slow one and short
+    (flat with --long-only) after it crosses below; a touch is not a cross.
+    Buys fill at the ask and sells at the bid. Prints a one-line summary
+    (trades, final equity, return, Sharpe, max drawdown) or, with --json,
+    every trade and metric. A missing or malformed bars file or an unknown
+    symbol exits with status 2 and a one-line message on stderr.
+    """
+    if units is not None and all_in:
+        raise typer.BadParameter("use one of them, not both", param_hint="'--units' / '--all-in'")
+    code = run_sma_cross(bars, fast, slow, long_only=long_only, units=units, cash=cash,
+                         commission=commission, symbol=symbol, swap=swap,
+                         close_at_end=close_at_end, as_json=as_json)
+    if code:
+        raise typer.Exit(code)

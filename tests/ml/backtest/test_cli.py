@@ -6,22 +6,23 @@ import json
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from ml.backtest.strategies import crossings, sma_cross_signal
-from ml.cli import main as cli_main
+from orchestration.cli import app
 from tests.ml.backtest.helpers import random_bars
 
 
-def run(capsys, *args):
-    code = cli_main(["backtest", "sma-cross", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+def run(*args):
+    """``alphaforge backtest sma-cross ARGS`` in process: (exit status, stdout, stderr)."""
+    result = CliRunner().invoke(app, ["backtest", "sma-cross", *map(str, args)])
+    return result.exit_code, result.stdout, result.stderr
 
 
-def test_parquet_bid_ask_bars_pay_the_spread(tmp_path, capsys):
+def test_parquet_bid_ask_bars_pay_the_spread(tmp_path):
     path = tmp_path / "bars.parquet"
     random_bars(1500, seed=21, spread_pips=1.5).to_parquet(path)
-    code, out, _ = run(capsys, "--bars", str(path), "--fast", "5", "--slow", "20",
+    code, out, _ = run("--bars", str(path), "--fast", "5", "--slow", "20",
                        "--units", "10000", "--cash", "10000", "--close-at-end", "--json")
     assert code == 0
     doc = json.loads(out)
@@ -32,24 +33,25 @@ def test_parquet_bid_ask_bars_pay_the_spread(tmp_path, capsys):
     assert set(doc["metrics"]) >= {"sharpe", "max_drawdown", "turnover"}
 
 
-def test_text_output_and_errors(tmp_path, capsys):
+def test_text_output_and_errors(tmp_path):
     path = tmp_path / "bars.csv"
     random_bars(200, seed=22).to_csv(path, index=False)
-    code, out, _ = run(capsys, "--bars", str(path), "--fast", "5", "--slow", "20")
+    code, out, _ = run("--bars", str(path), "--fast", "5", "--slow", "20")
     assert code == 0 and out.startswith("trades=")
-    code, _, err = run(capsys, "--bars", str(tmp_path / "nope.csv"), "--fast", "5", "--slow", "9")
+    code, _, err = run("--bars", str(tmp_path / "nope.csv"), "--fast", "5", "--slow", "9")
     assert code == 2 and "not found" in err
-    code, _, err = run(capsys, "--bars", str(path), "--fast", "5", "--slow", "5")
+    code, _, err = run("--bars", str(path), "--fast", "5", "--slow", "5")
     assert code == 2 and "fast" in err
     bad = tmp_path / "bars.txt"
     bad.write_text("x")
-    code, _, err = run(capsys, "--bars", str(bad), "--fast", "5", "--slow", "9")
+    code, _, err = run("--bars", str(bad), "--fast", "5", "--slow", "9")
     assert code == 2 and ".csv or .parquet" in err
-    code, _, err = run(capsys, "--bars", str(path), "--fast", "5", "--slow", "9",
+    code, _, err = run("--bars", str(path), "--fast", "5", "--slow", "9",
                        "--symbol", "EURUSX")
     assert code == 2 and "EURUSD" in err
-    with pytest.raises(SystemExit):
-        run(capsys, "--bars", str(path), "--fast", "5", "--slow", "9", "--units", "1", "--all-in")
+    assert err.startswith("alphaforge backtest sma-cross: error: ") and len(err.strip().splitlines()) == 1
+    code, out, err = run("--bars", str(path), "--fast", "5", "--slow", "9", "--units", "1", "--all-in")
+    assert code == 2 and "--all-in" in err and out == ""
 
 
 def test_crossing_tie_rule_is_strict():

@@ -15,11 +15,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from marketdata.instruments import get_instrument
 from ml.backtest import CostModel, run_backtest
 from ml.backtest.strategies import sma_cross_signal
-from ml.cli import main as cli_main
+from orchestration.cli import app
 from tests.conftest import require
 
 try:  # a dev extra: backtesting==0.6.6
@@ -91,13 +92,14 @@ def test_no_exact_ties_in_the_data():
 
 
 @pytest.mark.parametrize("long_only", [False, True])
-def test_cli_all_in_matches_backtesting_py(long_only, capsys, tmp_path):
+def test_cli_all_in_matches_backtesting_py(long_only, tmp_path):
     csv = tmp_path / "eurusd.csv"
     EURUSD.to_csv(csv)
     argv = ["backtest", "sma-cross", "--bars", str(csv), "--fast", "10", "--slow", "30",
             "--cash", "10000", "--commission", "0.0002", "--json"]
-    assert cli_main([*argv, "--long-only"] if long_only else argv) == 0
-    doc = json.loads(capsys.readouterr().out)
+    result = CliRunner().invoke(app, [*argv, "--long-only"] if long_only else argv)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
     theirs, final = reference(long_only, 0.0)
     ours = pd.DataFrame(doc["trades"])
     ours["entry_time"] = pd.to_datetime(ours["entry_time"])
