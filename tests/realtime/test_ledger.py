@@ -105,3 +105,62 @@ def test_bad_ledger_url_is_a_clear_error():
 
     with pytest.raises(LedgerError, match="bad ledger URL"):
         Ledger("not a url")
+
+
+def _from_sources(led: Ledger, symbol: str, day: dt.date) -> tuple[float, float, float]:
+    """The risk totals recomputed the slow way, straight from positions and fills."""
+    open_ = led.positions()
+    net = sum(p.volume if p.side == "buy" else -p.volume for p in open_ if p.symbol == symbol)
+    gross = sum(p.volume for p in open_)
+    with led.engine.connect() as c:
+        fills = c.execute(sa.select(t.fills.c.ts, t.fills.c.realized_pnl, t.fills.c.commission)).all()
+    pnl = sum((r or 0.0) - fee for ts, r, fee in fills if ts.date() == day)
+    return net, gross, pnl
+
+
+def test_running_risk_totals_equal_the_positions_and_fills(ledger):
+    """Opens, partial and full closes, a second day and a reconcile close all move the totals
+    exactly as recomputing them from the source rows would; a rebuild agrees too."""
+    uid = ledger.accounts.ensure_user("alice", "trader")
+    book = []
+    for i, (sym, side, vol) in enumerate(
+        [("EURUSD", "buy", 0.5), ("EURUSD", "sell", 0.2), ("USDJPY", "buy", 1.0), ("EURUSD", "buy", 0.3)]
+    ):
+        o, _ = _order(ledger, uid, f"o{i}", symbol=sym, side=side, volume=vol)
+        book.append(ledger.trades.record_fill(o, 1.1 if sym == "EURUSD" else 150.0, vol, 1.0, NOW))
+    part, _ = _order(ledger, uid, "part", side="sell", volume=0.2, position_id=book[0])
+    ledger.trades.record_fill(part, 1.1010, 0.2, 0.5, NOW)
+    full, _ = _order(ledger, uid, "full", side="buy", volume=0.2, position_id=book[1])
+    later = NOW + dt.timedelta(days=1)
+    ledger.trades.record_fill(full, 1.0990, 0.2, 0.5, later)
+    ledger.trades.close_missing(book[2], "test")
+    ledger.trades.close_missing(book[2], "twice changes nothing")
+    for day in (NOW.date(), later.date()):
+        for sym in ("EURUSD", "USDJPY"):
+            assert ledger.risk_totals(sym, day) == pytest.approx(_from_sources(ledger, sym, day))
+    assert ledger.risk_totals("EURUSD", NOW.date()) == pytest.approx((0.6, 0.6, 20.0 - 4.5))
+    assert ledger.trades.daily_pnl(later.date()) == pytest.approx(20.0 - 0.5)
+    def every_total() -> list[float]:
+        days = (NOW.date(), later.date())
+        return [x for s in ("EURUSD", "USDJPY") for d in days for x in ledger.risk_totals(s, d)]
+
+    before = every_total()
+    ledger.rebuild_totals()
+    after = every_total()
+    assert after == pytest.approx(before)
+
+
+def test_a_ledger_without_totals_rebuilds_them_on_open(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    led = Ledger(url)
+    uid = led.accounts.ensure_user("alice", "trader")
+    o, _ = _order(led, uid, "o1", volume=0.4)
+    led.trades.record_fill(o, 1.1, 0.4, 2.0, NOW)
+    with led.begin() as c:  # as a ledger from before the totals existed would look
+        c.execute(t.exposure.delete())
+        c.execute(t.daily_pnl.delete())
+    assert led.risk_totals("EURUSD", NOW.date()) == (0.0, 0.0, 0.0)
+    led.close()
+    reopened = Ledger(url)
+    assert reopened.risk_totals("EURUSD", NOW.date()) == pytest.approx((0.4, 0.4, -2.0))
+    reopened.close()

@@ -1,0 +1,99 @@
+"""Running risk totals: open lots per symbol and P&L per UTC day.
+
+The pre-trade risk check needs the symbol's net lots, the gross lots over every symbol and the
+day's P&L before every order. Summing open positions and the day's fills for that grows with the
+book (several ms after a few thousand fills), so the sums are kept as rows that every fill updates
+in its own transaction, and the check reads them with primary-key lookups. Fills and positions
+stay the source of truth: :func:`rebuild` recomputes the totals from them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from realtime.ledger import tables as t
+
+_INSERT: dict[str, Callable[[sa.Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_e, _d = t.exposure.c, t.daily_pnl.c
+
+SNAPSHOT = sa.select(
+    sa.func.coalesce(
+        sa.select(_e.net_lots).where(_e.symbol == sa.bindparam("symbol")).scalar_subquery(), 0.0
+    ),
+    sa.func.coalesce(sa.select(sa.func.sum(_e.gross_lots)).scalar_subquery(), 0.0),
+    sa.func.coalesce(
+        sa.select(_d.realized - _d.commission).where(_d.day == sa.bindparam("day")).scalar_subquery(), 0.0
+    ),
+)
+
+
+def _upsert(dialect: str, table: sa.Table, key: str, cols: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET col = col + excluded.col, for both backends."""
+    ins = _INSERT[dialect](table).values({k: sa.bindparam(k) for k in (key, *cols)})
+    return ins.on_conflict_do_update(
+        index_elements=[table.c[key]], set_={k: table.c[k] + ins.excluded[k] for k in cols}
+    )
+
+
+# Built once per dialect: statement construction costs more than executing it on SQLite.
+_STATEMENTS = {
+    name: (
+        _upsert(name, t.exposure, "symbol", ("net_lots", "gross_lots")),
+        _upsert(name, t.daily_pnl, "day", ("realized", "commission")),
+    )
+    for name in _INSERT
+}
+
+
+def add_exposure(c: sa.Connection, symbol: str, side: str, lots: float) -> None:
+    """Open (``lots`` > 0) or close (``lots`` < 0) ``lots`` of a ``side`` position in ``symbol``."""
+    net = lots if side == "buy" else -lots
+    c.execute(_STATEMENTS[c.dialect.name][0], {"symbol": symbol, "net_lots": net, "gross_lots": lots})
+
+
+def add_day(c: sa.Connection, ts: dt.datetime, realized: float, commission: float) -> None:
+    """Book a fill's realised P&L and commission on its UTC day."""
+    day = ts.astimezone(dt.UTC).date()
+    c.execute(_STATEMENTS[c.dialect.name][1], {"day": day, "realized": realized, "commission": commission})
+
+
+def snapshot(c: sa.Connection, symbol: str, day: dt.date) -> tuple[float, float, float]:
+    """(net lots of ``symbol``, gross lots over all symbols, P&L of ``day`` net of commissions)."""
+    net, gross, pnl = c.execute(SNAPSHOT, {"symbol": symbol, "day": day}).one()
+    return float(net), float(gross), float(pnl)
+
+
+def rebuild(c: sa.Connection) -> None:
+    """Recompute every total from open positions and fills (start-up of an older ledger, repair)."""
+    c.execute(t.exposure.delete())
+    c.execute(t.daily_pnl.delete())
+    p = t.positions.c
+    net = sa.func.sum(sa.case((p.side == "buy", p.volume), else_=-p.volume))
+    rows = c.execute(
+        sa.select(p.symbol, net, sa.func.sum(p.volume)).where(p.status == "open").group_by(p.symbol)
+    ).all()
+    if rows:
+        c.execute(t.exposure.insert(), [{"symbol": s, "net_lots": n, "gross_lots": g} for s, n, g in rows])
+    days: dict[dt.date, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    f = t.fills.c
+    for ts, realized, commission in c.execute(sa.select(f.ts, f.realized_pnl, f.commission)):
+        day = days[ts.astimezone(dt.UTC).date()]
+        day[0] += realized or 0.0
+        day[1] += commission
+    if days:
+        c.execute(
+            t.daily_pnl.insert(),
+            [{"day": d, "realized": r, "commission": fee} for d, (r, fee) in days.items()],
+        )
+
+
+def missing(c: sa.Connection) -> bool:
+    """True when fills exist but no daily total does (a ledger created before the totals)."""
+    has_fill = c.execute(sa.select(t.fills.c.id).limit(1)).first() is not None
+    return has_fill and c.execute(sa.select(_d.day).limit(1)).first() is None
