@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -67,9 +68,11 @@ class OrderService:
         risk: RiskManager,
         on_event: Callable[[str, dict[str, object]], None] | None = None,
         workers: int | None = 2,
+        atomic: bool = False,
     ):
-        self.ledger, self.broker, self.risk = ledger, broker, risk
+        self.ledger, self.broker, self.risk, self.atomic = ledger, broker, risk, atomic
         self.on_event = on_event or (lambda kind, payload: None)
+        self._deferred = threading.local()
         self.observe_broker: Callable[[float], None] = lambda seconds: None
         self.observe_status: Callable[[str], None] = lambda status: None
         self._executor = (
@@ -77,7 +80,39 @@ class OrderService:
         )
 
     def place(self, who: Principal, o: OrderIn, position_id: int | None = None) -> tuple[OrderRow, bool]:
-        """Place ``o``; return (order, created). A known client_order_id returns the first order."""
+        """Place ``o``; return (order, created). A known client_order_id returns the first order.
+
+        With ``atomic`` (a broker whose fills live in this process, restored from the ledger at
+        start-up: the paper broker on SQLite) the order, its risk check and its fill are one
+        transaction, so a crash keeps all or none of them; events go out after the commit.
+        Otherwise the order is committed before the broker sees it, as a remote broker needs.
+        """
+        if not self.atomic:
+            return self._place(who, o, position_id)
+        failure: Exception | None = None
+        self._deferred.events = events = []
+        try:
+            with self.ledger.unit_of_work():
+                try:
+                    result = self._place(who, o, position_id)
+                except (RiskRejectedError, BrokerError) as exc:  # recorded as rejected/failed
+                    failure = exc
+        finally:
+            self._deferred.events = None
+        for kind, payload in events:
+            self.on_event(kind, payload)
+        if failure is not None:
+            raise failure
+        return result
+
+    def _emit(self, kind: str, payload: dict[str, object]) -> None:
+        events = getattr(self._deferred, "events", None)
+        if events is None:
+            self.on_event(kind, payload)
+        else:
+            events.append((kind, payload))
+
+    def _place(self, who: Principal, o: OrderIn, position_id: int | None) -> tuple[OrderRow, bool]:
         quote = self.broker.quote(o.symbol)
         check_order_input(o, None if quote is None else (quote.ask if o.side == "buy" else quote.bid))
         close_pos = None
@@ -148,7 +183,7 @@ class OrderService:
             status = "failed" if isinstance(exc, BrokerUnavailableError) else "rejected"
             self.ledger.set_order_status(order.id, status, str(exc))
             self.observe_status(status)
-            self.on_event("order", {"id": order.id, "symbol": order.symbol, "status": status})
+            self._emit("order", {"id": order.id, "symbol": order.symbol, "status": status})
             raise
         finally:
             self.observe_broker(time.perf_counter() - t0)
@@ -181,7 +216,7 @@ class OrderService:
             report.broker_position_id,
             report.broker_order_id,
         )
-        self.on_event(
+        self._emit(
             "fill",
             {
                 "order_id": order.id,

@@ -100,8 +100,11 @@ def build_services(cfg: Settings, engine: SignalEngine, mt5_module: Any = None) 
     # SQLite with the paper broker runs inline on the loop (see OrderService.place_async):
     # measured ~600 orders/s inline against ~330 through a worker thread.
     sqlite = ledger.engine.dialect.name == "sqlite"
-    workers = (None if isinstance(broker, PaperBroker) else 2) if sqlite else 8
-    orders = OrderService(ledger, broker, risk, on_event=hub.publish, workers=workers)
+    local = sqlite and isinstance(broker, PaperBroker)
+    workers = (None if local else 2) if sqlite else 8
+    # One transaction per paper order on SQLite (see OrderService.place). Not on PostgreSQL,
+    # where a duplicate client id aborts the whole transaction it happens in.
+    orders = OrderService(ledger, broker, risk, on_event=hub.publish, workers=workers, atomic=local)
     orders.observe_broker = metrics.broker_seconds.observe
     orders.observe_status = lambda status: metrics.orders.labels(status).inc()
     if isinstance(broker, PaperBroker):

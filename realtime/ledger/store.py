@@ -86,6 +86,7 @@ class Ledger:
         # SQLite has one writer: queueing writers on a lock here beats sqlite3's busy handler,
         # which sleeps in growing steps and wrecks tail latency under concurrency.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._unit = threading.local()
         t.metadata.create_all(self.engine)
         with self.begin() as c:
             if totals.missing(c):  # a ledger written before the running totals existed
@@ -97,13 +98,40 @@ class Ledger:
 
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """A write transaction (serialised in-process on SQLite)."""
+        """A write transaction (serialised in-process on SQLite).
+
+        Inside :meth:`unit_of_work` on the same thread it joins that transaction instead.
+        """
+        outer = getattr(self._unit, "conn", None)
+        if outer is not None:
+            yield outer
+            return
         if self._write_lock is None:
             with self.engine.begin() as c:
                 yield c
             return
         with self._write_lock, self.engine.begin() as c:
             yield c
+
+    @contextmanager
+    def _reader(self) -> Iterator[sa.Connection]:
+        """The unit of work's connection (to see its own writes), else a pooled one."""
+        outer = getattr(self._unit, "conn", None)
+        if outer is not None:
+            yield outer
+            return
+        with self.engine.connect() as c:
+            yield c
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[sa.Connection]:
+        """One transaction for several ledger calls on this thread: all of them commit or none."""
+        with self.begin() as c:
+            self._unit.conn = c
+            try:
+                yield c
+            finally:
+                self._unit.conn = None
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -148,13 +176,13 @@ class Ledger:
         q = t.orders.select().where(
             t.orders.c.user_id == user_id, t.orders.c.client_order_id == client_order_id
         )
-        with self.engine.connect() as c:
+        with self._reader() as c:
             m = c.execute(q).mappings().first()
         return None if m is None else _row(OrderRow, m)
 
     def get_order(self, order_id: int) -> OrderRow | None:
         """One order by id."""
-        with self.engine.connect() as c:
+        with self._reader() as c:
             m = c.execute(t.orders.select().where(t.orders.c.id == order_id)).mappings().first()
         return None if m is None else _row(OrderRow, m)
 
@@ -199,7 +227,7 @@ class Ledger:
     def risk_totals(self, symbol: str, day: dt.date) -> tuple[float, float, float]:
         """What the pre-trade check needs in one read: net lots of ``symbol``, gross lots, and
         the P&L of ``day`` net of commissions (see :mod:`realtime.ledger.totals`)."""
-        with self.engine.connect() as c:
+        with self._reader() as c:
             return totals.snapshot(c, symbol, day)
 
     def rebuild_totals(self) -> None:
@@ -209,7 +237,7 @@ class Ledger:
 
     def get_position(self, position_id: int) -> PositionRow | None:
         """One position by id."""
-        with self.engine.connect() as c:
+        with self._reader() as c:
             m = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().first()
         return None if m is None else _row(PositionRow, m)
 

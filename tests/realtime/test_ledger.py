@@ -164,3 +164,20 @@ def test_a_ledger_without_totals_rebuilds_them_on_open(tmp_path):
     reopened = Ledger(url)
     assert reopened.risk_totals("EURUSD", NOW.date()) == pytest.approx((0.4, 0.4, -2.0))
     reopened.close()
+
+
+def test_a_unit_of_work_commits_all_or_nothing(tmp_path):
+    led = Ledger(f"sqlite:///{tmp_path / 'u.db'}")
+    uid = led.accounts.ensure_user("alice", "trader")
+    with pytest.raises(RuntimeError, match="crash"), led.unit_of_work():
+        o, _ = _order(led, uid, "u1")
+        led.trades.record_fill(o, 1.1, 0.1, 1.0, NOW)
+        raise RuntimeError("crash between the fill and the commit")
+    assert led.list_orders(uid) == [] and led.positions() == []
+    assert led.risk_totals("EURUSD", NOW.date()) == (0.0, 0.0, 0.0)
+    with led.unit_of_work():
+        o, _ = _order(led, uid, "u1")
+        led.trades.record_fill(o, 1.1, 0.1, 1.0, NOW)
+        assert _order(led, uid, "u1")[1] is False  # a duplicate inside the unit finds the first
+    assert [x.status for x in led.list_orders(uid)] == ["filled"] and len(led.positions()) == 1
+    led.close()
