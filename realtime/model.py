@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from packaging.requirements import InvalidRequirement, Requirement
 
 from ml.models import SignalModel
 from realtime.errors import ModelUnavailableError
@@ -31,10 +34,39 @@ def load_by_alias(tracking_uri: str, name: str, alias: str) -> LoadedModel:
     client = MlflowClient(tracking_uri=tracking_uri)
     try:
         mv = client.get_model_version_by_alias(name, alias)
-        model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}").unwrap_python_model()
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{mv.version}"))
+        # MLflow's own check maps every installed distribution to its modules (~2 s, most of
+        # start-up); the model's pinned requirements are checked directly below instead.
+        model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True).unwrap_python_model()
     except MlflowException as exc:
         raise ModelUnavailableError(f"no model at models:/{name}@{alias}: {exc.message}") from exc
     if not isinstance(model, SignalModel):
         raise ModelUnavailableError(f"models:/{name}@{alias} is not an alphaforge SignalModel")
+    if (local / "requirements.txt").exists():
+        for problem in requirement_mismatches((local / "requirements.txt").read_text()):
+            log.warning("models:/%s/%s was logged with %s", name, mv.version, problem)
     log.info("serving %s v%s (@%s)", name, mv.version, alias)
     return LoadedModel(model, name, str(mv.version), alias)
+
+
+def requirement_mismatches(requirements: str) -> list[str]:
+    """The lines of a pip requirements file that the installed packages do not satisfy."""
+    problems = []
+    for line in requirements.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            installed = metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{req} (not installed here)")
+            continue
+        if not req.specifier.contains(installed, prereleases=True):
+            problems.append(f"{req} (installed here: {installed})")
+    return problems
