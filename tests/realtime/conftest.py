@@ -23,6 +23,7 @@ from marketdata.synthetic import SyntheticSource
 from ml.families import make_classifier
 from ml.features import DEFAULT_FEATURE_SET, compute_features
 from ml.models import SignalModel
+from ml.tracking import activate_experiment
 from realtime.main import create_app
 from realtime.settings import Settings
 
@@ -41,8 +42,7 @@ def register_model(data_dir: Path, alias: str = "champion") -> str:
     y = (np.roll(mid, -5) > mid)[feats.index.to_numpy()].astype(int)
     clf = make_classifier("logreg").fit(feats[DEFAULT_FEATURE_SET.columns].to_numpy(), y)
     model = SignalModel(clf, DEFAULT_FEATURE_SET, "logreg", 0.52)
-    mlflow.set_tracking_uri(f"sqlite:///{data_dir / 'mlflow.db'}")
-    mlflow.set_experiment("realtime-tests")
+    activate_experiment(f"sqlite:///{data_dir / 'mlflow.db'}", "realtime-tests")  # artifacts in data_dir
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(
             name="model", python_model=model, registered_model_name=MODEL, pip_requirements=["scikit-learn"]
