@@ -1,5 +1,8 @@
 """startup: seconds from launching the service (uvicorn, registered model, warm-up, ledger,
-reconciliation) to /ready answering 200; the baseline is the bare ping app's start to /ping."""
+reconciliation) to /ready answering 200; the baseline is the bare ping app's start to /ping.
+
+Two lines: the embedded default (the MLflow sqlite store opened in the service) and the production
+topology, where the service asks an `mlflow server` on 127.0.0.1 for the model."""
 
 from __future__ import annotations
 
@@ -26,7 +29,12 @@ def main() -> None:
     base = _time_to("rt_ping_app:create_app", "/ping", env)
     _time_to("realtime.main:create_app", "/ready", env)  # first start creates the ledger
     t = _time_to("realtime.main:create_app", "/ready", env)
-    rs.emit("startup", t, "s", base, higher_is_better=False, target_s=5.0)
+    rs.emit("startup", t, "s", base, higher_is_better=False, target_s=5.0, mlflow="sqlite store")
+    from tests.support.mlflow_server import mlflow_server
+
+    with mlflow_server(f"sqlite:///{data_dir / 'mlflow.db'}", data_dir / "served-artifacts") as url:
+        t = _time_to("realtime.main:create_app", "/ready", env | {"REALTIME_MLFLOW_TRACKING_URI": url})
+    rs.emit("startup_mlflow_server", t, "s", base, higher_is_better=False, target_s=5.0, mlflow="server")
 
 
 if __name__ == "__main__":
