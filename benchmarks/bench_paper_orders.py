@@ -17,60 +17,32 @@ PG = os.environ.get("ALPHAFORGE_TEST_PG", "postgresql+psycopg2://postgres@127.0.
 
 
 def _run(app: str, path: str, env: dict[str, str], order: bool, ready: str) -> dict:
-    port = rs.free_port()
-    proc = rs.start_server(app, port, env)
-    try:
-        rs.wait_ready(f"http://127.0.0.1:{port}{ready}")
-        headers = {"X-API-Key": rs.ADMIN_KEY} if order else {}
+    method, headers = ("POST", {"X-API-Key": rs.ADMIN_KEY}) if order else ("GET", {})
+    with rs.serving(app, env, ready) as (base, _):
         # One discarded second first, for both: key verification, statement caches, WAL file.
-        rs.load(f"http://127.0.0.1:{port}{path}", 1.0, CONC, "POST" if order else "GET", headers, order)
-        return rs.load(
-            f"http://127.0.0.1:{port}{path}", SECONDS, CONC, "POST" if order else "GET", headers, order
-        )
-    finally:
-        rs.stop(proc)
+        rs.load(base + path, 1.0, CONC, method, headers, order)
+        return rs.load(base + path, SECONDS, CONC, method, headers, order)
+
+
+def _emit(name: str, result: dict, ping: dict, ledger: str) -> None:
+    rs.emit(name, result["rps"], "orders/s", ping["rps"], ledger=ledger,
+            p99_ms=round(result["p99_ms"], 2), errors=result["errors"], loadgen=result["tool"])
 
 
 def main() -> None:
-    data_dir = rs.prepare()
-    env = rs.app_env(data_dir)
-    env["PYTHONPATH"] = f"{rs.REPO}:{rs.REPO / 'benchmarks'}"
+    env = rs.app_env(rs.prepare())
     ping = _run("rt_ping_app:create_app", "/ping", env, False, "/ping")
-    sqlite = _run("realtime.main:create_app", "/api/v1/orders", env, True, "/ready")
-    rs.emit(
-        "paper_orders",
-        sqlite["rps"],
-        "orders/s",
-        ping["rps"],
-        ledger="sqlite-wal",
-        p99_ms=round(sqlite["p99_ms"], 2),
-        errors=sqlite["errors"],
-        loadgen=sqlite["tool"],
-    )
+    _emit("paper_orders", _run("realtime.main:create_app", "/api/v1/orders", env, True, "/ready"),
+          ping, "sqlite-wal")
     if rs.port_open(5432):
         import sqlalchemy as sa
 
         schema = f"rt_bench_{uuid.uuid4().hex[:8]}"
-        pg = _run(
-            "realtime.main:create_app",
-            "/api/v1/orders",
-            env | {"REALTIME_LEDGER_URL": PG, "REALTIME_LEDGER_SCHEMA": schema},
-            True,
-            "/ready",
-        )
-        eng = sa.create_engine(PG)
-        with eng.begin() as c:
+        pg_env = env | {"REALTIME_LEDGER_URL": PG, "REALTIME_LEDGER_SCHEMA": schema}
+        pg = _run("realtime.main:create_app", "/api/v1/orders", pg_env, True, "/ready")
+        with sa.create_engine(PG).begin() as c:
             c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        rs.emit(
-            "paper_orders_postgres",
-            pg["rps"],
-            "orders/s",
-            ping["rps"],
-            ledger="postgresql",
-            p99_ms=round(pg["p99_ms"], 2),
-            errors=pg["errors"],
-            loadgen=pg["tool"],
-        )
+        _emit("paper_orders_postgres", pg, ping, "postgresql")
 
 
 if __name__ == "__main__":

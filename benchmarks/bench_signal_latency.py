@@ -4,6 +4,7 @@ against a bare FastAPI ping, both on uvicorn with 1 worker, load from a separate
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -17,27 +18,21 @@ def main() -> None:
     counts, so a burst of load elsewhere on the machine hits both sides alike."""
     data_dir = rs.prepare()
     env = rs.app_env(data_dir)
-    env["PYTHONPATH"] = f"{rs.REPO}:{rs.REPO / 'benchmarks'}"
     targets = (
         ("ping", "rt_ping_app:create_app", "/ping", "/ping", {}),
         ("signal", "realtime.main:create_app", "/api/v1/signals/EURUSD", "/ready",
          {"X-API-Key": rs.ADMIN_KEY}),
     )
-    procs, urls = [], {}
-    try:
+    urls = {}
+    with ExitStack() as servers:
         for name, app, path, ready, headers in targets:
-            port = rs.free_port()
-            procs.append(rs.start_server(app, port, env))
-            rs.wait_ready(f"http://127.0.0.1:{port}{ready}")
-            urls[name] = (f"http://127.0.0.1:{port}{path}", headers)
+            base, _ = servers.enter_context(rs.serving(app, env, ready))
+            urls[name] = (base + path, headers)
             rs.load(urls[name][0], 1.0, CONC, headers=headers)  # warm-up
         rounds: dict[str, list[dict]] = {"ping": [], "signal": []}
         for _ in range(ROUNDS):
             for name, (url, headers) in urls.items():
                 rounds[name].append(rs.load(url, SECONDS, CONC, headers=headers))
-    finally:
-        for proc in procs:
-            rs.stop(proc)
     results = {name: sorted(rs_, key=lambda r: r["rps"])[len(rs_) // 2] for name, rs_ in rounds.items()}
     sig, ping = results["signal"], results["ping"]
     rs.emit(

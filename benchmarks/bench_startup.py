@@ -14,18 +14,13 @@ import rt_support as rs
 
 
 def _time_to(app: str, path: str, env: dict[str, str]) -> float:
-    port = rs.free_port()
-    proc = rs.start_server(app, port, env)
-    try:
-        return rs.wait_ready(f"http://127.0.0.1:{port}{path}", timeout=60)
-    finally:
-        rs.stop(proc)
+    with rs.serving(app, env, path) as (_, seconds):
+        return seconds
 
 
 def main() -> None:
     data_dir = rs.prepare()
     env = rs.app_env(data_dir)
-    env["PYTHONPATH"] = f"{rs.REPO}:{rs.REPO / 'benchmarks'}"
     base = _time_to("rt_ping_app:create_app", "/ping", env)
     _time_to("realtime.main:create_app", "/ready", env)  # first start creates the ledger
     t = _time_to("realtime.main:create_app", "/ready", env)

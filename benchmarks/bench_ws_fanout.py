@@ -73,11 +73,8 @@ def main() -> None:
         REALTIME_NATS_URL="nats://127.0.0.1:4222",
         REALTIME_NATS_SUBJECT_PREFIX=prefix,
     )
-    port = rs.free_port()
-    proc = rs.start_server("realtime.main:create_app", port, env)
-    try:
-        rs.wait_ready(f"http://127.0.0.1:{port}/ready")
-        url = f"ws://127.0.0.1:{port}/ws/signals?api_key={rs.ADMIN_KEY}"
+    with rs.serving("realtime.main:create_app", env, "/ready") as (base, _):
+        url = base.replace("http", "ws", 1) + f"/ws/signals?api_key={rs.ADMIN_KEY}"
         expect = TICKS - 1  # the last tick leaves its bar open
         clients = subprocess.Popen(
             [rs.PY, "-c", CLIENT_CODE, url, str(CLIENTS), str(expect), "3"],
@@ -90,14 +87,12 @@ def main() -> None:
         asyncio.run(publish(prefix, TICKS))
         out = json.loads(clients.stdout.readline())
         clients.wait(30)
-        produced = rs.httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        produced = rs.httpx.get(f"{base}/metrics").text
         signals = sum(
             float(line.rsplit(" ", 1)[1])
             for line in produced.splitlines()
             if line.startswith("realtime_signals_total{")
         )
-    finally:
-        rs.stop(proc)
     rate = out["delivered"] / out["seconds"]
     ideal = signals / out["seconds"] * CLIENTS
     rs.emit(

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -57,7 +59,7 @@ def app_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for ``realtime.main:create_app`` on ``data_dir``."""
     env = dict(
         os.environ,
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=f"{REPO}:{REPO / 'benchmarks'}",  # the ping baseline app lives here
         REALTIME_API_KEY=ADMIN_KEY,
         REALTIME_DATA_DIR=str(data_dir),
         REALTIME_MLFLOW_TRACKING_URI=f"sqlite:///{data_dir / 'mlflow.db'}",
@@ -104,6 +106,19 @@ def wait_ready(url: str, timeout: float = 60.0) -> float:
             pass
         time.sleep(0.02)
     raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+@contextmanager
+def serving(app: str, env: dict[str, str], ready: str, timeout: float = 60.0) -> Iterator[tuple[str, float]]:
+    """Run ``app`` (see :func:`start_server`) until the block ends; yield its base URL and the
+    seconds it took until ``ready`` answered 200."""
+    port = free_port()
+    proc = start_server(app, port, env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        yield base, wait_ready(base + ready, timeout)
+    finally:
+        stop(proc)
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -85,6 +85,18 @@ def ingest(symbol_list: str, start: str, end: str, source: str, force: bool = Fa
     return 0 if report.ok else 1
 
 
+def report_failure(result: object, what: str) -> int:
+    """Print the failing step's own message, not a traceback."""
+    for event in result.all_events:  # type: ignore[attr-defined]
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            cause = err.cause or err
+            print(f"{what} failed in {event.step_key}: {cause.message.strip()}", file=sys.stderr)
+            return 1
+    print(f"{what} failed", file=sys.stderr)
+    return 1
+
+
 def run_job(name: str, run_config: dict[str, Any]) -> Any:
     """Execute job ``name`` in process; on failure print the failing step's message."""
     inst = instance()
@@ -93,9 +105,7 @@ def run_job(name: str, run_config: dict[str, Any]) -> Any:
     result = defs.resolve_job_def(name).execute_in_process(
         instance=inst, run_config={**QUIET, **run_config}, raise_on_error=False)
     if not result.success:
-        from orchestration.demo import _report_failure
-
-        _report_failure(result, name)
+        report_failure(result, name)
     return result
 
 
@@ -132,7 +142,6 @@ def optimise(symbol: str, method: str = "grid", trials: int = 20) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.demo import _report_failure
 
     config = {"symbol": name, "method": method, "n_trials": trials}
     job = defs.resolve_implicit_global_asset_job_def()
@@ -141,7 +150,7 @@ def optimise(symbol: str, method: str = "grid", trials: int = 20) -> int:
         run_config={**QUIET, "ops": {"strategy_optimization": {"config": config}}})
     print("optimisation", "done: see the MLflow UI (make mlflow)" if result.success else "failed")
     if not result.success:
-        _report_failure(result, "optimise")
+        report_failure(result, "optimise")
     return 0 if result.success else 1
 
 

@@ -91,19 +91,18 @@ def main(argv: list[str] | None = None) -> int:
         print(textwrap.fill(" ".join(message.split()), 100), file=sys.stderr)
         return 2
     instance = dg.DagsterInstance.get()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ingest, train = defs.resolve_job_def("ingest"), defs.resolve_job_def("train")
     for day in days:
         for symbol in symbols:
             key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
-            result = ingest.execute_in_process(partition_key=key, instance=instance, run_config=quiet,
-                                               raise_on_error=False)
+            result = ingest.execute_in_process(partition_key=key, instance=instance,
+                                               run_config=commands.QUIET, raise_on_error=False)
             if not result.success:
-                return _report_failure(result, f"ingest {symbol} {day}")
+                return commands.report_failure(result, f"ingest {symbol} {day}")
             print(f"ingested {symbol} {day}")
-    result = train.execute_in_process(instance=instance, run_config=quiet, raise_on_error=False)
+    result = train.execute_in_process(instance=instance, run_config=commands.QUIET, raise_on_error=False)
     if not result.success:
-        return _report_failure(result, "train")
+        return commands.report_failure(result, "train")
     promo = result.asset_materializations_for_node("promotion")[0].metadata
     data = settings.data_dir()
     print(textwrap.dedent(f"""
@@ -120,18 +119,6 @@ def main(argv: list[str] | None = None) -> int:
                        (REALTIME_MODEL_ALIAS=challenger serves a model that missed the gate)
         """))
     return 0
-
-
-def _report_failure(result: object, what: str) -> int:
-    """Print the failing step's own message, not a traceback."""
-    for event in result.all_events:  # type: ignore[attr-defined]
-        if event.is_step_failure:
-            err = event.step_failure_data.error
-            cause = err.cause or err
-            print(f"{what} failed in {event.step_key}: {cause.message.strip()}", file=sys.stderr)
-            return 1
-    print(f"{what} failed", file=sys.stderr)
-    return 1
 
 
 def demo_command(

@@ -219,11 +219,6 @@ class Ledger:
         with self.engine.connect() as c:
             return [_row(PositionRow, m) for m in c.execute(q).mappings()]
 
-    def exposure(self, symbol: str) -> tuple[float, float]:
-        """Open lots: (net signed lots of ``symbol``, gross lots over every symbol)."""
-        net, gross, _ = self.risk_totals(symbol, utcnow().date())
-        return net, gross
-
     def risk_totals(self, symbol: str, day: dt.date) -> tuple[float, float, float]:
         """What the pre-trade check needs in one read: net lots of ``symbol``, gross lots, and
         the P&L of ``day`` net of commissions (see :mod:`realtime.ledger.totals`)."""
