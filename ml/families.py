@@ -52,7 +52,13 @@ class _Standardised:
 
 
 class LogRegClassifier(_Standardised):
-    """L2 logistic regression; serving folds scaler and weights into one dot product (~µs)."""
+    """L2 logistic regression (scikit-learn fits it); prediction folds the scaler and the
+    weights into one dot product, so a fitted model is just ``(w, b)`` and needs no sklearn.
+
+    The pickled form (what MLflow logs) keeps the fitted parameters and drops the estimator:
+    unpickling an sklearn object imports scikit-learn and SciPy, about a second of the
+    realtime service's start-up, for a model whose prediction is ``sigmoid(x @ w + b)``.
+    """
 
     lookback = 1
 
@@ -63,15 +69,25 @@ class LogRegClassifier(_Standardised):
 
     def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> LogRegClassifier:
         self.model.fit(self._fit_scaler(X), y)
-        coef = self.model.coef_[0] / self.std_
-        self._w, self._b = coef, float(self.model.intercept_[0] - coef @ self.mean_)
+        self.coef_, self.intercept_ = self.model.coef_[0].copy(), float(self.model.intercept_[0])
+        coef = self.coef_ / self.std_
+        self._w, self._b = coef, float(self.intercept_ - coef @ self.mean_)
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "model"}
+
     def predict_proba(self, X, groups=None) -> np.ndarray:
-        return self.model.predict_proba(self._scale(X))[:, 1]
+        # The binary logistic model's P(class 1), as sklearn's predict_proba computes it.
+        return _sigmoid(np.asarray(X, dtype=np.float64) @ self._w + self._b)
 
     def predict_one(self, x: np.ndarray) -> float:
         return 1.0 / (1.0 + np.exp(-(float(x @ self._w) + self._b)))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)), written through tanh so large |z| neither overflows nor warns."""
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
 
 
 class LightGBMClassifier(_Standardised):
@@ -95,7 +111,7 @@ class LightGBMClassifier(_Standardised):
         kw: dict[str, Any] = {}
         Xs = self._fit_scaler(X)
         if X_val is not None and len(X_val):
-            kw = {"eval_set": [(self._scale(X_val), y_val)],
+            kw = {"eval_X": (self._scale(X_val),), "eval_y": (y_val,),
                   "callbacks": [lgb.early_stopping(20, verbose=False)]}
         self.model.fit(Xs, y, **kw)
         self._booster = self.model.booster_
