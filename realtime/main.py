@@ -62,8 +62,7 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
         for symbol in cfg.symbols:
             n = warm_up(engine, store, symbol, cfg.replay_bars)
             log.info("warm-up: replayed %d stored bars of %s", n, symbol)
-        svc: Services = await asyncio.to_thread(build_services, cfg, engine, mt5_module)
-        svc.metrics = metrics
+        svc: Services = await asyncio.to_thread(build_services, cfg, engine, mt5_module, metrics)
         svc.hub.loop = asyncio.get_running_loop()
         for symbol in cfg.symbols:
             bar = _last_bar(store, symbol)

@@ -77,8 +77,14 @@ class Services:
         self.metrics.feed_lag.labels(q.symbol).set((dt.datetime.now(dt.UTC) - q.ts).total_seconds())
 
 
-def build_services(cfg: Settings, engine: SignalEngine, mt5_module: Any = None) -> Services:
-    """Wire ledger, broker, risk, orders, auth and metrics; reconcile the ledger with the broker."""
+def build_services(
+    cfg: Settings, engine: SignalEngine, mt5_module: Any = None, metrics: Metrics | None = None
+) -> Services:
+    """Wire ledger, broker, risk, orders, auth and metrics; reconcile the ledger with the broker.
+
+    ``metrics``: the registry ``/metrics`` renders (the app's); order, broker and model-version
+    observations are wired to it here, so it must be the same object the app serves.
+    """
     ledger = Ledger(cfg.resolved_ledger_url(), cfg.ledger_schema)
     admin = ledger.accounts.ensure_user("admin", "admin")
     ledger.accounts.add_api_key(admin, cfg.api_key.get_secret_value())
@@ -94,7 +100,7 @@ def build_services(cfg: Settings, engine: SignalEngine, mt5_module: Any = None) 
             cfg.max_quote_age_s,
         )
     )
-    hub, metrics = SignalHub(), Metrics()
+    hub, metrics = SignalHub(), metrics or Metrics()
     hub.nats_prefix = cfg.nats_subject_prefix
     # SQLite has one writer, so more threads only queue; PostgreSQL overlaps network round trips.
     # SQLite with the paper broker runs inline on the loop (see OrderService.place_async):

@@ -175,3 +175,26 @@ def test_rate_limit_answers_429_with_retry_after(ledger_dir):
         assert codes[:3] == [200, 200, 200] and codes[3] == 429
         r = c.get("/api/v1/account", headers=ADMIN)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+def _sample(text: str, name: str) -> float:
+    """The value of one sample line (name with labels) of a Prometheus exposition, else 0."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_orders_by_status_and_broker_round_trips(app_client):
+    c = app_client
+    before = c.get("/metrics").text
+    filled = 'realtime_orders_total{status="filled"}'
+    rejected = 'realtime_orders_total{status="rejected"}'
+    trips = "realtime_broker_round_trip_seconds_count"
+    assert c.post("/api/v1/orders", json=order(), headers=c.trader).status_code == 201
+    assert c.post("/api/v1/orders", json=order(volume=6.0), headers=c.trader).status_code == 403
+    after = c.get("/metrics").text
+    assert _sample(after, filled) == _sample(before, filled) + 1
+    assert _sample(after, rejected) == _sample(before, rejected) + 1
+    assert _sample(after, trips) == _sample(before, trips) + 1  # the rejected one never left
+    assert _sample(after, 'realtime_model_version{alias="champion",name="alphaforge-signal"}') == 1.0
