@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,7 +137,8 @@ def _wrk(url: str, seconds: float, concurrency: int, headers: dict, order: bool)
         args += ["-H", f"{k}: {v}"]
     if order:
         args += ["-s", str(REPO / "benchmarks" / "rt_order.lua")]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    tail = ["--", uuid.uuid4().hex] if order else []
+    out = subprocess.run([*args, url, *tail], capture_output=True, text=True, check=True).stdout
     unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
     def ms(text: str) -> float:
