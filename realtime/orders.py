@@ -58,6 +58,23 @@ def check_order_input(o: OrderIn, reference: float | None) -> None:
         )
 
 
+def book_fill(ledger: Ledger, order: OrderRow, report: ExecReport) -> int | None:
+    """Book the broker's fill ``report`` of ``order`` with every id the broker gave it (order,
+    deal, position); idempotent, see :meth:`Trades.record_fill`. Reconciliation uses it too."""
+    if report.price is None:
+        raise ValueError(f"fill report without a price: {report}")
+    return ledger.trades.record_fill(
+        order,
+        report.price,
+        report.volume,
+        report.commission,
+        report.ts,
+        report.broker_deal_id,
+        report.broker_position_id,
+        report.broker_order_id,
+    )
+
+
 class OrderService:
     """The single path every order takes; routes and auto-trading both call it."""
 
@@ -206,16 +223,7 @@ class OrderService:
         if order is None or report.price is None:
             log.error("fill for unknown order: %s", report)
             return
-        self.ledger.trades.record_fill(
-            order,
-            report.price,
-            report.volume,
-            report.commission,
-            report.ts,
-            report.broker_deal_id,
-            report.broker_position_id,
-            report.broker_order_id,
-        )
+        book_fill(self.ledger, order, report)
         self._emit(
             "fill",
             {

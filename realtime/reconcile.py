@@ -14,6 +14,7 @@ import logging
 from realtime.brokers.base import Broker
 from realtime.errors import BrokerError
 from realtime.ledger.store import OPEN_ORDER_STATES, Ledger
+from realtime.orders import book_fill
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,7 @@ def reconcile(ledger: Ledger, broker: Broker) -> list[dict[str, object]]:
     for order in ledger.list_orders(status=OPEN_ORDER_STATES, limit=100_000):
         report = broker.fills_for(order.id)
         if report is not None and report.status == "filled" and report.price is not None:
-            ledger.trades.record_fill(
-                order,
-                report.price,
-                report.volume,
-                report.commission,
-                report.ts,
-                report.broker_deal_id,
-                report.broker_position_id,
-            )
+            book_fill(ledger, order, report)
             diffs.append({"action": "order_fill_booked", "order_id": order.id, "price": report.price})
         elif order.status == "placed" and order.broker_order_id in working:
             continue

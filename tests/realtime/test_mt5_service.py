@@ -40,6 +40,10 @@ def test_broker_down_is_503_and_the_order_is_recorded_failed(ledger_dir, termina
         assert again.status_code == 200 and again.json()["status"] == "failed"
 
 
+def open_pos_ids(led: Ledger) -> set[str | None]:
+    return {p.broker_position_id for p in led.positions()}
+
+
 def test_restart_in_the_middle_of_an_order_is_reconciled(ledger_dir, terminal):
     url = f"sqlite:///{ledger_dir / 'ledger.db'}"
     terminal.initialize()
@@ -51,7 +55,7 @@ def test_restart_in_the_middle_of_an_order_is_reconciled(ledger_dir, terminal):
     led.set_order_status(sent.id, "sent")
     from realtime.brokers.base import OrderIntent
 
-    broker.submit(OrderIntent(sent.id, "EURUSD", "buy", "market", 0.2))
+    filled = broker.submit(OrderIntent(sent.id, "EURUSD", "buy", "market", 0.2))
     # Crash before order_send: written, never sent.
     lost, _ = led.create_order(uid, "mid-2", symbol="EURUSD", side="sell", type="market", volume=0.1)
     # A position the ledger thinks is open but the terminal closed (e.g. stop-loss hit offline).
@@ -67,6 +71,9 @@ def test_restart_in_the_middle_of_an_order_is_reconciled(ledger_dir, terminal):
         assert led.get_order(sent.id).status == "filled" and led.get_order(
             sent.id
         ).fill_price == pytest.approx(1.1001)
+        # Booked with the terminal's own ids, so the ledger row can be matched to MT5's history.
+        assert led.get_order(sent.id).broker_order_id == filled.broker_order_id
+        assert open_pos_ids(led) == {filled.broker_position_id}
         assert led.get_order(lost.id).status == "failed"
         open_pos = led.positions()
         assert [p.order_id for p in open_pos] == [sent.id]
