@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Literal
 
 from marketdata.errors import UnknownSymbolError
 from marketdata.instruments import get_instrument
@@ -23,7 +24,8 @@ from realtime.errors import (
     RiskRejectedError,
 )
 from realtime.ledger.accounts import Principal
-from realtime.ledger.store import Ledger, OrderRow
+from realtime.ledger.rows import OrderRow
+from realtime.ledger.store import Ledger
 from realtime.risk import RiskManager
 from realtime.schemas import OrderIn
 
@@ -107,7 +109,8 @@ class OrderService:
         if not self.atomic:
             return self._place(who, o, position_id)
         failure: Exception | None = None
-        self._deferred.events = events = []
+        events: list[tuple[str, dict[str, object]]] = []
+        self._deferred.events = events
         try:
             with self.ledger.unit_of_work():
                 try:
@@ -260,7 +263,7 @@ class OrderService:
         if flatten:
             for pos in self.ledger.positions():
                 system = Principal(0, "kill-switch", "admin", "system")
-                side = "sell" if pos.side == "buy" else "buy"
+                side: Literal["buy", "sell"] = "sell" if pos.side == "buy" else "buy"
                 o = OrderIn(
                     symbol=pos.symbol,
                     side=side,

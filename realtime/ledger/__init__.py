@@ -1,5 +1,6 @@
 """The durable ledger: users, hashed API keys, orders, fills, positions and the audit log."""
 
-from realtime.ledger.store import Ledger, OrderRow, PositionRow
+from realtime.ledger.rows import OrderRow, PositionRow
+from realtime.ledger.store import Ledger
 
 __all__ = ["Ledger", "OrderRow", "PositionRow"]

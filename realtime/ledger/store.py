@@ -7,15 +7,16 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from realtime.errors import LedgerError
 from realtime.ledger import tables as t
 from realtime.ledger import totals
 from realtime.ledger.engine import make_engine
+from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
 
 log = logging.getLogger(__name__)
 OPEN_ORDER_STATES = ("pending", "sent", "placed")
@@ -26,55 +27,16 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    """One order as stored."""
-
-    id: int
-    user_id: int
-    client_order_id: str
-    symbol: str
-    side: str
-    type: str
-    volume: float
-    price: float | None
-    sl: float | None
-    tp: float | None
-    position_id: int | None
-    status: str
-    broker_order_id: str | None
-    fill_price: float | None
-    message: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class PositionRow:
-    """One position (hedging style: each opening fill is its own position)."""
-
-    id: int
-    symbol: str
-    side: str
-    volume: float
-    open_price: float
-    sl: float | None
-    tp: float | None
-    broker_position_id: str | None
-    order_id: int | None
-    status: str
-    opened_at: dt.datetime
-    closed_at: dt.datetime | None
-    close_price: float | None
-    realized_pnl: float | None
+def new_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key an INSERT just created."""
+    key = result.inserted_primary_key
+    if key is None:  # only for statements that are not single-row INSERTs
+        raise LedgerError("the statement created no row")
+    return int(key[0])
 
 
 _ORDER_COLS = [c.name for c in t.orders.columns if c.name != "id"]
 _INSERT_ORDER = t.orders.insert().values({k: sa.bindparam(k) for k in _ORDER_COLS})
-
-
-def _row(cls: type, m: Any) -> Any:
-    return cls(**{k: m[k] for k in cls.__dataclass_fields__})
 
 
 class Ledger:
@@ -161,15 +123,15 @@ class Ledger:
         try:
             full = {k: None for k in _ORDER_COLS} | values
             with self.begin() as c:
-                new_id = c.execute(_INSERT_ORDER, full).inserted_primary_key[0]
+                order_id = new_id(c.execute(_INSERT_ORDER, full))
         except IntegrityError:
             # The unique constraint decides the race: whoever inserted first owns the id.
             existing = self.order_by_client_id(user_id, client_order_id)
             if existing is None:
                 raise
             return existing, False
-        row = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": new_id}
-        return _row(OrderRow, row), True
+        row = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": order_id}
+        return from_mapping(OrderRow, row), True
 
     def order_by_client_id(self, user_id: int, client_order_id: str) -> OrderRow | None:
         """The order a client id names, if any."""
@@ -178,13 +140,13 @@ class Ledger:
         )
         with self._reader() as c:
             m = c.execute(q).mappings().first()
-        return None if m is None else _row(OrderRow, m)
+        return None if m is None else from_mapping(OrderRow, m)
 
     def get_order(self, order_id: int) -> OrderRow | None:
         """One order by id."""
         with self._reader() as c:
             m = c.execute(t.orders.select().where(t.orders.c.id == order_id)).mappings().first()
-        return None if m is None else _row(OrderRow, m)
+        return None if m is None else from_mapping(OrderRow, m)
 
     def list_orders(
         self, user_id: int | None = None, status: tuple[str, ...] | None = None, limit: int = 100
@@ -196,7 +158,7 @@ class Ledger:
         if status:
             q = q.where(t.orders.c.status.in_(status))
         with self.engine.connect() as c:
-            return [_row(OrderRow, m) for m in c.execute(q).mappings()]
+            return [from_mapping(OrderRow, m) for m in c.execute(q).mappings()]
 
     def set_order_status(
         self, order_id: int, status: str, message: str | None = None, broker_order_id: str | None = None
@@ -217,7 +179,7 @@ class Ledger:
         if status:
             q = q.where(t.positions.c.status == status)
         with self.engine.connect() as c:
-            return [_row(PositionRow, m) for m in c.execute(q).mappings()]
+            return [from_mapping(PositionRow, m) for m in c.execute(q).mappings()]
 
     def risk_totals(self, symbol: str, day: dt.date) -> tuple[float, float, float]:
         """What the pre-trade check needs in one read: net lots of ``symbol``, gross lots, and
@@ -234,7 +196,7 @@ class Ledger:
         """One position by id."""
         with self._reader() as c:
             m = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().first()
-        return None if m is None else _row(PositionRow, m)
+        return None if m is None else from_mapping(PositionRow, m)
 
     # audit --------------------------------------------------------------------------------
     def audit(

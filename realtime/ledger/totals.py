@@ -65,7 +65,7 @@ def add_day(c: sa.Connection, ts: dt.datetime, realized: float, commission: floa
 
 def snapshot(c: sa.Connection, symbol: str, day: dt.date) -> tuple[float, float, float]:
     """(net lots of ``symbol``, gross lots over all symbols, P&L of ``day`` net of commissions)."""
-    net, gross, pnl = c.execute(SNAPSHOT, {"symbol": symbol, "day": day}).one()
+    net, gross, pnl = c.execute(SNAPSHOT, {"symbol": symbol, "day": day}).tuples().one()
     return float(net), float(gross), float(pnl)
 
 
@@ -82,7 +82,10 @@ def rebuild(c: sa.Connection) -> None:
         c.execute(t.exposure.insert(), [{"symbol": s, "net_lots": n, "gross_lots": g} for s, n, g in rows])
     days: dict[dt.date, list[float]] = defaultdict(lambda: [0.0, 0.0])
     f = t.fills.c
-    for ts, realized, commission in c.execute(sa.select(f.ts, f.realized_pnl, f.commission)):
+    fills: sa.Result[dt.datetime, float | None, float] = c.execute(
+        sa.select(f.ts, f.realized_pnl, f.commission)
+    )
+    for ts, realized, commission in fills.tuples():
         day = days[ts.astimezone(dt.UTC).date()]
         day[0] += realized or 0.0
         day[1] += commission

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from marketdata.instruments import get_instrument
 from realtime.ledger import tables as t
 from realtime.ledger import totals
+from realtime.ledger.store import new_id
 
 if TYPE_CHECKING:
-    from realtime.ledger.store import Ledger, OrderRow
+    from realtime.ledger.rows import OrderRow
+    from realtime.ledger.store import Ledger
 
 
 _FILL_ORDER = (
@@ -124,21 +126,23 @@ class Trades:
                 totals.add_exposure(c, symbol, side, -closed)
                 return order.position_id
             totals.add_exposure(c, order.symbol, order.side, volume)
-            return c.execute(
-                _INSERT_POSITION,
-                {
-                    "symbol": order.symbol,
-                    "side": order.side,
-                    "volume": volume,
-                    "open_price": price,
-                    "sl": order.sl,
-                    "tp": order.tp,
-                    "broker_position_id": broker_position_id or broker_order_id or order.broker_order_id,
-                    "order_id": order.id,
-                    "status": "open",
-                    "opened_at": ts,
-                },
-            ).inserted_primary_key[0]
+            return new_id(
+                c.execute(
+                    _INSERT_POSITION,
+                    {
+                        "symbol": order.symbol,
+                        "side": order.side,
+                        "volume": volume,
+                        "open_price": price,
+                        "sl": order.sl,
+                        "tp": order.tp,
+                        "broker_position_id": broker_position_id or broker_order_id or order.broker_order_id,
+                        "order_id": order.id,
+                        "status": "open",
+                        "opened_at": ts,
+                    },
+                )
+            )
 
     def _reduce(
         self, c: sa.Connection, position_id: int, price: float, volume: float, ts: dt.datetime
