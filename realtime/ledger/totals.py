@@ -65,7 +65,8 @@ def add_day(c: sa.Connection, ts: dt.datetime, realized: float, commission: floa
 
 def snapshot(c: sa.Connection, symbol: str, day: dt.date) -> tuple[float, float, float]:
     """(net lots of ``symbol``, gross lots over all symbols, P&L of ``day`` net of commissions)."""
-    net, gross, pnl = c.execute(SNAPSHOT, {"symbol": symbol, "day": day}).tuples().one()
+    row: sa.Row[float, float, float] = c.execute(SNAPSHOT, {"symbol": symbol, "day": day}).one()
+    net, gross, pnl = row
     return float(net), float(gross), float(pnl)
 
 
@@ -85,7 +86,7 @@ def rebuild(c: sa.Connection) -> None:
     fills: sa.Result[dt.datetime, float | None, float] = c.execute(
         sa.select(f.ts, f.realized_pnl, f.commission)
     )
-    for ts, realized, commission in fills.tuples():
+    for ts, realized, commission in fills:
         day = days[ts.astimezone(dt.UTC).date()]
         day[0] += realized or 0.0
         day[1] += commission
