@@ -118,7 +118,10 @@ class LightGBMClassifier(_Standardised):
         return self
 
     def predict_proba(self, X, groups=None) -> np.ndarray:
-        return self.model.predict_proba(self._scale(X))[:, 1]
+        proba = self.model.predict_proba(self._scale(X))
+        if not isinstance(proba, np.ndarray):  # sparse output only comes with pred_contrib
+            raise TypeError(f"LightGBM predict_proba returned {type(proba).__name__}, not an array")
+        return proba[:, 1]
 
     def predict_one(self, x: np.ndarray) -> float:
         # The booster directly, skipping the sklearn wrapper's validation.

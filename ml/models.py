@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from ml.features import FeatureSet
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ml.families import Classifier
 
 
-class SignalModel(mlflow.pyfunc.PythonModel):
+class SignalModel(PythonModel):
     """prob_up and a -1/0/+1 signal from feature rows.
 
     ``predict_row`` is the realtime fast path (one feature vector, or the last ``lookback``

@@ -34,7 +34,7 @@ def _automate(spec: dg.AssetSpec) -> dg.AssetSpec:
 
 def automate(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
     """``assets`` with the eager conditions and freshness policies above applied."""
-    return list(dg.map_asset_specs(_automate, assets))  # type: ignore[arg-type]
+    return list(dg.map_asset_specs(_automate, assets))
 
 
 def fail_window(policy: dg.FreshnessPolicy) -> dt.timedelta:

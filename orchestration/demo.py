@@ -61,7 +61,7 @@ def _probe(symbols: list[str], day: dt.date) -> str | None:
     from marketdata.errors import DatafeedUnavailableError
     from orchestration.definitions import build_resources
 
-    market: MarketDataResource = build_resources()["market"]  # type: ignore[assignment]
+    market: MarketDataResource = build_resources()["market"]
     if market.source != "dukascopy":
         return None
     client = market.model_copy(update={"retries": 1, "timeout_s": 5.0}).tick_source()

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 
 from marketdata.store import ParquetStore
 from realtime import openapi
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
 
     # FastAPI's built-in OpenTelemetry is off unless asked for: /metrics already exports request
     # latency, and its per-request checks cost the hot signal path.
-    telemetry = {"tracing": cfg.otel, "metrics": cfg.otel, "logs": cfg.otel}
+    telemetry: TelemetryConfig = {"tracing": cfg.otel, "metrics": cfg.otel, "logs": cfg.otel}
     app = FastAPI(title="alphaforge realtime", version="1", lifespan=lifespan, telemetry=telemetry)
 
     @app.exception_handler(RealtimeError)

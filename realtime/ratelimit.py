@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class TokenBucketLimiter:
     """One bucket per key. ``acquire`` returns 0.0 when allowed, else seconds until a token."""
 
-    def __init__(self, rate: float, burst: int, clock=time.monotonic):  # type: ignore[no-untyped-def]
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate, self.burst, self.clock = rate, burst, clock

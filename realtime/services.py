@@ -11,8 +11,9 @@ import pandas as pd
 
 from ml.backtest.costs import CostModel
 from realtime.auth import Authenticator
-from realtime.brokers.base import Broker, BrokerPosition, Quote
+from realtime.brokers.base import Broker, BrokerPosition, Quote, Side
 from realtime.brokers.paper import PaperBroker
+from realtime.errors import LedgerError
 from realtime.hub import SignalHub
 from realtime.ledger.store import Ledger
 from realtime.metrics import Metrics
@@ -27,13 +28,24 @@ from realtime.signals import SignalEngine
 log = logging.getLogger(__name__)
 
 
+def _side(side: str) -> Side:
+    """A ledger position's side as the broker's ``Side``; LedgerError for anything else."""
+    if side == "buy":
+        return "buy"
+    if side == "sell":
+        return "sell"
+    raise LedgerError(f"ledger position has side {side!r}; expected 'buy' or 'sell'")
+
+
 def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
     """The configured broker; MT5 needs the MetaTrader5 module (or a bridge/simulator object)."""
     if settings.broker == "mt5":
         from realtime.brokers.mt5 import MT5Broker
 
         if mt5_module is None:
-            import MetaTrader5 as mt5_module  # Windows only; a bridge object elsewhere
+            import MetaTrader5  # Windows only; a bridge object elsewhere
+
+            mt5_module = MetaTrader5
         broker = MT5Broker(mt5_module, magic=settings.mt5_magic, deviation=settings.mt5_deviation)
         broker.connect()
         return broker
@@ -96,7 +108,7 @@ def build_services(
             cfg.max_total_exposure_lots,
             cfg.max_daily_loss,
             cfg.max_drawdown,
-            tuple(cfg.trading_hours_utc),
+            cfg.trading_hours_utc,
             cfg.max_quote_age_s,
         )
     )
@@ -118,7 +130,8 @@ def build_services(
         broker.restore(
             [
                 BrokerPosition(
-                    p.broker_position_id or str(p.id), p.symbol, p.side, p.volume, p.open_price, p.order_id
+                    p.broker_position_id or str(p.id), p.symbol, _side(p.side), p.volume, p.open_price,
+                    p.order_id,
                 )
                 for p in ledger.positions()
             ]

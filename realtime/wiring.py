@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from realtime.brokers.base import Side
 from realtime.errors import RealtimeError
 from realtime.ledger.accounts import Principal
 from realtime.schemas import OrderIn
@@ -21,7 +22,7 @@ def auto_trade(svc: Services, sig: Signal) -> None:
     """Follow the signal on an auto-traded symbol: open on a direction, flip on a reversal."""
     if sig.symbol not in svc.settings.auto_trade_symbols or sig.signal == 0:
         return
-    side = "buy" if sig.signal > 0 else "sell"
+    side: Side = "buy" if sig.signal > 0 else "sell"
     mine = [p for p in svc.ledger.positions() if p.symbol == sig.symbol and p.order_id is not None]
     if any(p.side == side for p in mine):
         return

@@ -26,6 +26,18 @@ TRADE_COLUMNS = [
     "slippage", "swap", "pnl",
 ]
 
+# The kernel arguments before the signal (bid and ask open/high/low/close, spread estimate) and
+# after it (sizing mode and parameter, unit step, stop distances, swap multipliers, long and short
+# swap, commission per unit and rate, fixed and fractional slippage, cash). Fixed-length, so
+# that type checkers can match ``kernel(*prices, signal, *settings, ...)`` to the parameters.
+PriceArrays = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+    np.ndarray,
+]
+KernelSettings = tuple[
+    int, np.ndarray, float, float, float, np.ndarray, float, float, float, float, float, float, float,
+]
+
 
 @dataclass
 class BacktestResult:
@@ -111,7 +123,7 @@ def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float
     return df[TRADE_COLUMNS]
 
 
-def price_arrays(b: BidAskBars) -> tuple[np.ndarray, ...]:
+def price_arrays(b: BidAskBars) -> PriceArrays:
     """The kernel's price arguments: bid and ask open/high/low/close, then the spread estimate."""
     return (b.bid["open"], b.bid["high"], b.bid["low"], b.bid["close"],
             b.ask["open"], b.ask["high"], b.ask["low"], b.ask["close"], b.spread_est)
@@ -132,7 +144,7 @@ def kernel_settings(
     lot_step: float | None = None,
     stop_loss_pips: float | None = None,
     take_profit_pips: float | None = None,
-) -> tuple:
+) -> KernelSettings:
     """Validate sizing, stops and cash and return the kernel arguments that follow the signal
     (sizing mode and parameter, unit step, stop distances, swaps, commission, slippage, cash).
 

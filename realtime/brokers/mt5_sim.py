@@ -198,7 +198,7 @@ class MT5TerminalSimulator:
         return ((tick.bid - p.price_open) if p.type == 0 else (p.price_open - tick.ask)) * p.volume * size
 
     def _req(self, request: dict[str, Any]) -> TradeRequest:
-        base = dict.fromkeys(TradeRequest._fields, 0)
+        base: dict[str, Any] = dict.fromkeys(TradeRequest._fields, 0)
         base.update(comment="", symbol="")
         base.update(request)
         return TradeRequest(**{k: base[k] for k in TradeRequest._fields})
@@ -271,6 +271,8 @@ class MT5TerminalSimulator:
             return OrderSendResult(
                 TRADE_RETCODE_DONE, 0, r.order, 0.0, 0.0, bid, ask, "Request executed", 0, 0, r
             )
+        if tick is None:  # _validate answers "No prices" for a symbol without ticks
+            raise RuntimeError(f"order_send: no tick for {r.symbol!r} after validation passed")
         if r.action == TRADE_ACTION_PENDING:
             self._orders[ticket] = TradeOrder(
                 ticket, tick.time, r.type, r.magic, r.volume, r.price, r.sl, r.tp, r.symbol, r.comment

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 
 from marketdata.dukascopy_json import LIBRARY_BASE_URL, DukascopyJsonSource
 from realtime.brokers.base import Quote
@@ -26,8 +27,8 @@ class DukascopyLiveFeed(PollingFeed):
         base_url: str = LIBRARY_BASE_URL,
         interval_s: float = 2.0,
         lookback_s: float = 60.0,
-        now_ms=lambda: int(time.time() * 1000),
-    ):  # type: ignore[no-untyped-def]
+        now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
         self.source = DukascopyJsonSource(base_url=base_url, timeout=5.0, max_retries=1)
         self.symbols, self.interval_s, self.now_ms = symbols, interval_s, now_ms
         start = now_ms() - int(lookback_s * 1000)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import nats
+from nats.aio.msg import Msg
 
 from realtime.brokers.base import Quote
 from realtime.errors import FeedError
@@ -47,7 +48,7 @@ class NatsTickFeed:
         nc = await nats.connect(self.url, connect_timeout=2)
         q: asyncio.Queue[bytes] = asyncio.Queue(self.queue_size)
 
-        async def _cb(msg) -> None:  # type: ignore[no-untyped-def]
+        async def _cb(msg: Msg) -> None:
             if q.full():
                 q.get_nowait()  # shed the oldest tick rather than stall the bus
             q.put_nowait(msg.data)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from realtime.ledger import tables as t
 from realtime.ledger.keys import hash_secret, key_id_of, new_api_key, verify_secret
+from realtime.ledger.store import new_id, utcnow
 
 if TYPE_CHECKING:
     from realtime.ledger.store import Ledger
@@ -42,22 +43,20 @@ class Accounts:
         """The id of user ``name``, creating it with ``role`` when absent."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-        from realtime.ledger.store import utcnow
-
         pw = hash_secret(password) if password else None
         try:
             with self._ledger.begin() as c:
-                return c.execute(
-                    t.users.insert().values(name=name, role=role, password_hash=pw, created_at=utcnow())
-                ).inserted_primary_key[0]
+                return new_id(
+                    c.execute(
+                        t.users.insert().values(name=name, role=role, password_hash=pw, created_at=utcnow())
+                    )
+                )
         except IntegrityError:
             with self.engine.connect() as c:
                 return c.execute(sa.select(t.users.c.id).where(t.users.c.name == name)).scalar_one()
 
     def add_api_key(self, user_id: int, key: str | None = None) -> str:
         """Store the hash of ``key`` (a fresh one when None) for ``user_id``; return the raw key."""
-        from realtime.ledger.store import utcnow
-
         key_id = key_id_of(key) if key else None
         if key is None:
             key_id, key = new_api_key()
@@ -76,8 +75,6 @@ class Accounts:
 
     def revoke_api_key(self, key_id: str) -> bool:
         """Revoke a key by id; True when a live key was revoked."""
-        from realtime.ledger.store import utcnow
-
         with self._ledger.begin() as c:
             n = c.execute(
                 t.api_keys.update()

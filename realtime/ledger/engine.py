@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from realtime.errors import LedgerError
 
@@ -20,7 +22,7 @@ def make_engine(url: str, schema: str | None = None) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = dbapi_conn.cursor()
             # WAL: readers never block the writer; NORMAL sync is durable across app crashes.
             cur.execute("PRAGMA journal_mode=WAL")
