@@ -1,13 +1,18 @@
 """Pre-trade risk: limits checked before any order reaches the ledger's broker step.
 
 The check is a pure function of the order, the open positions, the account and the clock, so
-tests drive it directly; the kill switch is the one piece of state (engaged until reset).
+tests drive it directly; the kill switch is the one piece of state (engaged until reset). The
+drawdown watch reads the broker's equity on quotes and before orders (see :meth:`RiskManager.watch`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from realtime.brokers.base import Quote
@@ -18,7 +23,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RiskLimits:
-    """Limits in lots and account currency; ``trading_hours_utc`` is [start, end) hours."""
+    """Limits in lots and account currency; ``trading_hours_utc`` is [start, end) hours, and a
+    window with start > end wraps midnight: (22, 6) trades from 22:00 to 06:00 UTC."""
 
     max_order_lots: float = 10.0
     max_position_lots: float = 20.0
@@ -29,34 +35,84 @@ class RiskLimits:
     max_quote_age_s: float = 0.0
 
 
-class RiskManager:
-    """Checks orders against :class:`RiskLimits` and owns the drawdown kill switch."""
+def in_trading_hours(hour: int, window: tuple[int, int]) -> bool:
+    """Whether UTC ``hour`` lies in the [start, end) ``window``, which may wrap midnight."""
+    start, end = window
+    if start <= end:
+        return start <= hour < end
+    return hour >= start or hour < end
 
-    def __init__(self, limits: RiskLimits):
+
+class RiskManager:
+    """Checks orders against :class:`RiskLimits` and owns the drawdown kill switch.
+
+    ``equity`` reads the broker's equity (None when it cannot be read) for the drawdown watch;
+    ``watch_every_s`` bounds how often it is read (0: every quote and every order), since a read
+    is a terminal round trip on MT5 and a pass over every open position on paper.
+    ``on_kill`` runs when the pre-trade check itself finds the drawdown breached: it is called
+    inside the order's transaction, so it must not place orders there (see Services).
+    """
+
+    def __init__(
+        self,
+        limits: RiskLimits,
+        equity: Callable[[], float | None] | None = None,
+        watch_every_s: float = 0.0,
+    ):
         self.limits = limits
+        self.equity, self.watch_every_s = equity, watch_every_s
+        self.on_kill: Callable[[str], None] = lambda reason: None
         self.peak_equity: float | None = None
         self.killed_reason: str | None = None
+        self._lock = threading.Lock()
+        self._last_read = -math.inf
+        self._skipped = False  # a quote was not looked at: the next order reads regardless
 
     def observe_equity(self, equity: float) -> bool:
-        """Track the equity peak; engage the kill switch on a drawdown breach. True if it fired now."""
-        self.peak_equity = equity if self.peak_equity is None else max(self.peak_equity, equity)
-        dd = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
-        if self.killed_reason is None and dd >= self.limits.max_drawdown:
+        """Track the equity peak; engage the kill switch on a drawdown breach.
+
+        True only for the one call that engaged it, however many threads observe at once, so
+        the caller that gets True runs the kill-switch actions exactly once.
+        """
+        with self._lock:
+            self.peak_equity = equity if self.peak_equity is None else max(self.peak_equity, equity)
+            dd = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
+            if self.killed_reason is not None or dd < self.limits.max_drawdown:
+                return False
             self.killed_reason = (
                 f"drawdown {dd:.1%} from peak equity {self.peak_equity:,.2f} reached the "
                 f"{self.limits.max_drawdown:.1%} limit"
             )
-            log.error("kill switch engaged: %s", self.killed_reason)
-            return True
-        return False
+        log.error("kill switch engaged: %s", self.killed_reason)
+        return True
+
+    def watch(self, on_quote: bool) -> bool:
+        """Read the equity if due and observe it; True if this engaged the kill switch.
+
+        A quote arriving within ``watch_every_s`` of the last read is skipped, but then the next
+        order reads anyway, so a skipped price move is never traded through.
+        """
+        if self.equity is None or self.killed_reason is not None:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            due = now - self._last_read >= self.watch_every_s or (self._skipped and not on_quote)
+            if not due:
+                self._skipped = self._skipped or on_quote
+                return False
+            self._last_read, self._skipped = now, False
+        equity = self.equity()
+        return equity is not None and self.observe_equity(equity)
 
     def engage(self, reason: str) -> None:
-        """Halt trading by hand."""
-        self.killed_reason = reason
+        """Halt trading by hand (or restore a halt persisted before a restart)."""
+        with self._lock:
+            self.killed_reason = reason
 
-    def reset(self) -> None:
-        """Resume trading (admin), restarting the drawdown peak."""
-        self.killed_reason, self.peak_equity = None, None
+    def reset(self, equity: float | None = None) -> None:
+        """Resume trading (admin), restarting the drawdown peak at ``equity`` (or the next read)."""
+        with self._lock:
+            self.killed_reason, self.peak_equity = None, equity
 
     def check(
         self,
@@ -77,10 +133,12 @@ class RiskManager:
         lim = self.limits
         if closing:
             return
+        if self.killed_reason is None and self.watch(on_quote=False):
+            self.on_kill(self.killed_reason or "")
         if self.killed_reason:
             raise KillSwitchError(f"trading halted by the kill switch: {self.killed_reason}")
-        start, end = lim.trading_hours_utc
-        if not start <= now.hour < end:
+        if not in_trading_hours(now.hour, lim.trading_hours_utc):
+            start, end = lim.trading_hours_utc
             raise RiskRejectedError(f"outside trading hours {start:02d}:00-{end:02d}:00 UTC")
         if quote is None:
             raise RiskRejectedError(f"no price for {symbol} yet")

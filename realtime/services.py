@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +15,9 @@ from ml.backtest.costs import CostModel
 from realtime.auth import Authenticator
 from realtime.brokers.base import Broker, BrokerPosition, Quote, Side
 from realtime.brokers.paper import PaperBroker
-from realtime.errors import LedgerError
+from realtime.errors import BrokerError, LedgerError
 from realtime.hub import SignalHub
+from realtime.ledger.halts import load_halt, save_halt
 from realtime.ledger.store import Ledger
 from realtime.metrics import Metrics
 from realtime.orders import OrderService
@@ -35,6 +38,20 @@ def _side(side: str) -> Side:
     if side == "sell":
         return "sell"
     raise LedgerError(f"ledger position has side {side!r}; expected 'buy' or 'sell'")
+
+
+def equity_reader(broker: Broker) -> Callable[[], float | None]:
+    """The kill-switch watch's view of ``broker``: its equity, or None while it cannot say
+    (the order path reports an unreachable broker on its own; the watch must not fail orders)."""
+
+    def read() -> float | None:
+        try:
+            return broker.account().equity
+        except BrokerError as exc:
+            log.warning("kill-switch watch could not read the %s account: %s", broker.name, exc)
+            return None
+
+    return read
 
 
 def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
@@ -74,6 +91,7 @@ class Services:
     reloader: ModelReloader
     feed_status: dict[str, Any] = field(default_factory=dict)
     llm_router: Any = None
+    kill_actions: threading.Thread | None = None  # set when an order's own check fired the switch
 
     def quote_from_bar(self, symbol: str, bar: dict[str, Any]) -> None:
         """Price the paper broker from a bar's close (its quote time is the bar's end)."""
@@ -87,6 +105,44 @@ class Services:
             self.broker.update_quote(q)
         self.feed_status[q.symbol] = q.ts
         self.metrics.feed_lag.labels(q.symbol).set((dt.datetime.now(dt.UTC) - q.ts).total_seconds())
+        if self.risk.watch(on_quote=True):
+            self._guarded_kill_actions()
+
+    def _guarded_kill_actions(self) -> None:
+        try:
+            self.on_drawdown_kill()
+        except Exception:  # the switch holds in memory; the feed must go on pricing fills
+            log.exception("kill-switch actions failed")
+
+    def on_drawdown_kill(self) -> list[str]:
+        """The drawdown switch just engaged: persist it, cancel working orders, maybe flatten."""
+        save_halt(self.ledger, self.risk.killed_reason, "risk")
+        return self.orders.halt(self.settings.flatten_on_kill)
+
+    def _killed_in_order(self, reason: str) -> None:
+        # Called by the pre-trade check, inside the order's transaction (on SQLite, holding the
+        # ledger's write lock): the state is saved with the rejected order, but the actions,
+        # which write and place closing orders themselves, run once that transaction is over.
+        save_halt(self.ledger, reason, "risk")
+        self.kill_actions = threading.Thread(target=self._halt_guarded, name="kill-switch", daemon=True)
+        self.kill_actions.start()
+
+    def _halt_guarded(self) -> None:
+        try:
+            self.orders.halt(self.settings.flatten_on_kill)
+        except Exception:  # logged, not lost in a thread's stderr; the switch itself holds
+            log.exception("kill-switch actions failed")
+
+    def kill(self, reason: str, flatten: bool, actor: str) -> list[str]:
+        """Engage the kill switch by hand (persisted), cancel working orders, maybe flatten."""
+        self.risk.engage(reason)  # in memory first: a ledger failure must not leave trading on
+        save_halt(self.ledger, reason, actor)
+        return self.orders.halt(flatten)
+
+    def resume(self, actor: str) -> None:
+        """Release the kill switch (persisted); the drawdown peak restarts at today's equity."""
+        save_halt(self.ledger, None, actor)
+        self.risk.reset(self.risk.equity() if self.risk.equity else None)
 
 
 def build_services(
@@ -110,8 +166,14 @@ def build_services(
             cfg.max_drawdown,
             cfg.trading_hours_utc,
             cfg.max_quote_age_s,
-        )
+        ),
+        equity=equity_reader(broker),
+        watch_every_s=cfg.equity_check_s,
     )
+    halted = load_halt(ledger)
+    if halted is not None:  # engaged before the restart: still engaged until an admin resumes
+        risk.engage(halted)
+        log.warning("kill switch still engaged from before the restart: %s", halted)
     hub, metrics = SignalHub(), metrics or Metrics()
     hub.nats_prefix = cfg.nats_subject_prefix
     # SQLite has one writer, so more threads only queue; PostgreSQL overlaps network round trips.
@@ -137,6 +199,8 @@ def build_services(
             ]
         )
     reconcile(ledger, broker)
+    # The drawdown peak starts at today's equity, not at the first account request.
+    risk.peak_equity = risk.equity() if risk.equity else None
     auth = Authenticator(ledger, cfg.jwt_secret.get_secret_value() if cfg.jwt_secret else None, cfg.jwt_ttl_s)
     reloader = ModelReloader(
         engine,
@@ -146,7 +210,7 @@ def build_services(
         on_swap=lambda m: metrics.model_version.labels(m.name, m.alias).set(float(m.version)),
     )
     metrics.model_version.labels(engine.loaded.name, engine.loaded.alias).set(float(engine.loaded.version))
-    return Services(
+    svc = Services(
         cfg,
         engine,
         ledger,
@@ -162,3 +226,5 @@ def build_services(
         metrics,
         reloader,
     )
+    risk.on_kill = svc._killed_in_order
+    return svc

@@ -5,18 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "changeme", "change-me", "changethis", "secret", "dev-key", "test", "password"}
+PLACEHOLDERS |= {"default", "admin", "apikey", "api-key", "api_key", "jwt-secret", "secret-key", "example"}
+# Template values padded to length ("changeme-changeme-changeme") are still placeholders.
+PLACEHOLDER_MARKS = ("changeme", "change-me", "change_me", "changethis", "placeholder", "replace-me", "your-")
 
 
 def _refuse(name: str, v: SecretStr | None, min_len: int) -> SecretStr | None:
+    """``v`` unless it is a known placeholder, contains one, is shorter than ``min_len``, or
+    repeats a few characters ("xxxxxxxxxxxxxxxx"). The message names the setting only: the
+    value itself never reaches an error or a log (see ``hide_input_in_errors``)."""
     if v is None:
         return v
     raw = v.get_secret_value()
-    if raw.strip().lower() in PLACEHOLDERS or len(raw) < min_len:
-        raise ValueError(f"REALTIME_{name.upper()} is a placeholder or shorter than {min_len} characters")
+    key = raw.strip().lower()
+    if key in PLACEHOLDERS or any(m in key for m in PLACEHOLDER_MARKS) or len(set(key)) < 5:
+        raise ValueError(f"REALTIME_{name.upper()} is a placeholder value; set a real secret")
+    if len(raw) < min_len:
+        raise ValueError(f"REALTIME_{name.upper()} is shorter than {min_len} characters")
     return v
 
 
@@ -27,7 +36,10 @@ class Settings(BaseSettings):
     the ``admin`` user, so a fresh deployment can create users and keys through the API.
     """
 
-    model_config = SettingsConfigDict(env_prefix="REALTIME_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused secret must not be echoed into start-up logs.
+    model_config = SettingsConfigDict(
+        env_prefix="REALTIME_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     api_key: SecretStr
     jwt_secret: SecretStr | None = None
@@ -60,8 +72,11 @@ class Settings(BaseSettings):
     max_total_exposure_lots: float = 50.0
     max_daily_loss: float = 5_000.0
     max_drawdown: float = 0.2
-    flatten_on_kill: bool = False
-    trading_hours_utc: tuple[int, int] = (0, 24)
+    flatten_on_kill: bool = False  # the drawdown kill switch also closes every position
+    # Kill-switch watch: read the broker's equity at most this often on quotes and orders
+    # (0 = every one); a read is a pass over open positions (paper) or a round trip (MT5).
+    equity_check_s: float = Field(default=0.05, ge=0.0)
+    trading_hours_utc: tuple[int, int] = (0, 24)  # [start, end) UTC; (22, 6) wraps midnight
     max_quote_age_s: float = 0.0  # 0 = do not check staleness (replayed history is old on purpose)
     # limits and web
     rate_limit_per_s: float = 20.0
@@ -83,6 +98,17 @@ class Settings(BaseSettings):
     def _refuse_weak_jwt(cls, v: SecretStr | None) -> SecretStr | None:
         # HS256 keys shorter than 32 bytes are guessable (PyJWT warns about them too).
         return _refuse("jwt_secret", v, 32)
+
+    @field_validator("trading_hours_utc")
+    @classmethod
+    def _hours(cls, v: tuple[int, int]) -> tuple[int, int]:
+        start, end = v
+        if not (0 <= start <= 23 and 1 <= end <= 24) or start == end:
+            raise ValueError(
+                f"trading_hours_utc {v} must be [start, end) hours with 0 <= start <= 23, "
+                "1 <= end <= 24 and start != end; use (0, 24) for all day, (22, 6) to wrap midnight"
+            )
+        return v
 
     def resolved_ledger_url(self) -> str:
         """The ledger URL, defaulting to a SQLite file under ``data_dir``."""

@@ -136,3 +136,14 @@ daily_pnl = sa.Table(
     sa.Column("realized", sa.Float, nullable=False),
     sa.Column("commission", sa.Float, nullable=False),
 )
+
+# Trading-halt state that must outlive the process: one row per switch (today only
+# ``kill_switch``); ``reason`` NULL means released. The audit log keeps the history.
+risk_state = sa.Table(
+    "af_risk_state",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("updated_at", _ts, nullable=False),
+)

@@ -45,14 +45,13 @@ def create_user(body: UserIn, who: AdminDep, svc: ServicesDep) -> dict[str, obje
 
 @router.post("/kill")
 def kill(body: KillIn, who: AdminDep, svc: ServicesDep) -> dict[str, object]:
-    """Engage the kill switch by hand: cancel working orders, optionally flatten."""
-    svc.risk.engage(f"{body.reason} (by {who.name})")
-    return {"halted": svc.risk.killed_reason, "actions": svc.orders.halt(body.flatten)}
+    """Engage the kill switch by hand (it survives restarts): cancel working orders, optionally flatten."""
+    actions = svc.kill(f"{body.reason} (by {who.name})", body.flatten, who.name)
+    return {"halted": svc.risk.killed_reason, "actions": actions}
 
 
 @router.post("/resume")
 def resume(who: AdminDep, svc: ServicesDep) -> dict[str, object]:
-    """Release the kill switch."""
-    svc.risk.reset()
-    svc.ledger.audit(who.name, "kill_switch_reset", {})
+    """Release the kill switch (also after a restart); the drawdown peak restarts at today's equity."""
+    svc.resume(who.name)
     return {"halted": None}

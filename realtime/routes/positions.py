@@ -47,8 +47,8 @@ def close_position(
 def account(who: ViewerDep, svc: ServicesDep) -> AccountOut:
     """Balance, equity, margin and today's P&L from the broker and the ledger."""
     acct = svc.broker.account()
-    if svc.risk.observe_equity(acct.equity):
-        svc.orders.halt(svc.settings.flatten_on_kill)
+    if svc.risk.observe_equity(acct.equity):  # the watch runs on quotes; this read is free
+        svc.on_drawdown_kill()
     return AccountOut(
         broker=svc.broker.name,
         balance=acct.balance,
