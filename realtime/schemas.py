@@ -133,3 +133,18 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class ErrorOut(BaseModel):
+    """Every error the service answers itself (auth, roles, limits, domain errors, bad JSON)."""
+
+    detail: str
+
+
+class ReadyOut(BaseModel):
+    """Readiness: each dependency's check, and the served model (503 when one fails)."""
+
+    ready: bool
+    checks: dict[str, bool]
+    model_version: str
+    model_reload_error: str | None
