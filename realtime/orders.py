@@ -14,7 +14,7 @@ from typing import Literal
 
 from marketdata.errors import UnknownSymbolError
 from marketdata.instruments import get_instrument
-from realtime.brokers.base import Broker, ExecReport, OrderIntent
+from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport, OrderIntent
 from realtime.errors import (
     BadOrderError,
     BrokerError,
@@ -74,6 +74,24 @@ def book_fill(ledger: Ledger, order: OrderRow, report: ExecReport) -> int | None
         report.broker_deal_id,
         report.broker_position_id,
         report.broker_order_id,
+    )
+
+
+def book_broker_close(ledger: Ledger, report: ExecReport) -> OrderRow | None:
+    """Book a deal the broker made on its own (``report.ref`` is None: sl, tp, stop-out, a close at
+    the terminal) against the open position it closed, as a filled system order; return that
+    order, or None when the deal was booked before (idempotent by deal id)."""
+    if report.price is None or report.broker_position_id is None or report.broker_deal_id is None:
+        raise ValueError(f"broker close without price, position or deal: {report}")
+    return ledger.trades.record_broker_close(
+        report.broker_position_id,
+        report.price,
+        report.volume,
+        report.commission,
+        report.ts,
+        report.broker_deal_id,
+        report.broker_order_id,
+        report.reason or "broker",
     )
 
 
@@ -199,18 +217,23 @@ class OrderService:
         t0 = time.perf_counter()
         try:
             report = self.broker.submit(intent)
+        except BrokerOutcomeUnknownError as exc:
+            # It may have been executed: "unknown" stays open for reconciliation, never "failed".
+            self._settle(order, "unknown", str(exc))
+            raise
         except BrokerError as exc:
-            status = "failed" if isinstance(exc, BrokerUnavailableError) else "rejected"
-            self.ledger.set_order_status(order.id, status, str(exc))
-            self.observe_status(status)
-            self._emit("order", {"id": order.id, "symbol": order.symbol, "status": status})
+            self._settle(order, "failed" if isinstance(exc, BrokerUnavailableError) else "rejected", str(exc))
             raise
         finally:
             self.observe_broker(time.perf_counter() - t0)
-        self.observe_status(report.status)
         if report.status == "placed":
-            self.ledger.set_order_status(order.id, "placed", broker_order_id=report.broker_order_id)
-            return replace(order, status="placed", broker_order_id=report.broker_order_id)
+            # Conditional: a fill of this resting order may have been booked already (feed thread).
+            if self.ledger.set_order_status(
+                order.id, "placed", broker_order_id=report.broker_order_id, only_from=("pending", "sent")
+            ):
+                self.observe_status("placed")
+                return replace(order, status="placed", broker_order_id=report.broker_order_id)
+            return self.ledger.get_order(order.id) or order
         self.apply_fill(report, order)
         return replace(
             order,
@@ -220,13 +243,30 @@ class OrderService:
             updated_at=report.ts,
         )
 
-    def apply_fill(self, report: ExecReport, order: OrderRow | None = None) -> None:
-        """Book a fill (also the broker's asynchronous limit fills) and announce it."""
-        order = order or (self.ledger.get_order(report.ref) if report.ref is not None else None)
-        if order is None or report.price is None:
-            log.error("fill for unknown order: %s", report)
-            return
-        book_fill(self.ledger, order, report)
+    def _settle(self, order: OrderRow, status: str, message: str) -> None:
+        self.ledger.set_order_status(order.id, status, message)
+        self.observe_status(status)
+        self._emit("order", {"id": order.id, "symbol": order.symbol, "status": status})
+
+    def apply_fill(self, report: ExecReport, order: OrderRow | None = None) -> bool:
+        """Book a fill (also the broker's asynchronous limit fills, and the deals the broker made on
+        its own, such as an sl or tp closing a position) and announce it; True when newly booked.
+
+        The order is looked up and booked in one unit of work: on SQLite that waits for the write
+        lock, so a fill reported while the order's own transaction is still open (atomic mode)
+        finds the order committed instead of being dropped as unknown.
+        """
+        if report.ref is None and order is None:
+            return self._apply_broker_close(report)
+        with self.ledger.unit_of_work():
+            order = order or (self.ledger.get_order(report.ref) if report.ref is not None else None)
+            if order is None or report.price is None:
+                log.error("fill for unknown order: %s", report)
+                return False
+            booked = book_fill(self.ledger, order, report) is not None
+        if not booked:  # booked before (the other of the live path and the broker sync)
+            return False
+        self.observe_status("filled")
         self._emit(
             "fill",
             {
@@ -238,6 +278,31 @@ class OrderService:
                 "status": "filled",
             },
         )
+        return True
+
+    def _apply_broker_close(self, report: ExecReport) -> bool:
+        order = book_broker_close(self.ledger, report)
+        if order is None:
+            return False
+        self.observe_status("filled")
+        # The event goes to whoever opened the position (the closing order is the system's).
+        pos = self.ledger.get_position(order.position_id or 0)
+        opener = self.ledger.get_order(pos.order_id) if pos is not None and pos.order_id else None
+        self._emit(
+            "fill",
+            {
+                "user_id": opener.user_id if opener is not None else order.user_id,
+                "order_id": order.id,
+                "symbol": order.symbol,
+                "side": order.side,
+                "volume": report.volume,
+                "price": report.price,
+                "status": "filled",
+                "position_id": order.position_id,
+                "reason": report.reason,
+            },
+        )
+        return True
 
     def cancel(self, who: Principal, order_id: int) -> OrderRow:
         """Cancel a working order of ``who`` (admins may cancel any)."""
@@ -247,8 +312,12 @@ class OrderService:
         if order.status != "placed" or order.broker_order_id is None:
             raise ConflictError(f"order {order_id} is {order.status}; only working orders can be cancelled")
         self.broker.cancel(order.broker_order_id)
-        self.ledger.set_order_status(order_id, "cancelled", "cancelled by " + who.name)
+        self._cancelled(order_id, "cancelled by " + who.name)
         return self.ledger.get_order(order_id)  # type: ignore[return-value]
+
+    def _cancelled(self, order_id: int, message: str) -> None:
+        if self.ledger.set_order_status(order_id, "cancelled", message, only_from=("placed",)):
+            self.observe_status("cancelled")
 
     def halt(self, flatten: bool) -> list[str]:
         """Kill switch actions: cancel every working order and optionally close every position."""
@@ -256,7 +325,7 @@ class OrderService:
         for order in self.ledger.list_orders(status=("placed",), limit=10_000):
             try:
                 self.broker.cancel(order.broker_order_id or "")
-                self.ledger.set_order_status(order.id, "cancelled", "kill switch")
+                self._cancelled(order.id, "kill switch")
                 done.append(f"cancelled order {order.id}")
             except BrokerError as exc:
                 done.append(f"cancel of order {order.id} failed: {exc}")

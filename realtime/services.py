@@ -194,6 +194,8 @@ def build_services(
                 BrokerPosition(
                     p.broker_position_id or str(p.id), p.symbol, _side(p.side), p.volume, p.open_price,
                     p.order_id,
+                    sl=p.sl,
+                    tp=p.tp,
                 )
                 for p in ledger.positions()
             ]

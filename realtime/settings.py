@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     model_name: str = "alphaforge-signal"
     model_alias: str = "champion"
     model_poll_s: float = 0.0  # 0 = no alias polling; POST /admin/reload still works
+    # A remote broker (MT5): read orders, positions and deals back this often; 0 = off.
+    broker_sync_s: float = Field(default=5.0, ge=0.0)
     data_dir: Path = Path("data")
     symbols: list[str] = ["EURUSD"]
     replay_bars: int = 0  # stored bars to replay at start-up beyond what the first signal needs

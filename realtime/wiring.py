@@ -8,14 +8,30 @@ import time
 from typing import Any
 
 from realtime.brokers.base import Side
+from realtime.brokers.paper import PaperBroker
 from realtime.errors import RealtimeError
 from realtime.ledger.accounts import Principal
+from realtime.ledger.rows import PositionRow
 from realtime.schemas import OrderIn
 from realtime.services import Services
 from realtime.signals import Signal
+from realtime.sync import BrokerSync, run_periodically
 
 log = logging.getLogger(__name__)
 AUTO = Principal(0, "auto-trader", "trader", "auto")
+
+
+def auto_positions(svc: Services, symbol: str) -> list[PositionRow]:
+    """Open positions in ``symbol`` that the auto-trader opened itself (an opening order of the
+    AUTO principal with an ``auto-`` client id); a trader's manual positions are never its own."""
+    out = []
+    for p in svc.ledger.positions():
+        if p.symbol != symbol or p.order_id is None:
+            continue
+        order = svc.ledger.get_order(p.order_id)
+        if order is not None and order.user_id == AUTO.user_id and order.client_order_id.startswith("auto-"):
+            out.append(p)
+    return out
 
 
 def auto_trade(svc: Services, sig: Signal) -> None:
@@ -23,7 +39,7 @@ def auto_trade(svc: Services, sig: Signal) -> None:
     if sig.symbol not in svc.settings.auto_trade_symbols or sig.signal == 0:
         return
     side: Side = "buy" if sig.signal > 0 else "sell"
-    mine = [p for p in svc.ledger.positions() if p.symbol == sig.symbol and p.order_id is not None]
+    mine = auto_positions(svc, sig.symbol)
     if any(p.side == side for p in mine):
         return
     try:
@@ -61,7 +77,8 @@ def wire_signals(svc: Services) -> None:
 
 
 async def start_background(svc: Services, feed: Any = None) -> list[asyncio.Task[Any]]:
-    """Connect NATS when configured, start the feed and alias polling; return the tasks."""
+    """Connect NATS when configured, start the feed, alias polling and the broker sync; return
+    the tasks."""
     cfg = svc.settings
     tasks: list[asyncio.Task[Any]] = []
     if cfg.nats_url:
@@ -81,4 +98,9 @@ async def start_background(svc: Services, feed: Any = None) -> list[asyncio.Task
         tasks.append(asyncio.create_task(runner.run(), name="feed"))
     if cfg.model_poll_s > 0:
         tasks.append(asyncio.create_task(svc.reloader.poll(cfg.model_poll_s), name="model-poll"))
+    # The paper broker books its own events (limit fills, sl/tp closes) as quotes arrive, through
+    # on_fill; a remote broker's are only seen by reading them back.
+    if cfg.broker_sync_s > 0 and not isinstance(svc.broker, PaperBroker):
+        sync = run_periodically(BrokerSync(svc.orders), cfg.broker_sync_s)
+        tasks.append(asyncio.create_task(sync, name="broker-sync"))
     return tasks

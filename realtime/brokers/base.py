@@ -6,7 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from realtime.errors import BrokerUnavailableError
+
 Side = Literal["buy", "sell"]
+
+
+class BrokerOutcomeUnknownError(BrokerUnavailableError):
+    """The order may have reached the broker but no answer came back (no reply, timeout, lost
+    connection): the ledger records it as ``unknown`` and reconciliation settles it later."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,12 @@ class OrderIntent:
 
 @dataclass(frozen=True)
 class ExecReport:
-    """The broker's answer: ``filled`` (with price) or ``placed`` (a working limit order)."""
+    """The broker's answer: ``filled`` (with price) or ``placed`` (a working limit order).
+
+    ``ref`` is the ledger order the execution belongs to; a deal the broker made on its own
+    (a stop-loss, take-profit or stop-out closing a position) has no ``ref``, names the position
+    in ``broker_position_id`` and says why in ``reason`` ("sl", "tp", "stop_out", "broker").
+    """
 
     status: Literal["filled", "placed"]
     broker_order_id: str
@@ -50,6 +62,7 @@ class ExecReport:
     broker_position_id: str | None = None
     ts: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     ref: int | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,8 @@ class BrokerPosition:
     volume: float
     price_open: float
     ref: int | None = None
+    sl: float | None = None
+    tp: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,4 +125,13 @@ class Broker(Protocol):
 
     def fills_for(self, ref: int) -> ExecReport | None:
         """The execution of ledger order ``ref`` if the broker has one (used on restart)."""
+        ...
+
+    def working_order(self, ref: int) -> str | None:
+        """The broker id of ledger order ``ref`` if it is working (pending) at the broker."""
+        ...
+
+    def position_closes(self, broker_position_id: str) -> list[ExecReport]:
+        """The deals that closed (part of) a position, oldest first; ``ref`` set when one of the
+        ledger's orders made the deal, else ``reason`` says why the broker closed it."""
         ...

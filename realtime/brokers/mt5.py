@@ -12,11 +12,20 @@ import logging
 from typing import Any
 
 from realtime.brokers import mt5_constants as c
-from realtime.brokers.base import AccountState, BrokerPosition, ExecReport, OrderIntent, Quote
+from realtime.brokers.base import (
+    AccountState,
+    BrokerOutcomeUnknownError,
+    BrokerPosition,
+    ExecReport,
+    OrderIntent,
+    Quote,
+)
 from realtime.errors import BrokerError, BrokerUnavailableError
 
 log = logging.getLogger(__name__)
 _COMMENT = "af:"
+# DEAL_REASON_* of a deal the server made on its own (MQL5 ENUM_DEAL_REASON): SL, TP, stop-out.
+_DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
 
 
 def _ref_of(comment: str) -> int | None:
@@ -116,9 +125,15 @@ class MT5Broker:
             raise self._unavailable("order_check")
         if check.retcode != 0:  # order_check's success is 0, not DONE
             raise retcode_error(check.retcode, check.comment, "order_check")
-        res = self.mt5.order_send(req)
+        try:
+            res = self.mt5.order_send(req)
+        except Exception as exc:  # a bridge raises on a dropped link, whatever the terminal did
+            raise self._unknown(intent, f"order_send raised {type(exc).__name__}: {exc}") from exc
         if res is None:
-            raise self._unavailable("order_send")
+            raise self._unknown(intent, f"order_send returned nothing, last_error={self.mt5.last_error()}")
+        if res.retcode in c.UNAVAILABLE_RETCODES:
+            text = c.RETCODE_TEXT.get(res.retcode, "")
+            raise self._unknown(intent, f"order_send answered {text} (retcode {res.retcode})", res.retcode)
         if res.retcode == c.TRADE_RETCODE_PLACED:
             return ExecReport("placed", str(res.order), float(res.price), 0.0, ref=intent.ref)
         if res.retcode not in (c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_DONE_PARTIAL):
@@ -130,6 +145,16 @@ class MT5Broker:
             float(res.price),
             float(res.volume),
             intent.close_position or str(res.order),
+        )
+
+    @staticmethod
+    def _unknown(intent: OrderIntent, what: str, retcode: int | None = None) -> BrokerOutcomeUnknownError:
+        # After order_send the request may have been executed even without an answer: say so,
+        # rather than "failed", so that reconciliation looks for the deal.
+        return BrokerOutcomeUnknownError(
+            f"MT5 {what}: the outcome of order {intent.ref} is unknown; "
+            "it will be reconciled with the terminal's deals",
+            retcode,
         )
 
     def _report(self, ref: int, order: int, deal: int, price: float, volume: float, pos: str) -> ExecReport:
@@ -158,6 +183,8 @@ class MT5Broker:
                 float(p.volume),
                 float(p.price_open),
                 _ref_of(p.comment),
+                float(p.sl) or None,
+                float(p.tp) or None,
             )
             for p in rows
             if p.magic == self.magic
@@ -170,25 +197,56 @@ class MT5Broker:
             raise self._unavailable("orders_get")
         return [str(o.ticket) for o in rows if o.magic == self.magic]
 
-    def fills_for(self, ref: int) -> ExecReport | None:
-        """The deal the terminal made for ledger order ``ref`` (matched on the ``af:<ref>`` comment)."""
-        now = dt.datetime.now(dt.UTC)
-        deals = self.mt5.history_deals_get(now - dt.timedelta(days=7), now + dt.timedelta(days=1))
+    def _deals(self, **kw: Any) -> tuple[Any, ...]:
+        if not kw:
+            now = dt.datetime.now(dt.UTC)
+            deals = self.mt5.history_deals_get(now - dt.timedelta(days=7), now + dt.timedelta(days=1))
+        else:
+            deals = self.mt5.history_deals_get(**kw)
         if deals is None:
             raise self._unavailable("history_deals_get")
-        for d in deals:
+        return tuple(deals)
+
+    def _deal_report(self, d: Any, ref: int | None, reason: str | None = None) -> ExecReport:
+        return ExecReport(
+            "filled",
+            str(d.order),
+            float(d.price),
+            float(d.volume),
+            -float(d.commission),
+            str(d.ticket),
+            str(d.position_id),
+            ref=ref,
+            reason=reason,
+        )
+
+    def fills_for(self, ref: int) -> ExecReport | None:
+        """The deal the terminal made for ledger order ``ref`` (matched on the ``af:<ref>`` comment)."""
+        for d in self._deals():
             if d.magic == self.magic and _ref_of(d.comment) == ref:
-                return ExecReport(
-                    "filled",
-                    str(d.order),
-                    float(d.price),
-                    float(d.volume),
-                    -float(d.commission),
-                    str(d.ticket),
-                    str(d.position_id),
-                    ref=ref,
-                )
+                return self._deal_report(d, ref)
         return None
+
+    def working_order(self, ref: int) -> str | None:
+        """The ticket of ledger order ``ref`` if it is a working pending order at the terminal."""
+        rows = self.mt5.orders_get()
+        if rows is None:
+            raise self._unavailable("orders_get")
+        return next(
+            (str(o.ticket) for o in rows if o.magic == self.magic and _ref_of(o.comment) == ref), None
+        )
+
+    def position_closes(self, broker_position_id: str) -> list[ExecReport]:
+        """The exit deals of a position: ours carry ``af:<ref>``; a stop-loss, take-profit,
+        stop-out or a close by hand at the terminal carries none and gets a ``reason``."""
+        out = []
+        for d in self._deals(position=int(broker_position_id)):
+            if d.entry == c.DEAL_ENTRY_IN:
+                continue
+            ref = _ref_of(d.comment) if d.magic == self.magic else None
+            reason = None if ref is not None else _DEAL_REASONS.get(int(getattr(d, "reason", -1)), "broker")
+            out.append(self._deal_report(d, ref, reason))
+        return out
 
     def account(self) -> AccountState:
         """Balance, equity and margin from ``account_info``."""

@@ -5,7 +5,10 @@ on failure with ``last_error()``; ``order_check`` succeeds with retcode 0 and ``
 10009 (DONE) or 10008 (PLACED); filling modes are checked against ``symbol_info().filling_mode``;
 market prices outside ``deviation`` points answer REQUOTE; sl/tp on the wrong side answer
 INVALID_STOPS. Accounts are hedging: each opening deal creates a position whose ticket is the
-order ticket. It is not a matching engine: market orders fill at the current tick.
+order ticket. It is not a matching engine: market orders fill at the current tick. Each pushed
+tick triggers as a trade server would: a pending limit order it crosses fills at its price, and a
+position whose sl or tp it reaches is closed at the tick's price (deal reason SL/TP, comment
+``[sl 1.09000]``, the position's magic).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import numpy as np
 
 from realtime.brokers.mt5_constants import *  # noqa: F403 - the module mirrors MetaTrader5's namespace
 from realtime.brokers.mt5_constants import (
+    DEAL_ENTRY_IN,
+    DEAL_ENTRY_OUT,
     ORDER_FILLING_FOK,
     ORDER_FILLING_IOC,
     ORDER_FILLING_RETURN,
@@ -72,8 +77,10 @@ TradeOrder = namedtuple(
 )
 TradeDeal = namedtuple(
     "TradeDeal",
-    "ticket order time type entry magic position_id volume price commission profit symbol comment",
+    "ticket order time type entry magic position_id reason volume price commission profit symbol comment",
 )
+# ENUM_DEAL_REASON values the simulator produces (MQL5 docs; 5.0.6231 exports no DEAL_REASON_*)
+DEAL_REASON_CLIENT, DEAL_REASON_EXPERT, DEAL_REASON_SL, DEAL_REASON_TP = 0, 3, 4, 5
 AccountInfo = namedtuple("AccountInfo", "login balance equity margin margin_free leverage currency")
 _TICK_DTYPE = [
     ("time", "i8"),
@@ -101,6 +108,7 @@ class MT5TerminalSimulator:
         self._deals: list[TradeDeal] = []
         self._tickets = itertools.count(1000)
         self.calls: list[str] = []
+        self.last_request: dict[str, Any] | None = None  # the latest order_check/order_send request
 
     # simulation controls -------------------------------------------------------------------
     def add_symbol(
@@ -120,8 +128,36 @@ class MT5TerminalSimulator:
         self._ticks.setdefault(name, [])
 
     def push_tick(self, symbol: str, bid: float, ask: float, time_msc: int) -> None:
-        """Append a quote to the symbol's tick history (the terminal's live feed)."""
-        self._ticks[symbol].append(Tick(time_msc // 1000, bid, ask, 0.0, 0, time_msc, 6, 0.0))
+        """Append a quote to the symbol's tick history (the terminal's live feed), then trigger the
+        pending orders it crosses and the stops it reaches, as the trade server does."""
+        tick = Tick(time_msc // 1000, bid, ask, 0.0, 0, time_msc, 6, 0.0)
+        self._ticks[symbol].append(tick)
+        for o in [o for o in self._orders.values() if o.symbol == symbol]:
+            buy = o.type == ORDER_TYPE_BUY_LIMIT
+            if ask <= o.price_open if buy else bid >= o.price_open:
+                del self._orders[o.ticket]
+                self._open(
+                    o.ticket,
+                    tick,
+                    buy,
+                    o.magic,
+                    o.volume_current,
+                    o.price_open,
+                    o.sl,
+                    o.tp,
+                    o.symbol,
+                    o.comment,
+                    DEAL_REASON_EXPERT,
+                )
+        for p in [p for p in self._positions.values() if p.symbol == symbol]:
+            price, sign = (bid, 1.0) if p.type == 0 else (ask, -1.0)  # a long exits at the bid
+            if p.sl and sign * (price - p.sl) <= 0:
+                reason, comment = DEAL_REASON_SL, f"[sl {p.sl:.5f}]"
+            elif p.tp and sign * (price - p.tp) >= 0:
+                reason, comment = DEAL_REASON_TP, f"[tp {p.tp:.5f}]"
+            else:
+                continue
+            self._close(p.ticket, next(self._tickets), tick, p.volume, price, p.magic, comment, reason)
 
     def _fail(self, code: int, text: str) -> None:
         self._error = (code, text)
@@ -245,6 +281,7 @@ class MT5TerminalSimulator:
     def order_check(self, request: dict[str, Any]) -> OrderCheckResult | None:
         """Validate a request without sending it: retcode 0 means it would be accepted."""
         self.calls.append("order_check")
+        self.last_request = dict(request)
         acct = self.account_info()
         if acct is None:
             return None
@@ -257,6 +294,7 @@ class MT5TerminalSimulator:
     def order_send(self, request: dict[str, Any]) -> OrderSendResult | None:
         """Execute a request: DONE (10009) for deals, PLACED (10008) for pending orders."""
         self.calls.append("order_send")
+        self.last_request = dict(request)
         if not self._live():
             return None
         r = self._req(request)
@@ -285,57 +323,89 @@ class MT5TerminalSimulator:
         info = self._symbols[r.symbol]
         if abs(r.price - price) > r.deviation * info.point:
             return OrderSendResult(TRADE_RETCODE_REQUOTE, 0, 0, 0.0, 0.0, bid, ask, "Requote", 0, 0, r)
-        commission = -self.commission_per_lot * r.volume
-        self.balance += commission
-        profit, entry = 0.0, 0
+        why = DEAL_REASON_EXPERT
         if r.position:
-            pos = self._positions.pop(r.position)
-            profit = (
-                ((price - pos.price_open) if pos.type == 0 else (pos.price_open - price))
-                * r.volume
-                * info.trade_contract_size
-            )
-            self.balance += profit
-            entry, position_id = 1, r.position
-            if pos.volume - r.volume > 1e-9:
-                self._positions[r.position] = pos._replace(volume=round(pos.volume - r.volume, 8))
+            deal = self._close(r.position, ticket, tick, r.volume, price, r.magic, r.comment, why)
         else:
-            position_id = ticket
-            self._positions[ticket] = TradePosition(
-                ticket,
-                tick.time,
-                0 if buy else 1,
-                r.magic,
-                ticket,
-                r.volume,
-                price,
-                r.sl,
-                r.tp,
-                price,
-                0.0,
-                r.symbol,
-                r.comment,
-            )
-        deal = next(self._tickets)
-        self._deals.append(
-            TradeDeal(
-                deal,
-                ticket,
-                tick.time,
-                r.type,
-                entry,
-                r.magic,
-                position_id,
-                r.volume,
-                price,
-                commission,
-                profit,
-                r.symbol,
-                r.comment,
-            )
-        )
+            args = (r.magic, r.volume, price, r.sl, r.tp, r.symbol, r.comment, why)
+            deal = self._open(ticket, tick, buy, *args)
         return OrderSendResult(
             TRADE_RETCODE_DONE, deal, ticket, r.volume, price, bid, ask, "Request executed", 0, 0, r
+        )
+
+    def _deal(self, **fields: Any) -> int:
+        """Charge the commission and append a deal; return its ticket."""
+        commission = -self.commission_per_lot * fields["volume"]
+        self.balance += commission
+        ticket = next(self._tickets)
+        self._deals.append(TradeDeal(ticket=ticket, commission=commission, **fields))
+        return ticket
+
+    def _open(
+        self,
+        order: int,
+        tick: Tick,
+        buy: bool,
+        magic: int,
+        volume: float,
+        price: float,
+        sl: float,
+        tp: float,
+        symbol: str,
+        comment: str,
+        reason: int,
+    ) -> int:
+        """A deal opening position ``order`` (hedging: the position's ticket is the order's)."""
+        kind = 0 if buy else 1
+        self._positions[order] = TradePosition(
+            order, tick.time, kind, magic, order, volume, price, sl, tp, price, 0.0, symbol, comment
+        )
+        return self._deal(
+            order=order,
+            time=tick.time,
+            type=kind,
+            entry=DEAL_ENTRY_IN,
+            magic=magic,
+            position_id=order,
+            reason=reason,
+            volume=volume,
+            price=price,
+            profit=0.0,
+            symbol=symbol,
+            comment=comment,
+        )
+
+    def _close(
+        self,
+        position: int,
+        order: int,
+        tick: Tick,
+        volume: float,
+        price: float,
+        magic: int,
+        comment: str,
+        reason: int,
+    ) -> int:
+        """A deal closing ``volume`` lots of ``position`` at ``price``, realising its profit."""
+        pos = self._positions.pop(position)
+        size = self._symbols[pos.symbol].trade_contract_size
+        profit = ((price - pos.price_open) if pos.type == 0 else (pos.price_open - price)) * volume * size
+        self.balance += profit
+        if pos.volume - volume > 1e-9:
+            self._positions[position] = pos._replace(volume=round(pos.volume - volume, 8))
+        return self._deal(
+            order=order,
+            time=tick.time,
+            type=1 - pos.type,  # DEAL_TYPE_SELL closes a buy
+            entry=DEAL_ENTRY_OUT,
+            magic=magic,
+            position_id=position,
+            reason=reason,
+            volume=volume,
+            price=price,
+            profit=profit,
+            symbol=pos.symbol,
+            comment=comment,
         )
 
     def positions_get(

@@ -6,10 +6,11 @@ import datetime as dt
 import itertools
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from marketdata.instruments import get_instrument
 from ml.backtest.costs import CostModel
-from realtime.brokers.base import AccountState, BrokerPosition, ExecReport, OrderIntent, Quote
+from realtime.brokers.base import AccountState, BrokerPosition, ExecReport, OrderIntent, Quote, Side
 from realtime.errors import BrokerError, BrokerUnavailableError
 from realtime.ledger.trades import gross_pnl
 
@@ -17,7 +18,8 @@ from realtime.ledger.trades import gross_pnl
 class PaperBroker:
     """A simulated hedging account. Market orders fill at the touch (ask to buy, bid to sell)
     plus the CostModel's slippage; commission per lot and per notional as in the backtest.
-    Limit orders rest until a quote crosses them, then ``on_fill`` receives the report.
+    Limit orders rest until a quote crosses them, then ``on_fill`` receives the report; so does
+    the close of a position whose sl or tp a quote crosses (priced like a market order).
     """
 
     name = "paper"
@@ -27,7 +29,7 @@ class PaperBroker:
         costs: CostModel | None = None,
         balance: float = 100_000.0,
         leverage: float = 30.0,
-        on_fill: Callable[[ExecReport], None] | None = None,
+        on_fill: Callable[[ExecReport], object] | None = None,
     ):
         self.costs = costs or CostModel()
         self.balance, self.leverage, self.on_fill = balance, leverage, on_fill
@@ -35,11 +37,14 @@ class PaperBroker:
         self._positions: dict[str, BrokerPosition] = {}
         self._working: dict[str, OrderIntent] = {}
         self._reports: dict[int, ExecReport] = {}
+        self._closes: dict[str, list[ExecReport]] = {}  # closing deals by position, for the sync
+        self._stops: set[str] = set()  # ids of positions with an sl or tp
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def update_quote(self, quote: Quote) -> list[ExecReport]:
-        """Take a new quote; fill resting limit orders it crosses and return their reports."""
+        """Take a new quote; fill the resting limit orders it crosses, close the positions whose
+        sl or tp it crosses, and return their reports (each also goes to ``on_fill``)."""
         with self._lock:
             self._quotes[quote.symbol] = quote
             crossed = [
@@ -51,19 +56,59 @@ class PaperBroker:
             for oid, o in crossed:
                 del self._working[oid]
                 reports.append(self._fill(o, quote, oid, limit=True))
+            for pid in list(self._stops):  # only positions with an sl or tp: quotes are hot
+                pos = self._positions.get(pid)
+                if pos is None:
+                    self._stops.discard(pid)
+                    continue
+                reason = self._stop_hit(pos, quote) if pos.symbol == quote.symbol else None
+                if reason is not None:
+                    reports.append(self._close_at_broker(pos, quote, reason))
         for r in reports:
             if self.on_fill is not None:
                 self.on_fill(r)
         return reports
 
     @staticmethod
+    def _stop_hit(p: BrokerPosition, q: Quote) -> str | None:
+        """Return "sl" or "tp" when ``q`` reaches the position's stop: a long exits at the bid, a short
+        at the ask, as the order closing it would."""
+        if p.side == "buy":
+            if p.sl is not None and q.bid <= p.sl:
+                return "sl"
+            if p.tp is not None and q.bid >= p.tp:
+                return "tp"
+        else:
+            if p.sl is not None and q.ask >= p.sl:
+                return "sl"
+            if p.tp is not None and q.ask <= p.tp:
+                return "tp"
+        return None
+
+    def _close_at_broker(self, pos: BrokerPosition, q: Quote, reason: str) -> ExecReport:
+        """Close ``pos`` at the touch for ``reason``, costed as the backtest does: a stop-loss
+        becomes a market order and slips; a take-profit is a limit order and gets its price."""
+        side: Side = "sell" if pos.side == "buy" else "buy"
+        oid = str(next(self._ids))
+        price, commission, deal = self._deal(pos.symbol, side, pos.volume, q, limit=reason == "tp")
+        self._reduce(pos.broker_position_id, pos.volume, price)
+        report = ExecReport(
+            "filled", oid, price, pos.volume, commission, deal, pos.broker_position_id, reason=reason
+        )
+        self._closes.setdefault(pos.broker_position_id, []).append(report)
+        return report
+
+    @staticmethod
     def _marketable(o: OrderIntent, q: Quote) -> bool:
         assert o.price is not None
         return q.ask <= o.price if o.side == "buy" else q.bid >= o.price
 
-    def _fill(self, o: OrderIntent, q: Quote, oid: str, limit: bool) -> ExecReport:
-        inst = get_instrument(o.symbol)
-        touch = q.ask if o.side == "buy" else q.bid
+    def _deal(
+        self, symbol: str, side: Side, volume: float, q: Quote, limit: bool
+    ) -> tuple[float, float, str]:
+        """(price, commission, deal id) of a deal at the touch; a limit fill has no slippage."""
+        inst = get_instrument(symbol)
+        touch = q.ask if side == "buy" else q.bid
         slip = (
             0.0
             if limit
@@ -71,31 +116,38 @@ class PaperBroker:
                 self.costs.slippage_pips * inst.pip_size + self.costs.slippage_spread_frac * (q.ask - q.bid)
             )
         )
-        price = touch + slip if o.side == "buy" else touch - slip
+        price = touch + slip if side == "buy" else touch - slip
         commission = (
-            self.costs.commission_per_lot * o.volume
-            + self.costs.commission_rate * o.volume * inst.contract_size * price
+            self.costs.commission_per_lot * volume
+            + self.costs.commission_rate * volume * inst.contract_size * price
         )
         self.balance -= commission
-        deal = str(next(self._ids))
+        return price, commission, str(next(self._ids))
+
+    def _reduce(self, pos_id: str, volume: float, price: float) -> None:
+        """Take ``volume`` lots off position ``pos_id`` at ``price`` and realise the P&L."""
+        pos = self._positions.pop(pos_id)
+        self.balance += gross_pnl(pos.symbol, pos.side, volume, pos.price_open, price)
+        if pos.volume - volume > 1e-9:
+            self._positions[pos_id] = replace(pos, volume=pos.volume - volume)
+
+    def _open(self, p: BrokerPosition) -> None:
+        self._positions[p.broker_position_id] = p
+        if p.sl is not None or p.tp is not None:
+            self._stops.add(p.broker_position_id)
+
+    def _fill(self, o: OrderIntent, q: Quote, oid: str, limit: bool) -> ExecReport:
+        price, commission, deal = self._deal(o.symbol, o.side, o.volume, q, limit)
         if o.close_position is not None:
-            pos = self._positions.pop(o.close_position)
-            self.balance += gross_pnl(o.symbol, pos.side, o.volume, pos.price_open, price)
-            if pos.volume - o.volume > 1e-9:
-                self._positions[pos.broker_position_id] = BrokerPosition(
-                    pos.broker_position_id,
-                    pos.symbol,
-                    pos.side,
-                    pos.volume - o.volume,
-                    pos.price_open,
-                    pos.ref,
-                )
+            self._reduce(o.close_position, o.volume, price)
             pos_id = o.close_position
         else:
             pos_id = oid
-            self._positions[oid] = BrokerPosition(oid, o.symbol, o.side, o.volume, price, o.ref)
+            self._open(BrokerPosition(oid, o.symbol, o.side, o.volume, price, o.ref, sl=o.sl, tp=o.tp))
         report = ExecReport("filled", oid, price, o.volume, commission, deal, pos_id, ref=o.ref)
         self._reports[o.ref] = report
+        if o.close_position is not None:
+            self._closes.setdefault(pos_id, []).append(report)
         return report
 
     def submit(self, intent: OrderIntent) -> ExecReport:
@@ -122,7 +174,7 @@ class PaperBroker:
         """Re-open the ledger's positions after a restart (paper keeps no state of its own)."""
         with self._lock:
             for p in positions:
-                self._positions[p.broker_position_id] = p
+                self._open(p)
                 self._ids = itertools.count(max(int(p.broker_position_id) + 1, next(self._ids)))
 
     def positions(self) -> list[BrokerPosition]:
@@ -157,6 +209,16 @@ class PaperBroker:
     def fills_for(self, ref: int) -> ExecReport | None:
         """The fill of ledger order ``ref`` in this process, if any."""
         return self._reports.get(ref)
+
+    def working_order(self, ref: int) -> str | None:
+        """The id of ledger order ``ref`` if it rests here."""
+        with self._lock:
+            return next((oid for oid, o in self._working.items() if o.ref == ref), None)
+
+    def position_closes(self, broker_position_id: str) -> list[ExecReport]:
+        """The deals that closed (part of) a position in this process, oldest first."""
+        with self._lock:
+            return list(self._closes.get(broker_position_id, ()))
 
     def now(self) -> dt.datetime:
         """Wall-clock time (paper has no server clock)."""

@@ -19,7 +19,9 @@ from realtime.ledger.engine import make_engine
 from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
 
 log = logging.getLogger(__name__)
-OPEN_ORDER_STATES = ("pending", "sent", "placed")
+# "unknown": sent, but the broker's answer never came (timeout, lost link): it may have been
+# executed, so reconciliation looks for its deal before deciding.
+OPEN_ORDER_STATES = ("pending", "sent", "placed", "unknown")
 
 
 def utcnow() -> dt.datetime:
@@ -87,7 +89,14 @@ class Ledger:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[sa.Connection]:
-        """One transaction for several ledger calls on this thread: all of them commit or none."""
+        """One transaction for several ledger calls on this thread: all of them commit or none.
+
+        Inside another unit of work on the same thread it joins the outer one.
+        """
+        outer = getattr(self._unit, "conn", None)
+        if outer is not None:
+            yield outer
+            return
         with self.begin() as c:
             self._unit.conn = c
             try:
@@ -161,16 +170,26 @@ class Ledger:
             return [from_mapping(OrderRow, m) for m in c.execute(q).mappings()]
 
     def set_order_status(
-        self, order_id: int, status: str, message: str | None = None, broker_order_id: str | None = None
-    ) -> None:
-        """Move an order to ``status``."""
+        self,
+        order_id: int,
+        status: str,
+        message: str | None = None,
+        broker_order_id: str | None = None,
+        only_from: tuple[str, ...] | None = None,
+    ) -> bool:
+        """Move an order to ``status``; with ``only_from``, only when it is still in one of those
+        states (a conditional UPDATE, so a fill booked meanwhile is never overwritten).
+        Return whether the order moved."""
         values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
         if message is not None:
             values["message"] = message[:500]
         if broker_order_id is not None:
             values["broker_order_id"] = broker_order_id
+        stmt = t.orders.update().where(t.orders.c.id == order_id)
+        if only_from is not None:
+            stmt = stmt.where(t.orders.c.status.in_(only_from))
         with self.begin() as c:
-            c.execute(t.orders.update().where(t.orders.c.id == order_id).values(**values))
+            return bool(c.execute(stmt.values(**values)).rowcount)
 
     # positions ----------------------------------------------------------------------------
     def positions(self, status: str | None = "open") -> list[PositionRow]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -60,6 +61,9 @@ _INSERT_POSITION = t.positions.insert().values(
         )
     }
 )
+
+
+SYSTEM_USER_ID = 0  # the user id of orders the service makes itself (auto-trader, kill switch, broker)
 
 
 def gross_pnl(symbol: str, side: str, volume: float, open_price: float, close_price: float) -> float:
@@ -159,6 +163,65 @@ class Trades:
             values.update(volume=left)
         c.execute(t.positions.update().where(t.positions.c.id == position_id).values(**values))
         return pnl, pos["symbol"], pos["side"], closed
+
+    def record_broker_close(
+        self,
+        broker_position_id: str,
+        price: float,
+        volume: float,
+        commission: float,
+        ts: dt.datetime,
+        broker_deal_id: str,
+        broker_order_id: str | None,
+        reason: str,
+    ) -> OrderRow | None:
+        """Book a deal the broker made on its own that closed (part of) an open position: a
+        stop-loss, take-profit, stop-out or a close by hand at the terminal.
+
+        It becomes a system order (client id ``broker-deal-<deal>``) filled at the deal's price,
+        so realised P&L, commission and exposure are booked like any closing fill, with an audit
+        entry, all in one transaction. Idempotent by deal id; return the (filled) closing order, or
+        None when the deal is already booked or no open position has that broker id.
+        """
+        cid = f"broker-deal-{broker_deal_id}"
+        ledger = self._ledger
+        with ledger.unit_of_work() as c:
+            if ledger.order_by_client_id(SYSTEM_USER_ID, cid) is not None:
+                return None
+            pos = (
+                c.execute(
+                    t.positions.select().where(
+                        t.positions.c.broker_position_id == broker_position_id, t.positions.c.status == "open"
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if pos is None:
+                return None
+            order, _ = ledger.create_order(
+                SYSTEM_USER_ID,
+                cid,
+                symbol=pos["symbol"],
+                side="sell" if pos["side"] == "buy" else "buy",
+                type="market",
+                volume=volume,
+                position_id=pos["id"],
+                message=f"closed at the broker ({reason})",
+            )
+            self.record_fill(
+                order, price, volume, commission, ts, broker_deal_id, broker_position_id, broker_order_id
+            )
+            detail = {
+                "position_id": pos["id"],
+                "order_id": order.id,
+                "reason": reason,
+                "price": price,
+                "volume": volume,
+                "broker_deal_id": broker_deal_id,
+            }
+            ledger.audit("broker", "position_closed_at_broker", detail, conn=c)
+            return replace(order, status="filled", fill_price=price, broker_order_id=broker_order_id)
 
     def close_missing(self, position_id: int, reason: str) -> None:
         """Close a position the broker no longer has (reconciliation), with an audit entry."""
