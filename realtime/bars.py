@@ -13,6 +13,14 @@ import pandas as pd
 _MIN_MS = 60_000
 
 
+class LateTickError(ValueError):
+    """A tick older than the symbol's open bar: that minute is already closed and emitted."""
+
+    def __init__(self, symbol: str, ts_ms: int, open_bucket_ms: int):
+        super().__init__(f"{symbol} tick at {ts_ms} is older than the open bar {open_bucket_ms}")
+        self.symbol, self.ts_ms, self.open_bucket_ms = symbol, ts_ms, open_bucket_ms
+
+
 class RollingBars:
     """Per-symbol accumulator of the current minute."""
 
@@ -28,12 +36,17 @@ class RollingBars:
         bid_volume: float = 0.0,
         ask_volume: float = 0.0,
     ) -> dict[str, Any] | None:
-        """Add a tick; return the bar it closed, if any. Out-of-order ticks are refused."""
+        """Add a tick; return the bar it closed, if any.
+
+        A tick from a minute before the open bar raises LateTickError and changes nothing: its
+        bar was already emitted, and reopening it would change a signal after the fact. The
+        caller (FeedRunner) drops and counts it.
+        """
         bucket = ts_ms // _MIN_MS * _MIN_MS
         cur = self._open.get(symbol)
         closed = None
         if cur is not None and bucket < cur["_bucket"]:
-            raise ValueError(f"{symbol} tick at {ts_ms} is older than the open bar {cur['_bucket']}")
+            raise LateTickError(symbol, ts_ms, cur["_bucket"])
         if cur is not None and bucket > cur["_bucket"]:
             closed = self._finish(cur)
             cur = None

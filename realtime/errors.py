@@ -91,3 +91,17 @@ class FeedError(RealtimeError):
     """A market-data feed failed."""
 
     status_code = 503
+
+
+class ModelReloadError(RealtimeError):
+    """A reload could not load the alias's new version; ``serving_version`` still serves.
+
+    502: the registry handed back something unusable (a corrupt artifact, a model needing
+    features this service does not compute, an unreadable alias); this service is fine.
+    """
+
+    status_code = 502
+
+    def __init__(self, message: str, serving_version: str):
+        super().__init__(message)
+        self.serving_version = serving_version

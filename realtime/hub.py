@@ -1,13 +1,35 @@
-"""SignalHub: fans each new signal out to WebSocket clients (and NATS when configured)."""
+"""SignalHub: fans each new signal out to WebSocket clients (and NATS when configured).
+
+Signals are public to every authenticated client. Order and fill events are private: a client
+gets them only for its own orders, or all of them when it is an admin, as REST shows orders.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+PRIVATE_KINDS = frozenset({"order", "fill"})
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """Who a WebSocket queue belongs to; ``user_id`` None is an anonymous, signals-only client."""
+
+    user_id: int | None = None
+    admin: bool = False
+
+
+def order_id_of(payload: dict[str, Any]) -> int | None:
+    """The order an order event (``id``) or a fill event (``order_id``) is about."""
+    oid = payload.get("order_id", payload.get("id"))
+    return int(oid) if isinstance(oid, int | str) and str(oid).isdigit() else None
 
 
 class SignalHub:
@@ -15,21 +37,29 @@ class SignalHub:
 
     def __init__(self, queue_size: int = 1000):
         self.queue_size = queue_size
-        self._clients: set[asyncio.Queue[str]] = set()
+        self._clients: dict[asyncio.Queue[str], Subscriber] = {}
+        self._non_admins = 0  # read from publishing threads: an int, not the dict
         self.loop: asyncio.AbstractEventLoop | None = None
         self.nats: Any = None  # a connected nats client, when configured
         self.nats_prefix = "alphaforge"
+        # The owner (user id) of the order a private event is about, for payloads that do not
+        # carry ``user_id``; set in the lifespan to a ledger lookup.
+        self.owner_of: Callable[[dict[str, Any]], int | None] = lambda payload: None
         self._pending: set[asyncio.Future[None]] = set()
 
-    def subscribe(self) -> asyncio.Queue[str]:
+    def subscribe(self, who: Subscriber | None = None) -> asyncio.Queue[str]:
         """A new client's queue."""
         q: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
-        self._clients.add(q)
+        who = who or Subscriber()
+        self._clients[q] = who
+        self._non_admins += not who.admin
         return q
 
     def unsubscribe(self, q: asyncio.Queue[str]) -> None:
         """Forget a client."""
-        self._clients.discard(q)
+        who = self._clients.pop(q, None)
+        if who is not None:
+            self._non_admins -= not who.admin
 
     @property
     def clients(self) -> int:
@@ -37,22 +67,35 @@ class SignalHub:
         return len(self._clients)
 
     def publish(self, kind: str, payload: dict[str, Any]) -> None:
-        """Send ``payload`` to every client; safe to call from any thread."""
+        """Send ``payload`` to the clients allowed to see it; safe to call from any thread."""
         text = json.dumps({"type": kind, **payload}, default=str)
         loop = self.loop
         if loop is None:
             return
+        owner = None
+        if kind in PRIVATE_KINDS and self._non_admins:
+            # Resolved here, in the publishing thread: a ledger lookup must not run on the loop
+            # when the publisher is a worker thread. Unknown owner: admins only.
+            owner = payload.get("user_id")
+            if owner is None:
+                try:
+                    owner = self.owner_of(payload)
+                except Exception:
+                    log.exception("owner lookup for a %s event failed; sent to admins only", kind)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            self._fan_out(kind, payload, text)
+            self._fan_out(kind, payload, text, owner)
         else:
-            loop.call_soon_threadsafe(self._fan_out, kind, payload, text)
+            loop.call_soon_threadsafe(self._fan_out, kind, payload, text, owner)
 
-    def _fan_out(self, kind: str, payload: dict[str, Any], text: str) -> None:
-        for q in list(self._clients):
+    def _fan_out(self, kind: str, payload: dict[str, Any], text: str, owner: int | None) -> None:
+        private = kind in PRIVATE_KINDS
+        for q, who in list(self._clients.items()):
+            if private and not who.admin and (owner is None or who.user_id != owner):
+                continue
             if q.full():
                 q.get_nowait()  # drop the oldest for this slow client
             q.put_nowait(text)

@@ -34,19 +34,28 @@ class BodySizeLimit:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 await self._reject(send)
                 return
-        seen, started = 0, False
+        seen, started, too_large, replaced = 0, False, False, False
 
         async def _send(message: dict[str, Any]) -> None:
-            nonlocal started
+            nonlocal started, replaced
+            if replaced:
+                return  # the rest of the app's answer to a body it never fully got
+            if too_large and not started and message["type"] == "http.response.start":
+                # FastAPI turns any error while reading the body into its own 400; the real
+                # reason is the size, so that answer is swapped for the 413.
+                started = replaced = True
+                await self._reject(send)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         async def _receive() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    too_large = True
                     raise _TooLarge
             return message
 
@@ -58,4 +67,4 @@ class BodySizeLimit:
 
 
 class _TooLarge(Exception):
-    pass
+    """Raised into the app from ``receive`` once a streamed body passes the limit."""

@@ -17,8 +17,10 @@ from fastapi.telemetry import TelemetryConfig
 
 from marketdata.store import ParquetStore
 from realtime import openapi
-from realtime.errors import RateLimitedError, RealtimeError
+from realtime.errors import ModelReloadError, RateLimitedError, RealtimeError
+from realtime.hub import order_id_of
 from realtime.limits import BodySizeLimit
+from realtime.logs import configure_logging
 from realtime.metrics import Metrics, MetricsMiddleware
 from realtime.model import load_by_alias
 from realtime.routes import admin, auth, explain, health, orders, positions, signals, ws
@@ -41,6 +43,17 @@ def warm_up(engine: SignalEngine, store: ParquetStore, symbol: str, n_bars: int)
     return engine.replay(symbol, bars)
 
 
+def warm_up_from_broker(engine: SignalEngine, broker: Any, symbol: str, n_bars: int) -> int:
+    """Replay the broker's newest closed bars of ``symbol`` (MT5: ``recent_bars``); 0 when the
+    broker keeps no history (paper) or has none."""
+    mt5 = getattr(broker, "mt5", None)
+    if mt5 is None:
+        return 0
+    from realtime.feeds.mt5_feed import recent_bars
+
+    return engine.replay(symbol, recent_bars(mt5, symbol, max(n_bars, engine.warmup_bars())))
+
+
 def _last_bar(store: ParquetStore, symbol: str) -> dict[str, Any] | None:
     days = store.days("bars", symbol)
     if not days:
@@ -49,22 +62,50 @@ def _last_bar(store: ParquetStore, symbol: str) -> dict[str, Any] | None:
     return None if bars.empty else bars.iloc[-1].to_dict()
 
 
+def _configure_logging(cfg: Settings) -> None:
+    """JSON logs with this deployment's secrets masked; uvicorn's loggers (access log included)
+    rerouted through them."""
+    secrets = [cfg.api_key.get_secret_value()]
+    if cfg.jwt_secret is not None:
+        secrets.append(cfg.jwt_secret.get_secret_value())
+    configure_logging(cfg.log_level, secrets)
+
+
+def _order_owner(svc: Services, payload: dict[str, Any]) -> int | None:
+    """The user who owns the order (or position) an order/fill event is about (WebSocket routing)."""
+    oid = order_id_of(payload)
+    pid = payload.get("position_id")
+    if oid is None and isinstance(pid, int):  # a broker-side close (sl/tp) names the position
+        pos = svc.ledger.get_position(pid)
+        oid = pos.order_id if pos is not None else None
+    order = svc.ledger.get_order(oid) if oid is not None else None
+    return order.user_id if order is not None else None
+
+
 def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: Any = None) -> FastAPI:
     """Build the app; settings default to the environment. ``mt5_module``: the MetaTrader5 module
     or a stand-in (bridge, simulator); ``feed``: a Feed object overriding ``settings.feed``."""
     cfg = settings or Settings()  # type: ignore[call-arg]
+    _configure_logging(cfg)
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Again at start-up: uvicorn configures its own loggers when its Config is built, which
+        # may come after create_app (an app object rather than a factory).
+        _configure_logging(cfg)
         loaded = load_by_alias(cfg.mlflow_tracking_uri, cfg.model_name, cfg.model_alias)
         engine = SignalEngine(loaded, cfg.symbols)
         store = ParquetStore(cfg.data_dir / "lake")
-        for symbol in cfg.symbols:
-            n = warm_up(engine, store, symbol, cfg.replay_bars)
+        from_store = {s: warm_up(engine, store, s, cfg.replay_bars) for s in cfg.symbols}
+        for symbol, n in from_store.items():
             log.info("warm-up: replayed %d stored bars of %s", n, symbol)
         svc: Services = await asyncio.to_thread(build_services, cfg, engine, mt5_module, metrics)
+        for symbol in [s for s, n in from_store.items() if n == 0]:
+            n = await asyncio.to_thread(warm_up_from_broker, engine, svc.broker, symbol, cfg.replay_bars)
+            log.info("warm-up: no stored bars of %s; replayed %d of the broker's", symbol, n)
         svc.hub.loop = asyncio.get_running_loop()
+        svc.hub.owner_of = lambda payload: _order_owner(svc, payload)
         for symbol in cfg.symbols:
             bar = _last_bar(store, symbol)
             if bar is not None:
@@ -94,7 +135,10 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
         headers = None
         if isinstance(exc, RateLimitedError):
             headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
-        return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)}, headers=headers)
+        content: dict[str, object] = {"detail": str(exc)}
+        if isinstance(exc, ModelReloadError):  # the reload answer's own shape, plus the detail
+            content |= {"reloaded": False, "version": exc.serving_version, "error": str(exc)}
+        return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
 
     # Included one level deep, hottest first: each router level and each route tried before
     # the match costs FastAPI time on every request.

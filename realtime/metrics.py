@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -32,6 +34,12 @@ class Metrics:
         self.feed_lag = Gauge(
             "realtime_feed_lag_seconds", "Now minus the newest quote's time", ["symbol"], registry=r
         )
+        self.feed_dropped = Counter(
+            "realtime_feed_dropped_ticks",
+            "Feed events dropped (late: older than the open bar; error: could not be applied)",
+            ["symbol", "reason"],
+            registry=r,
+        )
         self.model_version = Gauge(
             "realtime_model_version", "Served model version", ["name", "alias"], registry=r
         )
@@ -44,6 +52,18 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+    def refresh_feed_lag(self, last_quotes: Mapping[str, Any], now: dt.datetime | None = None) -> None:
+        """Set the lag of every symbol to ``now`` minus its newest quote time.
+
+        Called when /metrics renders, not only when a quote arrives: a stalled feed must show
+        a growing lag, not the lag of its last quote frozen. ``last_quotes`` is
+        ``Services.feed_status``, whose non-datetime values are the runner's own status keys.
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        for symbol, ts in list(last_quotes.items()):
+            if isinstance(ts, dt.datetime):
+                self.feed_lag.labels(symbol).set((now - ts).total_seconds())
 
 
 def route_template(scope: dict[str, Any]) -> str:

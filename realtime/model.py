@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import mlflow
+import numpy as np
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from packaging.requirements import InvalidRequirement, Requirement
@@ -40,6 +43,12 @@ def load_by_alias(tracking_uri: str, name: str, alias: str) -> LoadedModel:
         model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True).unwrap_python_model()
     except MlflowException as exc:
         raise ModelUnavailableError(f"no model at models:/{name}@{alias}: {exc.message}") from exc
+    except Exception as exc:
+        # A corrupt or incompatible artifact fails in unpickling or importing, not in MLflow:
+        # UnpicklingError, EOFError, ModuleNotFoundError, AttributeError... all mean the same.
+        raise ModelUnavailableError(
+            f"models:/{name}@{alias} could not be loaded: {type(exc).__name__}: {exc}"
+        ) from exc
     if not isinstance(model, SignalModel):
         raise ModelUnavailableError(f"models:/{name}@{alias} is not an alphaforge SignalModel")
     if (local / "requirements.txt").exists():
@@ -47,6 +56,23 @@ def load_by_alias(tracking_uri: str, name: str, alias: str) -> LoadedModel:
             log.warning("models:/%s/%s was logged with %s", name, mv.version, problem)
     log.info("serving %s v%s (@%s)", name, mv.version, alias)
     return LoadedModel(model, name, str(mv.version), alias)
+
+
+@functools.lru_cache(maxsize=2)  # the served model and the one before
+def can_predict(loaded: LoadedModel) -> bool:
+    """Whether the model answers a probability for an all-zero input of its shape.
+
+    Cached per loaded model, so /ready pays for one prediction per model, not per probe.
+    """
+    model = loaded.model
+    try:
+        width, lookback = len(model.columns), max(1, int(getattr(model, "lookback", 1)))
+        x = np.zeros(width) if lookback == 1 else np.zeros((lookback, width))
+        prob = float(model.predict_row(x))
+    except Exception as exc:
+        log.error("model v%s cannot predict: %s: %s", loaded.version, type(exc).__name__, exc)
+        return False
+    return math.isfinite(prob) and 0.0 <= prob <= 1.0
 
 
 def requirement_mismatches(requirements: str) -> list[str]:

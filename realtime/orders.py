@@ -246,7 +246,8 @@ class OrderService:
     def _settle(self, order: OrderRow, status: str, message: str) -> None:
         self.ledger.set_order_status(order.id, status, message)
         self.observe_status(status)
-        self._emit("order", {"id": order.id, "symbol": order.symbol, "status": status})
+        payload = {"id": order.id, "user_id": order.user_id, "symbol": order.symbol, "status": status}
+        self._emit("order", payload)
 
     def apply_fill(self, report: ExecReport, order: OrderRow | None = None) -> bool:
         """Book a fill (also the broker's asynchronous limit fills, and the deals the broker made on
@@ -270,6 +271,7 @@ class OrderService:
         self._emit(
             "fill",
             {
+                "user_id": order.user_id,
                 "order_id": order.id,
                 "symbol": order.symbol,
                 "side": order.side,

@@ -103,8 +103,7 @@ class Services:
         """A new quote from the feed: paper fills, feed lag, kill-switch watch."""
         if isinstance(self.broker, PaperBroker):
             self.broker.update_quote(q)
-        self.feed_status[q.symbol] = q.ts
-        self.metrics.feed_lag.labels(q.symbol).set((dt.datetime.now(dt.UTC) - q.ts).total_seconds())
+        self.feed_status[q.symbol] = q.ts  # /metrics derives the feed lag from it when rendered
         if self.risk.watch(on_quote=True):
             self._guarded_kill_actions()
 

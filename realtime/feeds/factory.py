@@ -32,7 +32,10 @@ def make_feed(svc: Any) -> Any:
         mt5 = getattr(svc.broker, "mt5", None)
         if mt5 is None:
             raise FeedError("feed=mt5 needs broker=mt5 (the terminal supplies the ticks)")
-        return MT5TickFeed(mt5, cfg.symbols, since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+        # From the start of this minute: the minutes before are closed bars that warm-up (store
+        # or ``recent_bars``) already fed, and a partial copy of one would be fed twice.
+        since = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        return MT5TickFeed(mt5, cfg.symbols, since=since)
     if cfg.feed == "dukascopy":
         from realtime.feeds.dukascopy_feed import DukascopyLiveFeed
 

@@ -1,12 +1,19 @@
-"""MT5TickFeed: ticks from the terminal (``copy_ticks_from``, then polling ``symbol_info_tick``)."""
+"""MT5TickFeed: ticks from the terminal (``copy_ticks_from``, then polling ``symbol_info_tick``),
+and ``recent_bars``: the terminal's last closed 1-minute bars, for warm-up when the store has none.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from marketdata.schema import BAR_COLUMNS
+from realtime.bars import RollingBars
 from realtime.brokers.base import Quote
-from realtime.brokers.mt5_constants import COPY_TICKS_ALL
+from realtime.brokers.mt5_constants import COPY_TICKS_ALL, TIMEFRAME_M1
 from realtime.errors import FeedError
 from realtime.feeds.base import PollingFeed
 
@@ -41,3 +48,62 @@ class MT5TickFeed(PollingFeed):
                     )
         out.sort(key=lambda q: q.ts)
         return out
+
+
+def rates_to_bars(rates: np.ndarray, point: float) -> pd.DataFrame:
+    """MT5 M1 rates (``time, open, high, low, close, tick_volume, spread, real_volume``) as bars.
+
+    MT5 bars are bid prices with the spread in points; the ask side is bid plus that spread.
+    Rates carry no bid/ask volume split, so both volumes are 0.
+    """
+    spread = rates["spread"].astype(np.float64) * point
+    bars = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(rates["time"].astype(np.int64), unit="s", utc=True),
+            "bid_open": rates["open"],
+            "bid_high": rates["high"],
+            "bid_low": rates["low"],
+            "bid_close": rates["close"],
+            "ask_open": rates["open"] + spread,
+            "ask_high": rates["high"] + spread,
+            "ask_low": rates["low"] + spread,
+            "ask_close": rates["close"] + spread,
+            "spread_mean": spread,
+            "spread_max": spread,
+            "tick_count": rates["tick_volume"].astype(np.int64),
+            "bid_volume": 0.0,
+            "ask_volume": 0.0,
+        }
+    )
+    return bars[BAR_COLUMNS]
+
+
+def recent_bars(mt5: Any, symbol: str, count: int, now: dt.datetime | None = None) -> pd.DataFrame:
+    """The terminal's newest ``count`` closed 1-minute bars of ``symbol``, oldest first.
+
+    ``copy_rates_from_pos`` when the terminal has it (from position 1: position 0 is the bar
+    still open); otherwise the last ``count`` minutes of ticks rolled into bars the way the
+    live feed rolls them. Empty when the terminal has nothing.
+    """
+    if count <= 0:
+        return pd.DataFrame(columns=BAR_COLUMNS)
+    copy_rates = getattr(mt5, "copy_rates_from_pos", None)
+    info = mt5.symbol_info(symbol)
+    if copy_rates is not None and info is not None:
+        rates = copy_rates(symbol, TIMEFRAME_M1, 1, count)
+        if rates is not None and len(rates):
+            return rates_to_bars(rates, float(info.point))
+    now = now or dt.datetime.now(dt.UTC)
+    start = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=count)
+    ticks = mt5.copy_ticks_from(symbol, start, 10_000_000, COPY_TICKS_ALL)
+    if ticks is None:
+        raise FeedError(f"MT5 copy_ticks_from({symbol}) failed: {mt5.last_error()}")
+    roll, closed = RollingBars(), []
+    cols = (ticks["time_msc"].tolist(), ticks["bid"].tolist(), ticks["ask"].tolist())
+    for msc, bid, ask in zip(*cols, strict=True):
+        bar = roll.on_tick(symbol, int(msc), float(bid), float(ask))
+        if bar is not None:
+            closed.append(bar)
+    if not closed:
+        return pd.DataFrame(columns=BAR_COLUMNS)
+    return pd.DataFrame(closed)[BAR_COLUMNS].tail(count).reset_index(drop=True)

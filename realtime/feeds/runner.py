@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from realtime.bars import RollingBars
+from realtime.bars import LateTickError, RollingBars
 from realtime.brokers.base import Quote
 from realtime.feeds.base import BarEvent, Feed
 
@@ -17,11 +17,17 @@ log = logging.getLogger(__name__)
 
 
 class FeedRunner:
-    """Consumes one feed; each event is handled in a worker thread (ledger writes block)."""
+    """Consumes one feed; each event is handled in a worker thread (ledger writes block).
+
+    One bad event must not stop the feed: a late tick (older than the open bar) or an event
+    that fails to apply is dropped, counted in ``realtime_feed_dropped_ticks_total`` and logged.
+    Only the feed's own stream failing ends the run, and /ready then reports the feed down.
+    """
 
     def __init__(self, svc: Any, feed: Feed):
         self.svc, self.feed, self.bars = svc, feed, RollingBars()
         self.events = 0
+        self.dropped = 0
 
     def handle(self, ev: Quote | BarEvent) -> None:
         """Apply one event synchronously."""
@@ -31,19 +37,40 @@ class FeedRunner:
                 svc.quote_from_bar(ev.symbol, ev.bar)
                 svc.engine.on_bar(ev.symbol, ev.bar)
             return
-        svc.on_quote(ev)
+        closed = None
         if ev.symbol in svc.engine.symbols:
-            ts_ms = int(ev.ts.timestamp() * 1000)
-            bar = self.bars.on_tick(ev.symbol, ts_ms, ev.bid, ev.ask)
-            if bar is not None:
-                svc.engine.on_bar(ev.symbol, bar)
+            # Rolled first: a late tick raises here, before it can move the quote backwards.
+            closed = self.bars.on_tick(ev.symbol, int(ev.ts.timestamp() * 1000), ev.bid, ev.ask)
+        svc.on_quote(ev)
+        if closed is not None:
+            svc.engine.on_bar(ev.symbol, closed)
+
+    def handle_or_drop(self, ev: Quote | BarEvent) -> bool:
+        """``handle``; a late or failing event is dropped, counted and logged. True when applied."""
+        try:
+            self.handle(ev)
+            return True
+        except LateTickError as exc:
+            self._drop(ev.symbol, "late")
+            log.warning("dropped late tick: %s", exc, extra={"symbol": ev.symbol, "reason": "late"})
+        except Exception:
+            self._drop(ev.symbol, "error")
+            log.exception("dropped a %s event that failed to apply", ev.symbol, extra={"symbol": ev.symbol})
+        return False
+
+    def _drop(self, symbol: str, reason: str) -> None:
+        self.dropped += 1
+        self.svc.feed_status["dropped"] = self.dropped
+        self.svc.metrics.feed_dropped.labels(symbol, reason).inc()
 
     async def run(self) -> None:
         """Until the feed ends or the task is cancelled; a feed failure is logged, and /ready says so."""
         status = self.svc.feed_status
+        status["task"] = asyncio.current_task()  # /ready asks the task itself (see feed_alive)
+        status["running"] = True
         try:
             async for ev in self.feed.stream():
-                await asyncio.to_thread(self.handle, ev)
+                await asyncio.to_thread(self.handle_or_drop, ev)
                 self.events += 1
                 status["events"] = self.events
         except asyncio.CancelledError:
@@ -54,6 +81,20 @@ class FeedRunner:
         finally:
             status["running"] = False
             status["ended"] = dt.datetime.now(dt.UTC).isoformat()
+
+
+def feed_alive(feed_status: dict[str, Any], configured_feed: str) -> bool:
+    """Whether the feed is up: its runner task is still running, or no feed was ever started.
+
+    A feed object handed to ``create_app`` runs with ``settings.feed == "none"``, so the
+    setting alone cannot tell; the runner's task (or its running flag) can.
+    """
+    task = feed_status.get("task")
+    if isinstance(task, asyncio.Task):
+        return not task.done() and bool(feed_status.get("running", True))
+    if "running" in feed_status:
+        return bool(feed_status["running"])
+    return configured_feed == "none"
 
 
 def bar_records(bars: pd.DataFrame) -> list[dict[str, Any]]:

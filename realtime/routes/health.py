@@ -6,6 +6,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from realtime.deps import ServicesDep
+from realtime.feeds.runner import feed_alive
+from realtime.model import can_predict
 from realtime.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
@@ -27,24 +29,26 @@ async def health(svc: ServicesDep) -> HealthOut:
 @router.get("/ready")
 async def ready(svc: ServicesDep) -> JSONResponse:
     """200 when the model, feed, broker and ledger all answer; 503 naming what does not."""
-    feed_ok = svc.settings.feed == "none" or bool(svc.feed_status.get("running"))
+    loaded = svc.engine.loaded
     checks = {
-        "model": svc.engine.loaded is not None,
-        "feed": feed_ok,
+        "model": loaded is not None and can_predict(loaded),
+        "feed": feed_alive(svc.feed_status, svc.settings.feed),
         "broker": await run_in_threadpool(svc.broker.ping),
         "ledger": await run_in_threadpool(svc.ledger.ping),
     }
     body = {
         "ready": all(checks.values()),
         "checks": checks,
-        "model_version": svc.engine.loaded.version,
+        "model_version": loaded.version if loaded is not None else None,
         "model_reload_error": svc.reloader.last_error,
+        "feed_error": svc.feed_status.get("error"),
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(svc: ServicesDep) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format; gauges that depend on the clock are computed now."""
     svc.metrics.ws_clients.set(svc.hub.clients)
+    svc.metrics.refresh_feed_lag(svc.feed_status)
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)

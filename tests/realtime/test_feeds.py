@@ -13,7 +13,7 @@ import pytest
 from marketdata.bars import ticks_to_bars
 from marketdata.store import ParquetStore
 from marketdata.synthetic import SyntheticSource
-from realtime.bars import RollingBars
+from realtime.bars import LateTickError, RollingBars
 from realtime.brokers.base import Quote
 from realtime.brokers.mt5_sim import MT5TerminalSimulator
 from realtime.errors import FeedError
@@ -41,8 +41,14 @@ def test_rolling_bars_equal_the_batch_bars():
     for col in batch.columns[1:]:
         np.testing.assert_allclose(got[col].to_numpy(float), batch[col].to_numpy(float), rtol=1e-12)
     assert (got["ts"].to_numpy() == batch["ts"].to_numpy()).all()
-    with pytest.raises(ValueError, match="older than the open bar"):
+    with pytest.raises(LateTickError, match="older than the open bar"):
         roll.on_tick("EURUSD", int(ticks["ts_ms"].iloc[0]), 1.0, 1.0)
+    # The refused tick left the open bar as it was: the next minute closes it unchanged.
+    last = ticks.iloc[-1]
+    open_minute = int(last["ts_ms"]) // 60_000 * 60_000
+    after = roll.on_tick("EURUSD", open_minute + 60_000, 2.0, 2.0001)
+    assert after is not None and after["bid_close"] == pytest.approx(float(last["bid"]))
+    assert after["tick_count"] == int((ticks["ts_ms"] // 60_000 * 60_000 == open_minute).sum())
 
 
 async def _take(stream, n):
@@ -183,3 +189,164 @@ def test_signals_and_fills_are_published_to_nats(nats_url, ledger_dir):
     loop.call_soon_threadsafe(stop.set)
     th.join(5)
     assert f"{prefix}.fills.EURUSD" in got
+
+
+class QuoteQueueFeed:
+    """A feed the test thread pushes quotes into; ``fail`` ends the stream with an error."""
+
+    name = "test-quotes"
+
+    def __init__(self) -> None:
+        import queue
+
+        self.q: queue.Queue[Quote | Exception] = queue.Queue()
+
+    async def stream(self):
+        import queue
+
+        while True:
+            try:
+                item = await asyncio.to_thread(self.q.get, True, 0.05)
+            except queue.Empty:
+                continue
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+
+def _sample(text: str, metric: str, /, **labels: str) -> float | None:
+    """The value of one Prometheus sample, labels in any order; None when absent."""
+    import re
+
+    for m in re.finditer(rf"^{metric}\{{(.*)\}} (\S+)$", text, re.M):
+        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if got == labels:
+            return float(m.group(2))
+    return None
+
+
+def _wait(cond, timeout: float = 5.0) -> bool:
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_late_tick_is_dropped_and_counted_and_the_feed_keeps_running(ledger_dir):
+    from fastapi.testclient import TestClient
+
+    from realtime.main import create_app
+    from tests.realtime.conftest import settings_for
+
+    feed = QuoteQueueFeed()
+    with TestClient(create_app(settings_for(ledger_dir), feed=feed)) as c:
+        st = c.app.state.svc.feed_status
+        t0 = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
+        for minutes, bid in ((0, 1.1), (2, 1.2), (1, 1.3), (3, 1.4)):  # the 1-minute tick is late
+            feed.q.put(Quote("EURUSD", bid, bid + 1e-4, t0 + dt.timedelta(minutes=minutes)))
+        assert _wait(lambda: st.get("events") == 4), st
+        assert st["running"] and "error" not in st and st["dropped"] == 1
+        # The late tick did not move the quote (or the feed clock) backwards.
+        assert st["EURUSD"] == t0 + dt.timedelta(minutes=3)
+        assert c.app.state.svc.broker.quote("EURUSD").bid == pytest.approx(1.4)
+        text = c.get("/metrics").text
+        assert _sample(text, "realtime_feed_dropped_ticks_total", symbol="EURUSD", reason="late") == 1.0
+        r = c.get("/ready")
+        assert r.status_code == 200 and r.json()["checks"]["feed"] is True
+
+
+def test_ready_reports_a_dead_feed(ledger_dir):
+    from fastapi.testclient import TestClient
+
+    from realtime.main import create_app
+    from tests.realtime.conftest import settings_for
+
+    feed = QuoteQueueFeed()
+    with TestClient(create_app(settings_for(ledger_dir), feed=feed)) as c:
+        assert c.get("/ready").json()["checks"]["feed"] is True
+        feed.q.put(ConnectionError("upstream closed"))
+        assert _wait(lambda: c.app.state.svc.feed_status.get("running") is False)
+        r = c.get("/ready")
+        assert r.status_code == 503
+        assert r.json()["checks"]["feed"] is False
+        assert r.json()["feed_error"] == "ConnectionError: upstream closed"
+
+
+def test_feed_lag_grows_while_quotes_stop(ledger_dir):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from realtime.main import create_app
+    from tests.realtime.conftest import settings_for
+
+    feed = QuoteQueueFeed()
+    with TestClient(create_app(settings_for(ledger_dir), feed=feed)) as c:
+        ts = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+        feed.q.put(Quote("EURUSD", 1.1, 1.1001, ts))
+        assert _wait(lambda: c.app.state.svc.feed_status.get("EURUSD") == ts)
+        first = _sample(c.get("/metrics").text, "realtime_feed_lag_seconds", symbol="EURUSD")
+        assert first is not None and 30.0 <= first < 40.0
+        time.sleep(1.5)  # no quotes meanwhile: the lag keeps counting
+        second = _sample(c.get("/metrics").text, "realtime_feed_lag_seconds", symbol="EURUSD")
+        assert second is not None and second >= first + 1.4
+
+
+def _terminal_with_recent_ticks(minutes: int) -> tuple[MT5TerminalSimulator, pd.DataFrame]:
+    """A simulated terminal holding ``minutes`` of synthetic ticks, ending in the current minute."""
+    ticks = _ticks()
+    ticks = ticks[ticks["ts_ms"] < ticks["ts_ms"].iloc[0] + minutes * 60_000].copy()
+    now_minute = int(dt.datetime.now(dt.UTC).timestamp()) // 60 * 60_000
+    ticks["ts_ms"] += now_minute - (minutes - 1) * 60_000 - int(ticks["ts_ms"].iloc[0]) // 60_000 * 60_000
+    sim = MT5TerminalSimulator()
+    sim.add_symbol("EURUSD")
+    for r in ticks.itertuples():
+        sim.push_tick("EURUSD", r.bid, r.ask, int(r.ts_ms))
+    sim.initialize()
+    return sim, ticks
+
+
+def test_recent_bars_from_the_terminal_are_the_closed_minutes():
+    from realtime.feeds.mt5_feed import recent_bars
+
+    sim, ticks = _terminal_with_recent_ticks(20)
+    bars = recent_bars(sim, "EURUSD", 10)
+    batch = ticks_to_bars(ticks).iloc[:-1].tail(10).reset_index(drop=True)  # the last minute is open
+    assert len(bars) == 10
+    assert (bars["ts"].to_numpy() == batch["ts"].to_numpy()).all()
+    np.testing.assert_allclose(bars["bid_close"].to_numpy(float), batch["bid_close"].to_numpy(float))
+    assert list(bars["tick_count"]) == list(batch["tick_count"])
+
+
+def test_mt5_rates_become_bars():
+    from realtime.feeds.mt5_feed import rates_to_bars
+
+    dtype = [("time", "i8"), ("open", "f8"), ("high", "f8"), ("low", "f8"), ("close", "f8"),
+             ("tick_volume", "u8"), ("spread", "i4"), ("real_volume", "u8")]
+    rates = np.array([(1_709_726_400, 1.1, 1.2, 1.0, 1.15, 42, 12, 0)], dtype=dtype)
+    bar = rates_to_bars(rates, point=1e-5).iloc[0]
+    assert bar["ts"] == pd.Timestamp("2024-03-06 12:00", tz="UTC")
+    assert bar["ask_close"] == pytest.approx(1.15012) and bar["spread_max"] == pytest.approx(12e-5)
+    assert bar["tick_count"] == 42
+
+
+def test_warm_up_from_the_broker_when_the_store_has_no_bars(rt_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from realtime.main import create_app
+    from tests.realtime.conftest import ADMIN_KEY, settings_for
+
+    for name in ("mlflow.db", "mlruns"):  # the model, but no lake: nothing stored to warm up on
+        if (rt_dir / name).exists():
+            (tmp_path / name).symlink_to(rt_dir / name)
+    sim, _ = _terminal_with_recent_ticks(150)
+    with TestClient(create_app(settings_for(tmp_path, broker="mt5"), mt5_module=sim)) as c:
+        r = c.get("/api/v1/signals/EURUSD", headers={"X-API-Key": ADMIN_KEY})
+        assert r.status_code == 200, r.text
+        last_closed = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+        features_ts = dt.datetime.fromisoformat(r.json()["features_ts"])
+        assert last_closed - dt.timedelta(minutes=1) <= features_ts <= last_closed

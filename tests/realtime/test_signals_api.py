@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import queue
+import re
 from collections.abc import AsyncIterator
 
-import mlflow
+import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from marketdata.store import ParquetStore
+from ml.families import make_classifier
+from ml.features import DEFAULT_FEATURE_SET
+from ml.models import SignalModel
 from realtime.feeds.base import BarEvent
 from realtime.main import create_app
+from realtime.model import LoadedModel
 from tests.realtime.conftest import ADMIN_KEY, DAYS, MODEL, make_user, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
+
+
+def sample(text: str, metric: str, /, **labels: str) -> float | None:
+    """The value of one Prometheus sample, labels in any order; None when absent."""
+    for m in re.finditer(rf"^{metric}\{{(.*)\}} (\S+)$", text, re.M):
+        if dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))) == labels:
+            return float(m.group(2))
+    return None
 
 
 class ThreadQueueFeed:
@@ -45,24 +60,28 @@ def test_history_websocket_push_and_metrics(ledger_dir):
             # Re-feeding the day's last bars with later timestamps produces fresh signals.
             for i in range(3):
                 bar = bars.iloc[-3 + i].to_dict()
-                bar["ts"] = bar["ts"] + __import__("pandas").Timedelta(days=1)
+                bar["ts"] = bar["ts"] + pd.Timedelta(days=1)
                 feed.q.put(BarEvent("EURUSD", bar))
             msgs = [json.loads(ws.receive_text()) for _ in range(3)]
         assert [m["type"] for m in msgs] == ["signal"] * 3
         assert (
             msgs[-1]["features_ts"]
-            == (bars["ts"].iloc[-1] + __import__("pandas").Timedelta(days=1)).isoformat()
+            == (bars["ts"].iloc[-1] + pd.Timedelta(days=1)).isoformat()
         )
         latest = c.get("/api/v1/signals/EURUSD", headers=viewer).json()
         assert latest["prob_up"] == msgs[-1]["prob_up"] and latest["model_version"] == "1"
         assert c.get("/api/v1/signals/EURUSD/history?limit=0", headers=viewer).status_code == 422
         text = c.get("/metrics").text
-        assert "realtime_signals_total{signal=" in text and "realtime_model_version" in text
-        assert (
-            'realtime_request_seconds_count{method="GET",route="/api/v1/signals/{symbol}",status="200"}'
-            in text
-        )
-        assert "realtime_feed_lag_seconds" in text
+        now = dt.datetime.now(dt.UTC)
+        signals = sample(text, "realtime_signals_total", symbol="EURUSD", signal=str(msgs[-1]["signal"]))
+        assert signals is not None and signals >= 1
+        assert sample(text, "realtime_model_version", name=MODEL, alias="champion") == 1.0
+        route = "/api/v1/signals/{symbol}"
+        assert sample(text, "realtime_request_seconds_count", method="GET", route=route, status="200") == 1.0
+        # The newest quote is the last fed bar's close, a minute after its open time.
+        newest = (bars["ts"].iloc[-1] + pd.Timedelta(days=1, minutes=1)).to_pydatetime()
+        lag = sample(text, "realtime_feed_lag_seconds", symbol="EURUSD")
+        assert lag == pytest.approx((now - newest).total_seconds(), abs=5.0)
         ready = c.get("/ready").json()
         assert ready["ready"] and ready["checks"] == {
             "model": True,
@@ -82,34 +101,6 @@ def test_websocket_refuses_unknown_keys(client):
     ):
         pass
     assert e.value.code == 1008
-
-
-def test_reload_follows_the_alias_and_keeps_the_old_model_on_failure(ledger_dir):
-    client = mlflow.MlflowClient(f"sqlite:///{ledger_dir / 'mlflow.db'}")
-    v1 = client.get_model_version_by_alias(MODEL, "champion")
-    client.set_registered_model_alias(MODEL, "rt-reload", str(v1.version))
-    try:
-        with TestClient(create_app(settings_for(ledger_dir, model_alias="rt-reload"))) as c:
-            assert c.get("/health").json()["model_version"] == str(v1.version)
-            assert c.post("/admin/reload", headers=ADMIN).json() == {
-                "reloaded": False,
-                "version": str(v1.version),
-                "error": None,
-            }
-            v2 = client.create_model_version(MODEL, source=v1.source, run_id=v1.run_id)
-            client.set_registered_model_alias(MODEL, "rt-reload", str(v2.version))
-            r = c.post("/admin/reload", headers=ADMIN).json()
-            assert r["reloaded"] and r["version"] == str(v2.version)
-            assert c.get("/health").json()["model_version"] == str(v2.version)
-            broken = client.create_model_version(MODEL, source=str(ledger_dir / "no-such-model"))
-            client.set_registered_model_alias(MODEL, "rt-reload", str(broken.version))
-            r = c.post("/admin/reload", headers=ADMIN).json()
-            assert not r["reloaded"] and r["version"] == str(v2.version) and "no model at" in r["error"]
-            assert c.get("/health").json()["model_version"] == str(v2.version)
-            assert c.get("/ready").json()["model_reload_error"] == r["error"]
-            assert c.get("/api/v1/signals/EURUSD", headers=ADMIN).status_code == 200
-    finally:
-        client.delete_registered_model_alias(MODEL, "rt-reload")
 
 
 def test_explain_without_a_provider_is_a_clear_503(ledger_dir, monkeypatch):
@@ -144,3 +135,81 @@ def test_explain_through_a_provider_caches_and_reports_the_hit_rate(ledger_dir, 
             assert "alphaforge_llm_cache_hits_total 1.0" in text
             assert "alphaforge_llm_cache_hit_rate 0.5" in text
             assert key not in text
+
+
+def test_ready_says_so_when_the_model_cannot_predict(client):
+    assert client.get("/ready").json()["checks"]["model"] is True
+    engine = client.app.state.svc.engine
+    # A real model object that was never fitted: loaded, but it cannot answer.
+    unfitted = SignalModel(make_classifier("logreg"), DEFAULT_FEATURE_SET, "logreg", 0.52)
+    engine.set_model(LoadedModel(unfitted, MODEL, "99", "champion"))
+    r = client.get("/ready")
+    assert r.status_code == 503 and r.json()["checks"]["model"] is False
+
+
+def test_order_and_fill_events_reach_only_their_owner_and_admins(ledger_dir):
+    feed = ThreadQueueFeed()
+    bars = ParquetStore(ledger_dir / "lake").read_bars("EURUSD", DAYS[-1], DAYS[-1])
+    with TestClient(create_app(settings_for(ledger_dir, replay_bars=200), feed=feed)) as c:
+        alice, bob = make_user(c, "alice", "trader"), make_user(c, "bob", "trader")
+        viewer = make_user(c, "vera", "viewer")
+        with (
+            c.websocket_connect("/ws/signals", headers=alice) as ws_alice,
+            c.websocket_connect("/ws/signals", headers=bob) as ws_bob,
+            c.websocket_connect("/ws/signals", headers=viewer) as ws_viewer,
+            c.websocket_connect("/ws/signals", headers=ADMIN) as ws_admin,
+        ):
+            order = {"symbol": "EURUSD", "side": "buy", "volume": 0.1, "client_order_id": "ws-own-1"}
+            r = c.post("/api/v1/orders", json=order, headers=alice)
+            assert r.status_code == 201, r.text
+            # Then a signal, which everyone gets: it marks the end of what each client receives.
+            bar = bars.iloc[-1].to_dict()
+            bar["ts"] = bar["ts"] + pd.Timedelta(days=1)
+            feed.q.put(BarEvent("EURUSD", bar))
+            clients = {"alice": ws_alice, "bob": ws_bob, "viewer": ws_viewer, "admin": ws_admin}
+            got = {name: _until_signal(ws) for name, ws in clients.items()}
+        order_id = r.json()["id"]
+        assert [m["type"] for m in got["alice"]] == ["fill", "signal"]
+        assert got["alice"][0]["order_id"] == order_id
+        assert [m["type"] for m in got["admin"]] == ["fill", "signal"]
+        assert [m["type"] for m in got["bob"]] == ["signal"]
+        assert [m["type"] for m in got["viewer"]] == ["signal"]
+
+
+def _until_signal(ws) -> list[dict]:
+    out: list[dict] = []
+    while not out or out[-1]["type"] != "signal":
+        out.append(json.loads(ws.receive_text()))
+    return out
+
+
+def test_hub_routes_private_events_by_owner():
+    from realtime.hub import SignalHub, Subscriber
+
+    async def run() -> dict[str, list[str]]:
+        hub = SignalHub()
+        hub.loop = asyncio.get_running_loop()
+        hub.owner_of = lambda payload: 1 if payload.get("id") == 7 else None  # order 7 is user 1's
+        queues = {
+            "u1": hub.subscribe(Subscriber(1)),
+            "u2": hub.subscribe(Subscriber(2)),
+            "admin": hub.subscribe(Subscriber(3, admin=True)),
+            "anonymous": hub.subscribe(),
+        }
+        hub.publish("order", {"id": 7, "symbol": "EURUSD", "status": "failed"})  # owner looked up
+        hub.publish("fill", {"order_id": 8, "user_id": 2, "symbol": "EURUSD"})  # owner in payload
+        hub.publish("order", {"id": 9, "symbol": "EURUSD", "status": "failed"})  # owner unknown
+        hub.publish("signal", {"symbol": "EURUSD", "signal": 1})
+        out: dict[str, list[str]] = {}
+        for name, q in queues.items():
+            out[name] = []
+            while not q.empty():
+                m = json.loads(q.get_nowait())
+                out[name].append(f"{m['type']}:{m.get('id', m.get('order_id', ''))}")
+        return out
+
+    got = asyncio.run(run())
+    assert got["u1"] == ["order:7", "signal:"]
+    assert got["u2"] == ["fill:8", "signal:"]
+    assert got["admin"] == ["order:7", "fill:8", "order:9", "signal:"]
+    assert got["anonymous"] == ["signal:"]
