@@ -70,6 +70,7 @@ def app_env(data_dir: Path, **extra: str) -> dict[str, str]:
         REALTIME_MAX_TOTAL_EXPOSURE_LOTS="1000000",
         REALTIME_MAX_DAILY_LOSS="1e12",
         REALTIME_MAX_DRAWDOWN="1.0",
+        REALTIME_LOG_LEVEL="WARNING",  # as uvicorn runs here (--log-level warning)
     )
     env.update(extra)
     return env
@@ -93,7 +94,8 @@ def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
         "--log-level",
         "warning",
     ]
-    return subprocess.Popen(cmd, cwd=REPO, env=env)
+    # The server's own output goes to stderr: stdout carries only the benchmark's JSON lines.
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=sys.stderr)
 
 
 def wait_ready(url: str, timeout: float = 60.0) -> float:
