@@ -100,6 +100,7 @@ class PositionOut(BaseModel):
     sl: float | None
     tp: float | None
     broker_position_id: str | None
+    order_id: int | None  # the order that opened it
     status: str
     opened_at: dt.datetime
     closed_at: dt.datetime | None

@@ -13,9 +13,9 @@ import pandas as pd
 
 from ml.backtest.costs import CostModel
 from realtime.auth import Authenticator
-from realtime.brokers.base import Broker, BrokerPosition, Quote, Side
+from realtime.brokers.base import Broker, Quote
 from realtime.brokers.paper import PaperBroker
-from realtime.errors import BrokerError, LedgerError
+from realtime.errors import BrokerError
 from realtime.hub import SignalHub
 from realtime.ledger.halts import load_halt, save_halt
 from realtime.ledger.store import Ledger
@@ -24,20 +24,12 @@ from realtime.orders import OrderService
 from realtime.ratelimit import TokenBucketLimiter
 from realtime.reconcile import reconcile
 from realtime.reloader import ModelReloader
+from realtime.restart import restore_paper
 from realtime.risk import RiskLimits, RiskManager
 from realtime.settings import Settings
 from realtime.signals import SignalEngine
 
 log = logging.getLogger(__name__)
-
-
-def _side(side: str) -> Side:
-    """A ledger position's side as the broker's ``Side``; LedgerError for anything else."""
-    if side == "buy":
-        return "buy"
-    if side == "sell":
-        return "sell"
-    raise LedgerError(f"ledger position has side {side!r}; expected 'buy' or 'sell'")
 
 
 def equity_reader(broker: Broker) -> Callable[[], float | None]:
@@ -188,17 +180,7 @@ def build_services(
     orders.observe_status = lambda status: metrics.orders.labels(status).inc()
     if isinstance(broker, PaperBroker):
         broker.on_fill = orders.apply_fill
-        broker.restore(
-            [
-                BrokerPosition(
-                    p.broker_position_id or str(p.id), p.symbol, _side(p.side), p.volume, p.open_price,
-                    p.order_id,
-                    sl=p.sl,
-                    tp=p.tp,
-                )
-                for p in ledger.positions()
-            ]
-        )
+        restore_paper(broker, ledger, cfg.paper_balance)
     reconcile(ledger, broker)
     # The drawdown peak starts at today's equity, not at the first account request.
     risk.peak_equity = risk.equity() if risk.equity else None

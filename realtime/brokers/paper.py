@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from marketdata.instruments import get_instrument
@@ -170,12 +170,25 @@ class PaperBroker:
             if self._working.pop(broker_order_id, None) is None:
                 raise BrokerError(f"no working paper order {broker_order_id}")
 
-    def restore(self, positions: list[BrokerPosition]) -> None:
-        """Re-open the ledger's positions after a restart (paper keeps no state of its own)."""
+    def restore(
+        self,
+        positions: list[BrokerPosition],
+        working: Sequence[tuple[str, OrderIntent]] = (),
+        balance: float | None = None,
+    ) -> None:
+        """Rebuild the account from the ledger after a restart (paper keeps no state of its
+        own): open positions, resting limit orders under their broker ids, and the balance."""
         with self._lock:
+            if balance is not None:
+                self.balance = balance
             for p in positions:
                 self._open(p)
-                self._ids = itertools.count(max(int(p.broker_position_id) + 1, next(self._ids)))
+            for oid, intent in working:
+                self._working[oid] = intent
+            used = [int(i) for i in [*(p.broker_position_id for p in positions), *(o for o, _ in working)]
+                    if i.isdigit()]
+            if used:  # new ids continue after the restored ones
+                self._ids = itertools.count(max(max(used) + 1, next(self._ids)))
 
     def positions(self) -> list[BrokerPosition]:
         """Open paper positions."""

@@ -206,6 +206,12 @@ class Ledger:
         with self._reader() as c:
             return totals.snapshot(c, symbol, day)
 
+    def lifetime_pnl(self) -> float:
+        """Realised P&L net of commissions since the ledger began (a paper account's balance
+        is its opening balance plus this)."""
+        with self._reader() as c:
+            return totals.lifetime_pnl(c)
+
     def rebuild_totals(self) -> None:
         """Recompute the running totals from fills and positions (a repair; never needed in use)."""
         with self.begin() as c:

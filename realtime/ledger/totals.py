@@ -70,6 +70,14 @@ def snapshot(c: sa.Connection, symbol: str, day: dt.date) -> tuple[float, float,
     return float(net), float(gross), float(pnl)
 
 
+def lifetime_pnl(c: sa.Connection) -> float:
+    """Realised P&L net of commissions over every day the ledger has booked."""
+    total: float = c.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(_d.realized - _d.commission), 0.0))
+    ).scalar_one()
+    return float(total)
+
+
 def rebuild(c: sa.Connection) -> None:
     """Recompute every total from open positions and fills (start-up of an older ledger, repair)."""
     c.execute(t.exposure.delete())

@@ -1,0 +1,47 @@
+"""What a restart rebuilds from the ledger: the paper account, which keeps no state of its own."""
+
+from __future__ import annotations
+
+from realtime.brokers.base import BrokerPosition, OrderIntent, Side
+from realtime.brokers.paper import PaperBroker
+from realtime.errors import LedgerError
+from realtime.ledger.store import Ledger
+
+
+def side_of(side: str) -> Side:
+    """A ledger row's side as the broker's ``Side``; LedgerError for anything else."""
+    if side == "buy":
+        return "buy"
+    if side == "sell":
+        return "sell"
+    raise LedgerError(f"ledger row has side {side!r}; expected 'buy' or 'sell'")
+
+
+def restore_paper(broker: PaperBroker, ledger: Ledger, opening_balance: float) -> None:
+    """Put the paper account back as the ledger left it: open positions with their sl/tp,
+    resting limit orders under their broker ids, and the balance with every realised P&L and
+    commission since the ledger began (not the opening balance again)."""
+    positions = ledger.positions()
+    broker_pos = {p.id: p.broker_position_id or str(p.id) for p in positions}
+    working = [
+        (
+            o.broker_order_id,
+            OrderIntent(
+                o.id, o.symbol, side_of(o.side), "limit", o.volume, o.price, o.sl, o.tp,
+                broker_pos.get(o.position_id) if o.position_id is not None else None,
+            ),
+        )
+        for o in ledger.list_orders(status=("placed",), limit=100_000)
+        if o.broker_order_id is not None
+    ]
+    broker.restore(
+        [
+            BrokerPosition(
+                broker_pos[p.id], p.symbol, side_of(p.side), p.volume, p.open_price, p.order_id,
+                sl=p.sl, tp=p.tp,
+            )
+            for p in positions
+        ],
+        working,
+        opening_balance + ledger.lifetime_pnl(),
+    )
