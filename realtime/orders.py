@@ -12,11 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
-from marketdata.errors import UnknownSymbolError
-from marketdata.instruments import get_instrument
+from realtime.booking import book_broker_close, book_fill
 from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport, OrderIntent
 from realtime.errors import (
-    BadOrderError,
     BrokerError,
     BrokerUnavailableError,
     ConflictError,
@@ -26,73 +24,11 @@ from realtime.errors import (
 from realtime.ledger.accounts import Principal
 from realtime.ledger.rows import OrderRow
 from realtime.ledger.store import Ledger
+from realtime.order_checks import check_order_input
 from realtime.risk import RiskManager
 from realtime.schemas import OrderIn
 
 log = logging.getLogger(__name__)
-
-
-def check_order_input(o: OrderIn, reference: float | None) -> None:
-    """Symbol known, volume on the 0.01-lot grid, limit price present, sl/tp on the right side."""
-    try:
-        get_instrument(o.symbol)
-    except UnknownSymbolError as exc:
-        raise BadOrderError(str(exc)) from exc
-    if abs(o.volume * 100 - round(o.volume * 100)) > 1e-6:
-        raise BadOrderError(f"volume {o.volume} is not a multiple of the 0.01-lot step")
-    if o.type == "limit" and o.price is None:
-        raise BadOrderError("a limit order needs a price")
-    if o.type == "market" and o.price is not None:
-        raise BadOrderError("a market order takes no price; use type=limit")
-    ref = o.price if o.type == "limit" else reference
-    if ref is None:
-        return
-    buy = o.side == "buy"
-    if o.sl is not None and (o.sl >= ref if buy else o.sl <= ref):
-        raise BadOrderError(
-            f"sl {o.sl} is on the wrong side of the price {ref} for a {o.side}: "
-            f"it must be {'below' if buy else 'above'} it"
-        )
-    if o.tp is not None and (o.tp <= ref if buy else o.tp >= ref):
-        raise BadOrderError(
-            f"tp {o.tp} is on the wrong side of the price {ref} for a {o.side}: "
-            f"it must be {'above' if buy else 'below'} it"
-        )
-
-
-def book_fill(ledger: Ledger, order: OrderRow, report: ExecReport) -> int | None:
-    """Book the broker's fill ``report`` of ``order`` with every id the broker gave it (order,
-    deal, position); idempotent, see :meth:`Trades.record_fill`. Reconciliation uses it too."""
-    if report.price is None:
-        raise ValueError(f"fill report without a price: {report}")
-    return ledger.trades.record_fill(
-        order,
-        report.price,
-        report.volume,
-        report.commission,
-        report.ts,
-        report.broker_deal_id,
-        report.broker_position_id,
-        report.broker_order_id,
-    )
-
-
-def book_broker_close(ledger: Ledger, report: ExecReport) -> OrderRow | None:
-    """Book a deal the broker made on its own (``report.ref`` is None: sl, tp, stop-out, a close at
-    the terminal) against the open position it closed, as a filled system order; return that
-    order, or None when the deal was booked before (idempotent by deal id)."""
-    if report.price is None or report.broker_position_id is None or report.broker_deal_id is None:
-        raise ValueError(f"broker close without price, position or deal: {report}")
-    return ledger.trades.record_broker_close(
-        report.broker_position_id,
-        report.price,
-        report.volume,
-        report.commission,
-        report.ts,
-        report.broker_deal_id,
-        report.broker_order_id,
-        report.reason or "broker",
-    )
 
 
 class OrderService:

@@ -18,11 +18,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from realtime.booking import book_broker_close, book_fill
 from realtime.brokers.base import Broker, BrokerPosition, ExecReport
 from realtime.errors import BrokerError
 from realtime.ledger.rows import OrderRow, PositionRow
 from realtime.ledger.store import OPEN_ORDER_STATES, Ledger
-from realtime.orders import book_broker_close, book_fill
 
 log = logging.getLogger(__name__)
 Diff = dict[str, object]

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from realtime.booking import book_broker_close
 from realtime.brokers import mt5_constants as mc
 from realtime.brokers.base import ExecReport, OrderIntent, Quote
 from realtime.brokers.mt5 import MT5Broker
@@ -21,7 +22,7 @@ from realtime.ledger import Ledger
 from realtime.ledger.accounts import Principal
 from realtime.ledger.trades import gross_pnl
 from realtime.main import create_app
-from realtime.orders import OrderService, book_broker_close
+from realtime.orders import OrderService
 from realtime.reconcile import reconcile
 from realtime.risk import RiskLimits, RiskManager
 from realtime.schemas import OrderIn

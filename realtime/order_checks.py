@@ -1,0 +1,36 @@
+"""Checks on an order's own fields before it reaches the ledger: symbol, lot step, price, sl/tp."""
+
+from __future__ import annotations
+
+from marketdata.errors import UnknownSymbolError
+from marketdata.instruments import get_instrument
+from realtime.errors import BadOrderError
+from realtime.schemas import OrderIn
+
+
+def check_order_input(o: OrderIn, reference: float | None) -> None:
+    """Symbol known, volume on the 0.01-lot grid, limit price present, sl/tp on the right side."""
+    try:
+        get_instrument(o.symbol)
+    except UnknownSymbolError as exc:
+        raise BadOrderError(str(exc)) from exc
+    if abs(o.volume * 100 - round(o.volume * 100)) > 1e-6:
+        raise BadOrderError(f"volume {o.volume} is not a multiple of the 0.01-lot step")
+    if o.type == "limit" and o.price is None:
+        raise BadOrderError("a limit order needs a price")
+    if o.type == "market" and o.price is not None:
+        raise BadOrderError("a market order takes no price; use type=limit")
+    ref = o.price if o.type == "limit" else reference
+    if ref is None:
+        return
+    buy = o.side == "buy"
+    if o.sl is not None and (o.sl >= ref if buy else o.sl <= ref):
+        raise BadOrderError(
+            f"sl {o.sl} is on the wrong side of the price {ref} for a {o.side}: "
+            f"it must be {'below' if buy else 'above'} it"
+        )
+    if o.tp is not None and (o.tp <= ref if buy else o.tp >= ref):
+        raise BadOrderError(
+            f"tp {o.tp} is on the wrong side of the price {ref} for a {o.side}: "
+            f"it must be {'above' if buy else 'below'} it"
+        )
