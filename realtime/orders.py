@@ -204,19 +204,20 @@ class OrderService:
         if not booked:  # booked before (the other of the live path and the broker sync)
             return False
         self.observe_status("filled")
-        self._emit(
-            "fill",
-            {
-                "user_id": order.user_id,
-                "order_id": order.id,
-                "symbol": order.symbol,
-                "side": order.side,
-                "volume": report.volume,
-                "price": report.price,
-                "status": "filled",
-            },
-        )
+        self._emit_fill(order, report, order.user_id)
         return True
+
+    def _emit_fill(self, order: OrderRow, report: ExecReport, user_id: int, **extra: object) -> None:
+        payload: dict[str, object] = {
+            "user_id": user_id,
+            "order_id": order.id,
+            "symbol": order.symbol,
+            "side": order.side,
+            "volume": report.volume,
+            "price": report.price,
+            "status": "filled",
+        }
+        self._emit("fill", payload | extra)
 
     def _apply_broker_close(self, report: ExecReport) -> bool:
         order = book_broker_close(self.ledger, report)
@@ -226,20 +227,8 @@ class OrderService:
         # The event goes to whoever opened the position (the closing order is the system's).
         pos = self.ledger.get_position(order.position_id or 0)
         opener = self.ledger.get_order(pos.order_id) if pos is not None and pos.order_id else None
-        self._emit(
-            "fill",
-            {
-                "user_id": opener.user_id if opener is not None else order.user_id,
-                "order_id": order.id,
-                "symbol": order.symbol,
-                "side": order.side,
-                "volume": report.volume,
-                "price": report.price,
-                "status": "filled",
-                "position_id": order.position_id,
-                "reason": report.reason,
-            },
-        )
+        owner = opener.user_id if opener is not None else order.user_id
+        self._emit_fill(order, report, owner, position_id=order.position_id, reason=report.reason)
         return True
 
     def cancel(self, who: Principal, order_id: int) -> OrderRow:
