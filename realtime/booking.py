@@ -3,9 +3,17 @@ start-up reconciliation, so that all three store the same ids and the same P&L."
 
 from __future__ import annotations
 
-from realtime.brokers.base import ExecReport
+import logging
+
+import sqlalchemy as sa
+
+from realtime.brokers.base import ExecReport, SwapReport
+from realtime.ledger import tables as t
+from realtime.ledger import totals
 from realtime.ledger.rows import OrderRow
 from realtime.ledger.store import Ledger
+
+log = logging.getLogger(__name__)
 
 
 def book_fill(ledger: Ledger, order: OrderRow, report: ExecReport) -> int | None:
@@ -41,3 +49,17 @@ def book_broker_close(ledger: Ledger, report: ExecReport) -> OrderRow | None:
         report.broker_order_id,
         report.reason or "broker",
     )
+
+
+def book_swap(ledger: Ledger, report: SwapReport) -> bool:
+    """Book the overnight swap ``report`` against the ledger position with its broker id, on the
+    rollover's UTC day; True when newly booked (idempotent per position and rollover)."""
+    p = t.positions.c
+    with ledger.unit_of_work() as c:
+        pid = c.execute(
+            sa.select(p.id).where(p.broker_position_id == report.broker_position_id).order_by(p.id.desc())
+        ).scalar()
+        if pid is None:
+            log.error("swap for a position the ledger does not have: %s", report)
+            return False
+        return totals.add_swap(c, pid, report.rollover, report.weight, report.amount)

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
-from realtime.booking import book_broker_close, book_fill
-from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport, OrderIntent
+from realtime.booking import book_broker_close, book_fill, book_swap
+from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport, OrderIntent, SwapReport
 from realtime.errors import (
     BrokerError,
     BrokerUnavailableError,
@@ -185,14 +185,17 @@ class OrderService:
         payload = {"id": order.id, "user_id": order.user_id, "symbol": order.symbol, "status": status}
         self._emit("order", payload)
 
-    def apply_fill(self, report: ExecReport, order: OrderRow | None = None) -> bool:
+    def apply_fill(self, report: ExecReport | SwapReport, order: OrderRow | None = None) -> bool:
         """Book a fill (also the broker's asynchronous limit fills, and the deals the broker made on
         its own, such as an sl or tp closing a position) and announce it; True when newly booked.
+        A paper position's overnight swap comes the same way and is booked, not announced.
 
         The order is looked up and booked in one unit of work: on SQLite that waits for the write
         lock, so a fill reported while the order's own transaction is still open (atomic mode)
         finds the order committed instead of being dropped as unknown.
         """
+        if isinstance(report, SwapReport):
+            return book_swap(self.ledger, report)
         if report.ref is None and order is None:
             return self._apply_broker_close(report)
         with self.ledger.unit_of_work():

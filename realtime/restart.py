@@ -19,9 +19,11 @@ def side_of(side: str) -> Side:
 
 def restore_paper(broker: PaperBroker, ledger: Ledger, opening_balance: float) -> None:
     """Put the paper account back as the ledger left it: open positions with their sl/tp,
-    resting limit orders under their broker ids, and the balance with every realised P&L and
-    commission since the ledger began (not the opening balance again)."""
+    resting limit orders under their broker ids, the balance with every realised P&L, swap and
+    commission since the ledger began (not the opening balance again), and how far each
+    position's swap is settled, so no rollover is charged twice."""
     positions = ledger.positions()
+    swapped = ledger.swaps_through()
     broker_pos = {p.id: p.broker_position_id or str(p.id) for p in positions}
     working = [
         (
@@ -44,4 +46,6 @@ def restore_paper(broker: PaperBroker, ledger: Ledger, opening_balance: float) -
         ],
         working,
         opening_balance + ledger.lifetime_pnl(),
+        # Swap is settled up to the last rollover booked, else from the position's opening.
+        {broker_pos[p.id]: swapped.get(p.id, p.opened_at) for p in positions},
     )

@@ -59,7 +59,11 @@ def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
         broker.connect()
         return broker
     return PaperBroker(
-        CostModel(commission_per_lot=settings.commission_per_lot, slippage_pips=settings.slippage_pips),
+        CostModel(
+            commission_per_lot=settings.commission_per_lot,
+            slippage_pips=settings.slippage_pips,
+            apply_swap=settings.paper_swap,
+        ),
         balance=settings.paper_balance,
         leverage=settings.leverage,
     )

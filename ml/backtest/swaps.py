@@ -34,3 +34,17 @@ def swap_multipliers(ts_ns: np.ndarray) -> np.ndarray:
     step = int(np.median(np.diff(seconds))) if seconds.size > 1 else 60
     ends = np.append(seconds[1:], seconds[-1] + step)
     return (_weighted_rollovers_upto(ends) - _weighted_rollovers_upto(seconds)).astype(np.float64)
+
+
+def rollovers_between(start_s: int, end_s: int) -> list[tuple[int, int]]:
+    """The rollover instants R (epoch seconds) with start_s < R <= end_s that pay swap, each with
+    its weight (Wednesday 3); the weekend's weight-0 rollovers are left out. The same schedule as
+    :func:`swap_multipliers`, one instant at a time, for callers that book each rollover once."""
+    first = (start_s - ROLLOVER_SECONDS) // _DAY + 1  # first epoch day whose rollover is > start
+    last = (end_s - ROLLOVER_SECONDS) // _DAY  # last epoch day whose rollover is <= end
+    out = []
+    for day in range(first, last + 1):
+        weight = int(_WEIGHT[(_EPOCH_WEEKDAY + day) % 7])
+        if weight:
+            out.append((day * _DAY + ROLLOVER_SECONDS, weight))
+    return out

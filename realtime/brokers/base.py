@@ -66,6 +66,21 @@ class ExecReport:
 
 
 @dataclass(frozen=True)
+class SwapReport:
+    """Overnight swap a position paid (``amount`` < 0) or earned at one rollover: ``rollover`` is
+    the 22:00 UTC instant, ``weight`` the nights it counts for (3 on Wednesdays). The ledger books
+    it once per (position, rollover)."""
+
+    broker_position_id: str
+    symbol: str
+    side: Side
+    volume: float
+    rollover: dt.datetime
+    weight: int
+    amount: float
+
+
+@dataclass(frozen=True)
 class BrokerPosition:
     """A position as the broker sees it; ``ref`` is the ledger order id that opened it, if known."""
 

@@ -1,16 +1,26 @@
-"""PaperBroker: fills against the live feed's bid/ask with the backtest's CostModel."""
+"""PaperBroker: fills against the live feed's bid/ask with the backtest's CostModel (commission,
+slippage, and the overnight swap at each 22:00 UTC rollover a position is held across)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from marketdata.instruments import get_instrument
 from ml.backtest.costs import CostModel
-from realtime.brokers.base import AccountState, BrokerPosition, ExecReport, OrderIntent, Quote, Side
+from realtime.brokers.base import (
+    AccountState,
+    BrokerPosition,
+    ExecReport,
+    OrderIntent,
+    Quote,
+    Side,
+    SwapReport,
+)
+from realtime.brokers.paper_swap import SwapAccrual
 from realtime.errors import BrokerError, BrokerUnavailableError
 from realtime.ledger.trades import gross_pnl
 
@@ -20,6 +30,9 @@ class PaperBroker:
     plus the CostModel's slippage; commission per lot and per notional as in the backtest.
     Limit orders rest until a quote crosses them, then ``on_fill`` receives the report; so does
     the close of a position whose sl or tp a quote crosses (priced like a market order).
+    With ``costs.apply_swap``, a quote past a rollover charges each open position of its symbol
+    the instrument's swap for every rollover since the position's last quote, as the backtest
+    does; each charge goes to ``on_fill`` as a :class:`SwapReport`.
     """
 
     name = "paper"
@@ -29,7 +42,7 @@ class PaperBroker:
         costs: CostModel | None = None,
         balance: float = 100_000.0,
         leverage: float = 30.0,
-        on_fill: Callable[[ExecReport], object] | None = None,
+        on_fill: Callable[[ExecReport | SwapReport], object] | None = None,
     ):
         self.costs = costs or CostModel()
         self.balance, self.leverage, self.on_fill = balance, leverage, on_fill
@@ -39,6 +52,7 @@ class PaperBroker:
         self._reports: dict[int, ExecReport] = {}
         self._closes: dict[str, list[ExecReport]] = {}  # closing deals by position, for the sync
         self._stops: set[str] = set()  # ids of positions with an sl or tp
+        self._swaps = SwapAccrual(self.costs.apply_swap)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -46,6 +60,9 @@ class PaperBroker:
         """Take a new quote; fill the resting limit orders it crosses, close the positions whose
         sl or tp it crosses, and return their reports (each also goes to ``on_fill``)."""
         with self._lock:
+            # Swap first: positions this quote closes were held across the rollover before it.
+            swaps = self._swaps.charge(self._quotes.get(quote.symbol), quote, self._positions)
+            self.balance += sum(r.amount for r in swaps)
             self._quotes[quote.symbol] = quote
             crossed = [
                 (oid, o)
@@ -64,9 +81,10 @@ class PaperBroker:
                 reason = self._stop_hit(pos, quote) if pos.symbol == quote.symbol else None
                 if reason is not None:
                     reports.append(self._close_at_broker(pos, quote, reason))
-        for r in reports:
-            if self.on_fill is not None:
-                self.on_fill(r)
+        if self.on_fill is not None:
+            events: list[ExecReport | SwapReport] = [*swaps, *reports]
+            for item in events:
+                self.on_fill(item)
         return reports
 
     @staticmethod
@@ -130,9 +148,13 @@ class PaperBroker:
         self.balance += gross_pnl(pos.symbol, pos.side, volume, pos.price_open, price)
         if pos.volume - volume > 1e-9:
             self._positions[pos_id] = replace(pos, volume=pos.volume - volume)
+        else:
+            self._swaps.closed(pos_id)
 
-    def _open(self, p: BrokerPosition) -> None:
+    def _open(self, p: BrokerPosition, since: dt.datetime | None) -> None:
+        """Add ``p``; its swap is settled up to ``since`` (None: from the next quote on)."""
         self._positions[p.broker_position_id] = p
+        self._swaps.opened(p.broker_position_id, since)
         if p.sl is not None or p.tp is not None:
             self._stops.add(p.broker_position_id)
 
@@ -143,7 +165,7 @@ class PaperBroker:
             pos_id = o.close_position
         else:
             pos_id = oid
-            self._open(BrokerPosition(oid, o.symbol, o.side, o.volume, price, o.ref, sl=o.sl, tp=o.tp))
+            self._open(BrokerPosition(oid, o.symbol, o.side, o.volume, price, o.ref, sl=o.sl, tp=o.tp), q.ts)
         report = ExecReport("filled", oid, price, o.volume, commission, deal, pos_id, ref=o.ref)
         self._reports[o.ref] = report
         if o.close_position is not None:
@@ -175,14 +197,17 @@ class PaperBroker:
         positions: list[BrokerPosition],
         working: Sequence[tuple[str, OrderIntent]] = (),
         balance: float | None = None,
+        swap_through: Mapping[str, dt.datetime] | None = None,
     ) -> None:
         """Rebuild the account from the ledger after a restart (paper keeps no state of its
-        own): open positions, resting limit orders under their broker ids, and the balance."""
+        own): open positions, resting limit orders under their broker ids, the balance, and per
+        position (by broker id) the time its swap is settled to (absent: from the next quote)."""
         with self._lock:
             if balance is not None:
                 self.balance = balance
             for p in positions:
-                self._open(p)
+                self._open(p, (swap_through or {}).get(p.broker_position_id))
+                self._swaps.restored(p.symbol)
             for oid, intent in working:
                 self._working[oid] = intent
             used = [int(i) for i in [*(p.broker_position_id for p in positions), *(o for o, _ in working)]

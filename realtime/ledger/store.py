@@ -212,6 +212,11 @@ class Ledger:
         with self._reader() as c:
             return totals.lifetime_pnl(c)
 
+    def swaps_through(self) -> dict[int, dt.datetime]:
+        """The last rollover whose swap is booked, per position id."""
+        with self._reader() as c:
+            return totals.swaps_through(c)
+
     def rebuild_totals(self) -> None:
         """Recompute the running totals from fills and positions (a repair; never needed in use)."""
         with self.begin() as c:

@@ -108,6 +108,19 @@ positions = sa.Table(
 )
 sa.Index("ix_af_positions_status", positions.c.status)
 
+# Overnight swap, one row per position and rollover (the unique key makes booking idempotent);
+# ``amount`` < 0 is a charge. It also goes into af_daily_pnl's ``realized`` on the rollover's day.
+swaps = sa.Table(
+    "af_swaps",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("position_id", sa.Integer, sa.ForeignKey("af_positions.id"), nullable=False),
+    sa.Column("rollover", _ts, nullable=False),
+    sa.Column("weight", sa.Integer, nullable=False),  # nights charged: 3 on Wednesdays
+    sa.Column("amount", sa.Float, nullable=False),
+    sa.UniqueConstraint("position_id", "rollover", name="uq_af_swaps_position_rollover"),
+)
+
 audit_log = sa.Table(
     "af_audit_log",
     metadata,

@@ -1,4 +1,4 @@
-"""Running risk totals: open lots per symbol and P&L per UTC day.
+"""Running risk totals: open lots per symbol and P&L per UTC day (fills and overnight swaps).
 
 The pre-trade risk check needs the symbol's net lots, the gross lots over every symbol and the
 day's P&L before every order. Summing open positions and the day's fills for that grows with the
@@ -63,6 +63,27 @@ def add_day(c: sa.Connection, ts: dt.datetime, realized: float, commission: floa
     c.execute(_STATEMENTS[c.dialect.name][1], {"day": day, "realized": realized, "commission": commission})
 
 
+def add_swap(c: sa.Connection, position_id: int, rollover: dt.datetime, weight: int, amount: float) -> bool:
+    """Book a position's swap for one rollover and add it to that UTC day's realised P&L; False
+    (and nothing written) when that rollover was booked for the position before."""
+    ins = _INSERT[c.dialect.name](t.swaps).values(
+        position_id=position_id, rollover=rollover, weight=weight, amount=amount
+    )
+    if not c.execute(ins.on_conflict_do_nothing()).rowcount:
+        return False
+    add_day(c, rollover, amount, 0.0)
+    return True
+
+
+def swaps_through(c: sa.Connection) -> dict[int, dt.datetime]:
+    """The last rollover booked, per position id."""
+    s = t.swaps.c
+    rows: sa.Result[int, dt.datetime] = c.execute(
+        sa.select(s.position_id, sa.func.max(s.rollover)).group_by(s.position_id)
+    )
+    return {pid: ts.astimezone(dt.UTC) for pid, ts in rows}
+
+
 def snapshot(c: sa.Connection, symbol: str, day: dt.date) -> tuple[float, float, float]:
     """(net lots of ``symbol``, gross lots over all symbols, P&L of ``day`` net of commissions)."""
     row: sa.Row[float, float, float] = c.execute(SNAPSHOT, {"symbol": symbol, "day": day}).one()
@@ -71,7 +92,7 @@ def snapshot(c: sa.Connection, symbol: str, day: dt.date) -> tuple[float, float,
 
 
 def lifetime_pnl(c: sa.Connection) -> float:
-    """Realised P&L net of commissions over every day the ledger has booked."""
+    """Realised P&L (fills and swaps) net of commissions over every day the ledger has booked."""
     total: float = c.execute(
         sa.select(sa.func.coalesce(sa.func.sum(_d.realized - _d.commission), 0.0))
     ).scalar_one()
@@ -98,6 +119,9 @@ def rebuild(c: sa.Connection) -> None:
         day = days[ts.astimezone(dt.UTC).date()]
         day[0] += realized or 0.0
         day[1] += commission
+    swaps: sa.Result[dt.datetime, float] = c.execute(sa.select(t.swaps.c.rollover, t.swaps.c.amount))
+    for rollover, amount in swaps:
+        days[rollover.astimezone(dt.UTC).date()][0] += amount
     if days:
         c.execute(
             t.daily_pnl.insert(),

@@ -1,0 +1,78 @@
+"""Overnight swap for the paper broker: the backtest's charge at each 22:00 UTC rollover, settled
+per position as quotes arrive (see :func:`ml.backtest.swaps.rollovers_between`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from marketdata.instruments import get_instrument
+from ml.backtest.swaps import ROLLOVER_SECONDS, rollovers_between
+from realtime.brokers.base import BrokerPosition, Quote, SwapReport
+
+
+class SwapAccrual:
+    """Which rollovers each open position has paid for.
+
+    Per position, the quote time up to which its swap is settled only moves forward, so a
+    repeated or out-of-order quote never charges a rollover twice. Symbols with restored
+    positions are settled on their next quote, whatever its time. Not thread-safe: the paper
+    broker calls it under its own lock.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self._through: dict[str, dt.datetime] = {}
+        self._scan: set[str] = set()
+
+    def opened(self, position_id: str, since: dt.datetime | None) -> None:
+        """A position opened (or restored) settled up to ``since`` (None: from its next quote)."""
+        if since is not None:
+            self._through[position_id] = _utc(since)
+
+    def closed(self, position_id: str) -> None:
+        """A position closed: nothing more to settle."""
+        self._through.pop(position_id, None)
+
+    def restored(self, symbol: str) -> None:
+        """Positions of ``symbol`` came back from the ledger: settle them on its next quote."""
+        self._scan.add(symbol)
+
+    def charge(
+        self, prev: Quote | None, q: Quote, positions: Mapping[str, BrokerPosition]
+    ) -> list[SwapReport]:
+        """The swap of every rollover between each ``q.symbol`` position's settled time and
+        ``q.ts``: instrument swap points per lot and night, times pip size and contract size."""
+        # Quotes are hot: with no 22:00 between the symbol's last quote and this one, every
+        # position is settled already (each was settled to, or opened at, a quote since then).
+        if not self.enabled or (
+            prev is not None and q.symbol not in self._scan and _day(prev.ts) == _day(q.ts)
+        ):
+            return []
+        self._scan.discard(q.symbol)
+        now = _utc(q.ts)
+        out = []
+        for pid, pos in positions.items():
+            since = self._through.get(pid)
+            if pos.symbol != q.symbol or (since is not None and now <= since):
+                continue
+            self._through[pid] = now
+            if since is None:
+                continue
+            inst = get_instrument(pos.symbol)
+            points = inst.swap_long if pos.side == "buy" else inst.swap_short
+            for instant, weight in rollovers_between(int(since.timestamp()), int(now.timestamp())):
+                amount = pos.volume * inst.contract_size * points * inst.pip_size * weight
+                rollover = dt.datetime.fromtimestamp(instant, dt.UTC)
+                out.append(SwapReport(pid, pos.symbol, pos.side, pos.volume, rollover, weight, amount))
+        return out
+
+
+def _utc(ts: dt.datetime) -> dt.datetime:
+    """``ts`` as an aware UTC datetime (a naive quote time is taken as UTC)."""
+    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
+
+
+def _day(ts: dt.datetime) -> int:
+    """The rollover day ``ts`` falls in (it changes at each 22:00 UTC)."""
+    return (int(_utc(ts).timestamp()) - ROLLOVER_SECONDS) // 86_400
