@@ -138,6 +138,8 @@ class MT5Broker:
             return ExecReport("placed", str(res.order), float(res.price), 0.0, ref=intent.ref)
         if res.retcode not in (c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_DONE_PARTIAL):
             raise retcode_error(res.retcode, res.comment, "order_send")
+        # DONE_PARTIAL books the volume dealt: under FOK/IOC (preferred by pick_filling) the
+        # server cancels the remainder. Only a RETURN-only symbol would leave it working.
         return self._report(
             intent.ref,
             res.order,
