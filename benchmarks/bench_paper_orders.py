@@ -15,6 +15,9 @@ import httpx
 import rt_support as rs
 
 SECONDS, CONC = 6.0, 8
+# What each request is: the whole path runs (auth, per-key rate limit, every risk check, ledger,
+# fill), with limits raised so that one key may send this many (20 requests/s by default).
+ORDERS = "new 0.01-lot EURUSD market buy per request, one admin API key, rate and risk limits raised"
 PG = os.environ.get("ALPHAFORGE_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
 
@@ -43,7 +46,7 @@ def _run(app: str, path: str, env: dict[str, str], order: bool, ready: str) -> d
 def _emit(name: str, result: dict, ping: dict, ledger: str) -> None:
     rs.emit(name, result["rps"], "orders/s", ping["rps"], ledger=ledger,
             p99_ms=round(result["p99_ms"], 2), errors=result["errors"], loadgen=result["tool"],
-            all_new_fills=result["new_orders"])
+            all_new_fills=result["new_orders"], orders=ORDERS)
 
 
 def main() -> None:

@@ -40,8 +40,9 @@ def port_open(port: int) -> bool:
         return False
 
 
-def prepare(data_dir: Path | None = None) -> Path:
-    """Two synthetic days of EURUSD bars and a registered @champion model (the test fixture's)."""
+def prepare(data_dir: Path | None = None, family: str = "logreg") -> Path:
+    """Two synthetic days of EURUSD bars and a registered @champion ``family`` model (the test
+    fixture's: a logistic regression unless asked)."""
     sys.path.insert(0, str(REPO))
     from marketdata.bars import ticks_to_bars
     from marketdata.store import ParquetStore
@@ -52,7 +53,7 @@ def prepare(data_dir: Path | None = None) -> Path:
     store, src = ParquetStore(d / "lake"), SyntheticSource(seed=11)
     for day in DAYS:
         store.write_bars("EURUSD", day, ticks_to_bars(src.fetch_day("EURUSD", day)))
-    register_model(d)
+    register_model(d, family=family)
     return d
 
 

@@ -33,19 +33,26 @@ MODEL = "alphaforge-signal"
 DAYS = [dt.date(2024, 3, 5), dt.date(2024, 3, 6)]
 
 
-def register_model(data_dir: Path, alias: str = "champion") -> str:
-    """Train a tiny logistic regression on the lake's bars, register it, alias it; return the version."""
+def register_model(data_dir: Path, alias: str = "champion", family: str = "logreg") -> str:
+    """Train a tiny ``family`` model (a logistic regression unless asked) on the lake's bars,
+    register it, alias it; return the version."""
     store = ParquetStore(data_dir / "lake")
     bars = store.read_bars("EURUSD", DAYS[0], DAYS[-1])
     feats = compute_features(bars, DEFAULT_FEATURE_SET).dropna()
     mid = ((bars["bid_close"] + bars["ask_close"]) / 2).to_numpy()
     y = (np.roll(mid, -5) > mid)[feats.index.to_numpy()].astype(int)
-    clf = make_classifier("logreg").fit(feats[DEFAULT_FEATURE_SET.columns].to_numpy(), y)
-    model = SignalModel(clf, DEFAULT_FEATURE_SET, "logreg", 0.52)
+    X = feats[DEFAULT_FEATURE_SET.columns].to_numpy()
+    if family == "logreg":  # needs no validation rows
+        clf = make_classifier(family).fit(X, y)
+    else:
+        cut = int(len(X) * 0.8)
+        clf = make_classifier(family).fit(X[:cut], y[:cut], X[cut:], y[cut:])
+    model = SignalModel(clf, DEFAULT_FEATURE_SET, family, 0.52)
     activate_experiment(f"sqlite:///{data_dir / 'mlflow.db'}", "realtime-tests")  # artifacts in data_dir
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=model, registered_model_name=MODEL, pip_requirements=["scikit-learn"]
+            name="model", python_model=model, registered_model_name=MODEL,
+            pip_requirements=["torch"] if family in {"mlp", "tcn"} else ["scikit-learn"],
         )
     version = str(info.registered_model_version)
     mlflow.MlflowClient().set_registered_model_alias(MODEL, alias, version)
