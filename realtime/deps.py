@@ -30,10 +30,15 @@ async def get_engine(request: Request) -> SignalEngine:
     return request.app.state.svc.engine
 
 
-async def authenticate(svc: Services, key: str | None, token: str | None) -> Principal | None:
-    """The principal behind an API key (preferred) or a bearer token."""
+async def authenticate(
+    svc: Services, key: str | None, token: str | None, client: str | None = None
+) -> Principal | None:
+    """The principal behind an API key (preferred) or a bearer token.
+
+    ``client`` (the caller's host) bounds the failed key verifications it may force (429).
+    """
     if key:
-        return svc.auth.cached(key) or await run_in_threadpool(svc.auth.from_key, key)
+        return svc.auth.cached(key) or await run_in_threadpool(svc.auth.from_key, key, client)
     if token:
         return svc.auth.from_token(token)
     return None
@@ -50,7 +55,7 @@ async def current_principal(request: Request) -> Principal:
     key = request.headers.get("x-api-key")
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     token = credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
-    principal = await authenticate(svc, key, token)
+    principal = await authenticate(svc, key, token, request.client.host if request.client else None)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

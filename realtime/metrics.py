@@ -11,6 +11,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from ml.llm.metrics import LLMMetrics, cache_hit_rate
 
+# Any other method (clients may send "FOO1", "FOO2", ...) is labelled "other": label values
+# must stay bounded, or anyone can grow /metrics without limit.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -36,7 +39,8 @@ class Metrics:
         )
         self.feed_dropped = Counter(
             "realtime_feed_dropped_ticks",
-            "Feed events dropped (late: older than the open bar; error: could not be applied)",
+            "Feed events dropped (late: older than the open bar; future: ahead of the clock; "
+            "unknown_symbol: not served; error: could not be applied)",
             ["symbol", "reason"],
             registry=r,
         )
@@ -98,6 +102,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, _send)
         finally:
+            method = scope["method"] if scope["method"] in _METHODS else "other"
             self.metrics.request_seconds.labels(
-                scope["method"], route_template(scope), str(status[0])
+                method, route_template(scope), str(status[0])
             ).observe(time.perf_counter() - t0)

@@ -28,3 +28,14 @@ class TokenBucketLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (cost - tokens) / self.rate
+
+    def wait(self, key: str, cost: float = 1.0) -> float:
+        """Seconds until ``key``'s bucket holds ``cost`` tokens (0.0: now), taking nothing.
+
+        For limits on failures only: check before the costly attempt, ``acquire`` after it fails.
+        """
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= cost else (cost - tokens) / self.rate

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from realtime.brokers.base import Quote
+from realtime.brokers.base import AccountState, Quote
 from realtime.errors import KillSwitchError, RiskRejectedError
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ class RiskLimits:
     max_drawdown: float = 0.2
     trading_hours_utc: tuple[int, int] = (0, 24)
     max_quote_age_s: float = 0.0
+    # How far a quote's time may lie ahead of the clock before it counts as stale (clock skew).
+    future_tolerance_s: float = 5.0
 
 
 def in_trading_hours(hour: int, window: tuple[int, int]) -> bool:
@@ -46,7 +48,9 @@ def in_trading_hours(hour: int, window: tuple[int, int]) -> bool:
 class RiskManager:
     """Checks orders against :class:`RiskLimits` and owns the drawdown kill switch.
 
-    ``equity`` reads the broker's equity (None when it cannot be read) for the drawdown watch;
+    ``equity`` reads the broker's account (or just its equity; None when it cannot be read) for
+    the drawdown watch; an account read also refreshes :attr:`unrealised_pnl`, which the
+    daily-loss check adds to the day's realised P&L without a broker round trip per order;
     ``watch_every_s`` bounds how often it is read (0: every quote and every order), since a read
     is a terminal round trip on MT5 and a pass over every open position on paper.
     ``on_kill`` runs when the pre-trade check itself finds the drawdown breached: it is called
@@ -56,7 +60,7 @@ class RiskManager:
     def __init__(
         self,
         limits: RiskLimits,
-        equity: Callable[[], float | None] | None = None,
+        equity: Callable[[], AccountState | float | None] | None = None,
         watch_every_s: float = 0.0,
     ):
         self.limits = limits
@@ -64,6 +68,7 @@ class RiskManager:
         self.on_kill: Callable[[str], None] = lambda reason: None
         self.peak_equity: float | None = None
         self.killed_reason: str | None = None
+        self.unrealised_pnl = 0.0  # equity - balance at the last account read
         self._lock = threading.Lock()
         self._last_read = -math.inf
         self._skipped = False  # a quote was not looked at: the next order reads regardless
@@ -101,8 +106,18 @@ class RiskManager:
                 self._skipped = self._skipped or on_quote
                 return False
             self._last_read, self._skipped = now, False
-        equity = self.equity()
+        equity = self.read_equity()
         return equity is not None and self.observe_equity(equity)
+
+    def read_equity(self) -> float | None:
+        """Read the broker's equity now (None when unreadable), keeping its unrealised P&L."""
+        if self.equity is None:
+            return None
+        read = self.equity()
+        if isinstance(read, AccountState):
+            self.unrealised_pnl = read.equity - read.balance
+            return read.equity
+        return read
 
     def engage(self, reason: str) -> None:
         """Halt trading by hand (or restore a halt persisted before a restart)."""
@@ -143,7 +158,9 @@ class RiskManager:
         if quote is None:
             raise RiskRejectedError(f"no price for {symbol} yet")
         age = (now - quote.ts).total_seconds()
-        if lim.max_quote_age_s and age > lim.max_quote_age_s:
+        # A quote dated in the future is as untrustworthy as an old one: its negative age would
+        # otherwise pass the check forever.
+        if lim.max_quote_age_s and (age > lim.max_quote_age_s or -age > lim.future_tolerance_s):
             raise RiskRejectedError(
                 f"stale price for {symbol}: last quote {age:.0f}s old (limit {lim.max_quote_age_s:.0f}s)"
             )
@@ -161,7 +178,10 @@ class RiskManager:
                 f"total exposure would be {gross + volume:.2f} lots, over the "
                 f"{lim.max_total_exposure_lots} limit"
             )
-        if daily_pnl <= -lim.max_daily_loss:
+        # Open losses count too: realised P&L alone lets a desk keep adding to a losing book.
+        day = daily_pnl + self.unrealised_pnl
+        if day <= -lim.max_daily_loss:
             raise RiskRejectedError(
-                f"daily loss {-daily_pnl:,.2f} reached the {lim.max_daily_loss:,.2f} limit"
+                f"daily loss {-day:,.2f} (realised {-daily_pnl:,.2f}, unrealised "
+                f"{-self.unrealised_pnl:,.2f}) reached the {lim.max_daily_loss:,.2f} limit"
             )

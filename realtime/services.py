@@ -13,7 +13,7 @@ import pandas as pd
 
 from ml.backtest.costs import CostModel
 from realtime.auth import Authenticator
-from realtime.brokers.base import Broker, Quote
+from realtime.brokers.base import AccountState, Broker, Quote
 from realtime.brokers.paper import PaperBroker
 from realtime.errors import BrokerError
 from realtime.hub import SignalHub
@@ -32,13 +32,14 @@ from realtime.signals import SignalEngine
 log = logging.getLogger(__name__)
 
 
-def equity_reader(broker: Broker) -> Callable[[], float | None]:
-    """The kill-switch watch's view of ``broker``: its equity, or None while it cannot say
-    (the order path reports an unreachable broker on its own; the watch must not fail orders)."""
+def equity_reader(broker: Broker) -> Callable[[], AccountState | None]:
+    """The kill-switch watch's view of ``broker``: its account (equity for the drawdown watch,
+    equity - balance for the daily-loss check), or None while it cannot say (the order path
+    reports an unreachable broker on its own; the watch must not fail orders)."""
 
-    def read() -> float | None:
+    def read() -> AccountState | None:
         try:
-            return broker.account().equity
+            return broker.account()
         except BrokerError as exc:
             log.warning("kill-switch watch could not read the %s account: %s", broker.name, exc)
             return None
@@ -96,12 +97,24 @@ class Services:
             self.on_quote(Quote(symbol, float(bar["bid_close"]), float(bar["ask_close"]), ts))
 
     def on_quote(self, q: Quote) -> None:
-        """A new quote from the feed: paper fills, feed lag, kill-switch watch."""
+        """A new quote from the feed: paper fills, feed lag, kill-switch watch.
+
+        Quotes for symbols this service does not serve are dropped and counted: a feed (or a
+        NATS publisher) sending junk symbols must not create paper quotes or metric series.
+        """
+        if q.symbol not in self.settings.symbols:
+            self.count_dropped("other", "unknown_symbol")  # "other": a bounded label value
+            return
         if isinstance(self.broker, PaperBroker):
             self.broker.update_quote(q)
         self.feed_status[q.symbol] = q.ts  # /metrics derives the feed lag from it when rendered
         if self.risk.watch(on_quote=True):
             self._guarded_kill_actions()
+
+    def count_dropped(self, symbol: str, reason: str) -> None:
+        """Count one dropped feed event (``feed_status["dropped"]`` and the metric)."""
+        self.feed_status["dropped"] = self.feed_status.get("dropped", 0) + 1
+        self.metrics.feed_dropped.labels(symbol, reason).inc()
 
     def _guarded_kill_actions(self) -> None:
         try:
@@ -137,7 +150,7 @@ class Services:
     def resume(self, actor: str) -> None:
         """Release the kill switch (persisted); the drawdown peak restarts at today's equity."""
         save_halt(self.ledger, None, actor)
-        self.risk.reset(self.risk.equity() if self.risk.equity else None)
+        self.risk.reset(self.risk.read_equity())
 
 
 def build_services(
@@ -161,6 +174,7 @@ def build_services(
             cfg.max_drawdown,
             cfg.trading_hours_utc,
             cfg.max_quote_age_s,
+            cfg.max_tick_future_s,
         ),
         equity=equity_reader(broker),
         watch_every_s=cfg.equity_check_s,
@@ -187,8 +201,14 @@ def build_services(
         restore_paper(broker, ledger, cfg.paper_balance)
     reconcile(ledger, broker)
     # The drawdown peak starts at today's equity, not at the first account request.
-    risk.peak_equity = risk.equity() if risk.equity else None
-    auth = Authenticator(ledger, cfg.jwt_secret.get_secret_value() if cfg.jwt_secret else None, cfg.jwt_ttl_s)
+    risk.peak_equity = risk.read_equity()
+    auth = Authenticator(
+        ledger,
+        cfg.jwt_secret.get_secret_value() if cfg.jwt_secret else None,
+        cfg.jwt_ttl_s,
+        login_limiter=TokenBucketLimiter(cfg.login_rate_per_min / 60.0, cfg.login_burst),
+        bad_key_limiter=TokenBucketLimiter(cfg.bad_key_rate_per_min / 60.0, cfg.bad_key_burst),
+    )
     reloader = ModelReloader(
         engine,
         cfg.mlflow_tracking_uri,

@@ -82,10 +82,20 @@ class Settings(BaseSettings):
     equity_check_s: float = Field(default=0.05, ge=0.0)
     trading_hours_utc: tuple[int, int] = (0, 24)  # [start, end) UTC; (22, 6) wraps midnight
     max_quote_age_s: float = 0.0  # 0 = do not check staleness (replayed history is old on purpose)
+    # Ticks dated more than this ahead of the wall clock are dropped (one would freeze the bars).
+    max_tick_future_s: float = Field(default=5.0, ge=0.0)
     # limits and web
     rate_limit_per_s: float = 20.0
     rate_limit_burst: int = 40
     explain_rate_limit_per_min: float = 6.0
+    # Password guessing at /auth/token, per username and per client IP (scrypt per attempt).
+    login_rate_per_min: float = Field(default=6.0, gt=0.0)
+    login_burst: int = Field(default=5, ge=1)
+    # Failed API-key verifications per client IP (each wrong key costs an scrypt).
+    bad_key_rate_per_min: float = Field(default=30.0, gt=0.0)
+    bad_key_burst: int = Field(default=10, ge=1)
+    # How often an open WebSocket re-checks that its key is live and its token unexpired.
+    ws_auth_check_s: float = Field(default=5.0, gt=0.0)
     cors_origins: list[str] = []
     otel: bool = False  # FastAPI's OpenTelemetry traces/metrics/logs (exporters via OTEL_* variables)
     max_body_bytes: int = 16_384

@@ -16,11 +16,17 @@ from realtime.feeds.base import BarEvent, Feed
 log = logging.getLogger(__name__)
 
 
+class FutureTickError(ValueError):
+    """A tick dated further ahead of the wall clock than ``max_tick_future_s``."""
+
+
 class FeedRunner:
     """Consumes one feed; each event is handled in a worker thread (ledger writes block).
 
-    One bad event must not stop the feed: a late tick (older than the open bar) or an event
-    that fails to apply is dropped, counted in ``realtime_feed_dropped_ticks_total`` and logged.
+    One bad event must not stop the feed: a late tick (older than the open bar), a tick dated
+    ahead of the wall clock (it would make every later real tick "late"; replayed history is
+    in the past, so it passes) or an event that fails to apply is dropped, counted in
+    ``realtime_feed_dropped_ticks_total`` and logged.
     Only the feed's own stream failing ends the run, and /ready then reports the feed down.
     """
 
@@ -37,6 +43,9 @@ class FeedRunner:
                 svc.quote_from_bar(ev.symbol, ev.bar)
                 svc.engine.on_bar(ev.symbol, ev.bar)
             return
+        ahead = (ev.ts - dt.datetime.now(dt.UTC)).total_seconds()
+        if ahead > svc.settings.max_tick_future_s:
+            raise FutureTickError(f"{ev.symbol} tick at {ev.ts.isoformat()} is {ahead:.1f}s in the future")
         closed = None
         if ev.symbol in svc.engine.symbols:
             # Rolled first: a late tick raises here, before it can move the quote backwards.
@@ -50,6 +59,9 @@ class FeedRunner:
         try:
             self.handle(ev)
             return True
+        except FutureTickError as exc:
+            self._drop(ev.symbol, "future")
+            log.warning("dropped future tick: %s", exc, extra={"symbol": ev.symbol, "reason": "future"})
         except LateTickError as exc:
             self._drop(ev.symbol, "late")
             log.warning("dropped late tick: %s", exc, extra={"symbol": ev.symbol, "reason": "late"})
@@ -60,8 +72,9 @@ class FeedRunner:
 
     def _drop(self, symbol: str, reason: str) -> None:
         self.dropped += 1
-        self.svc.feed_status["dropped"] = self.dropped
-        self.svc.metrics.feed_dropped.labels(symbol, reason).inc()
+        # An unserved symbol is counted under one bounded label value, as Services.on_quote does.
+        label = symbol if symbol in self.svc.settings.symbols else "other"
+        self.svc.count_dropped(label, reason)
 
     async def run(self) -> None:
         """Until the feed ends or the task is cancelled; a feed failure is logged, and /ready says so."""

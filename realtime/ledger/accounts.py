@@ -83,6 +83,14 @@ class Accounts:
             ).rowcount
         return bool(n)
 
+    def key_is_live(self, key_id: str) -> bool:
+        """Whether key ``key_id`` exists and is not revoked (one indexed query, no scrypt)."""
+        with self.engine.connect() as c:
+            revoked = c.execute(
+                sa.select(t.api_keys.c.revoked_at).where(t.api_keys.c.key_id == key_id)
+            ).first()
+        return revoked is not None and revoked[0] is None
+
     def principal_for_key(self, key: str) -> Principal | None:
         """Verify a raw key against its stored hash; None when unknown, revoked or wrong."""
         key_id = key_id_of(key)

@@ -2,11 +2,13 @@
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from realtime.deps import AdminDep, ServicesDep
+from realtime.errors import NotFoundError
+from realtime.ledger.keys import key_id_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -40,7 +42,19 @@ def create_user(body: UserIn, who: AdminDep, svc: ServicesDep) -> dict[str, obje
     uid = svc.ledger.accounts.ensure_user(body.name, body.role, body.password)
     key = svc.ledger.accounts.add_api_key(uid)
     svc.ledger.audit(who.name, "user_key_issued", {"user": body.name, "role": body.role})
-    return {"user_id": uid, "name": body.name, "role": body.role, "api_key": key}
+    return {"user_id": uid, "name": body.name, "role": body.role, "api_key": key, "key_id": key_id_of(key)}
+
+
+@router.post("/keys/{key_id}/revoke", responses={404: {"description": "No live key with this id"}})
+def revoke_key(
+    who: AdminDep, svc: ServicesDep, key_id: str = Path(min_length=1, max_length=16)
+) -> dict[str, object]:
+    """Revoke an API key by its public id; the next request with it gets 401, and open
+    WebSockets using it close (see routes.ws). 404 when no live key has this id."""
+    if not svc.auth.revoke(key_id):
+        raise NotFoundError(f"no live API key with id {key_id!r}")
+    svc.ledger.audit(who.name, "api_key_revoked", {"key_id": key_id})
+    return {"key_id": key_id, "revoked": True}
 
 
 @router.post("/kill")
