@@ -37,6 +37,10 @@ class BadOrderError(RealtimeError):
     status_code = 422
 
 
+class CloseVolumeError(BadOrderError):
+    """A close asks for more lots than the position has left once its pending closes count."""
+
+
 class NotFoundError(RealtimeError):
     """No such order or position."""
 
@@ -47,6 +51,10 @@ class ConflictError(RealtimeError):
     """The request conflicts with the resource's state (cancel a filled order...)."""
 
     status_code = 409
+
+
+class IdempotencyConflictError(ConflictError):
+    """A client_order_id already names a different order of this user."""
 
 
 class RiskRejectedError(RealtimeError):

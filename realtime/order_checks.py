@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marketdata.errors import UnknownSymbolError
 from marketdata.instruments import get_instrument
-from realtime.errors import BadOrderError
+from realtime.errors import BadOrderError, IdempotencyConflictError
+from realtime.ledger.rows import OrderRow
 from realtime.schemas import OrderIn
 
 
@@ -33,4 +34,26 @@ def check_order_input(o: OrderIn, reference: float | None) -> None:
         raise BadOrderError(
             f"tp {o.tp} is on the wrong side of the price {ref} for a {o.side}: "
             f"it must be {'above' if buy else 'below'} it"
+        )
+
+
+_SAME_FIELDS = ("symbol", "side", "type", "volume", "price", "sl", "tp")
+
+
+def check_retry(first: OrderRow, o: OrderIn) -> None:
+    """A reused client_order_id must repeat the first order's contents (standard idempotency);
+    a different order under the same key is a client bug, so it is refused rather than silently
+    answered with the first order."""
+    diff = []
+    for name in _SAME_FIELDS:
+        old, new = getattr(first, name), getattr(o, name)
+        same = old == new or (
+            isinstance(old, float) and isinstance(new, float) and abs(old - new) <= 1e-9
+        )
+        if not same:
+            diff.append(f"{name} {old!r} != {new!r}")
+    if diff:
+        raise IdempotencyConflictError(
+            f"client_order_id {o.client_order_id!r} already names order {first.id} with different "
+            f"contents ({', '.join(diff)}); use a new client_order_id for a new order"
         )

@@ -17,14 +17,15 @@ from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport,
 from realtime.errors import (
     BrokerError,
     BrokerUnavailableError,
+    CloseVolumeError,
     ConflictError,
     NotFoundError,
     RiskRejectedError,
 )
 from realtime.ledger.accounts import Principal
-from realtime.ledger.rows import OrderRow
+from realtime.ledger.rows import OrderRow, PositionRow
 from realtime.ledger.store import Ledger
-from realtime.order_checks import check_order_input
+from realtime.order_checks import check_order_input, check_retry
 from realtime.risk import RiskManager
 from realtime.schemas import OrderIn
 
@@ -92,7 +93,7 @@ class OrderService:
         close_pos = None
         if position_id is not None:
             pos = self.ledger.get_position(position_id)
-            if pos is None or pos.status != "open":
+            if pos is None or pos.status != "open" or not self.may_close(who, pos):
                 raise NotFoundError(f"no open position {position_id}")
             close_pos = pos.broker_position_id
         order, created = self.ledger.create_order(
@@ -107,7 +108,8 @@ class OrderService:
             tp=o.tp,
             position_id=position_id,
         )
-        if not created:  # lost a concurrent race on the same client id: the winner sends it
+        if not created:  # a retry, or lost a concurrent race on the same client id: the winner sends it
+            check_retry(order, o)
             return order, False
         # Recorded first, so a refusal (risk, or a broker error) leaves a rejected/failed order
         # in the ledger rather than nothing.
@@ -117,7 +119,7 @@ class OrderService:
                 raise BrokerUnavailableError(
                     f"the {self.broker.name} broker is unreachable (no quote or account)"
                 )
-            net, gross, day_pnl = self.ledger.risk_totals(o.symbol, now.date())
+            net, gross, day_pnl = self.ledger.risk_totals(o.symbol, now.date(), order.id)
             self.risk.check(
                 o.symbol,
                 o.side,
@@ -135,6 +137,14 @@ class OrderService:
             raise
         intent = OrderIntent(order.id, o.symbol, o.side, o.type, o.volume, o.price, o.sl, o.tp, close_pos)
         return self._send(order, intent), True
+
+    def may_close(self, who: Principal, pos: PositionRow) -> bool:
+        """Whether ``who`` may see and close ``pos``: the user whose order opened it, or an admin
+        (the kill switch's system principal is one). Others are told it does not exist."""
+        if who.allows("admin"):
+            return True
+        opener = self.ledger.get_order(pos.order_id) if pos.order_id is not None else None
+        return opener is not None and opener.user_id == who.user_id
 
     async def place_async(self, who: Principal, o: OrderIn) -> tuple[OrderRow, bool]:
         """``place`` through the service's own worker threads, or on the loop (``workers=None``).
@@ -272,7 +282,9 @@ class OrderService:
                 try:
                     self.place(system, o, position_id=pos.id)
                     done.append(f"closed position {pos.id}")
-                except BrokerError as exc:
+                # A close already in flight (CloseVolumeError) or one that just closed it
+                # (NotFoundError) must not stop the other positions from being flattened.
+                except (BrokerError, CloseVolumeError, NotFoundError) as exc:
                     done.append(f"close of position {pos.id} failed: {exc}")
         self.ledger.audit("risk", "kill_switch", {"reason": self.risk.killed_reason, "actions": done})
         return done

@@ -180,6 +180,13 @@ class PaperBroker:
                 raise BrokerUnavailableError(f"paper broker has no quote for {intent.symbol} yet")
             if intent.close_position is not None and intent.close_position not in self._positions:
                 raise BrokerError(f"position {intent.close_position} is not open at the paper broker")
+            held = self._positions.get(intent.close_position or "")
+            if held is not None and intent.volume > held.volume + 1e-9:
+                # Never close more than is held: that would open the opposite way unrecorded.
+                raise BrokerError(
+                    f"cannot close {intent.volume} lots of the {held.volume}-lot paper position "
+                    f"{intent.close_position}"
+                )
             oid = str(next(self._ids))
             if intent.type == "limit" and not self._marketable(intent, q):
                 self._working[oid] = intent

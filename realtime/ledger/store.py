@@ -12,16 +12,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from realtime.errors import LedgerError
+from realtime.errors import CloseVolumeError, LedgerError, NotFoundError
 from realtime.ledger import tables as t
 from realtime.ledger import totals
 from realtime.ledger.engine import make_engine
 from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
 
 log = logging.getLogger(__name__)
-# "unknown": sent, but the broker's answer never came (timeout, lost link): it may have been
-# executed, so reconciliation looks for its deal before deciding.
-OPEN_ORDER_STATES = ("pending", "sent", "placed", "unknown")
+OPEN_ORDER_STATES = t.OPEN_ORDER_STATES  # see tables.py; re-exported for reconcile
 
 
 def utcnow() -> dt.datetime:
@@ -39,6 +37,31 @@ def new_id(result: sa.CursorResult[Any]) -> int:
 
 _ORDER_COLS = [c.name for c in t.orders.columns if c.name != "id"]
 _INSERT_ORDER = t.orders.insert().values({k: sa.bindparam(k) for k in _ORDER_COLS})
+_CLOSING_LOTS = sa.select(sa.func.coalesce(sa.func.sum(t.orders.c.volume), 0.0)).where(
+    t.orders.c.position_id == sa.bindparam("pid"), t.orders.c.status.in_(OPEN_ORDER_STATES)
+)
+
+
+def reserve_close(c: sa.Connection, position_id: int, volume: float) -> None:
+    """Refuse a close of ``volume`` lots unless the position, less its closing orders still in
+    flight, has them; called in the transaction that writes the closing order.
+
+    The position row is locked first (FOR UPDATE on PostgreSQL; on SQLite the ledger's write
+    lock already serialises writers), so two concurrent closes cannot both see the full volume.
+    """
+    q = t.positions.select().where(t.positions.c.id == position_id)
+    if c.dialect.name == "postgresql":
+        q = q.with_for_update()
+    pos = c.execute(q).mappings().first()
+    if pos is None or pos["status"] != "open":
+        raise NotFoundError(f"no open position {position_id}")
+    pending = float(c.execute(_CLOSING_LOTS, {"pid": position_id}).scalar_one())
+    left = round(pos["volume"] - pending, 8)
+    if volume > left + 1e-9:
+        raise CloseVolumeError(
+            f"cannot close {volume} lots of position {position_id}: it has {pos['volume']} lots, "
+            f"{pending} of them already being closed by other orders, so at most {max(left, 0.0)} remain"
+        )
 
 
 class Ledger:
@@ -119,7 +142,11 @@ class Ledger:
 
     # orders -------------------------------------------------------------------------------
     def create_order(self, user_id: int, client_order_id: str, **fields: Any) -> tuple[OrderRow, bool]:
-        """Write a pending order; on a duplicate client id return (first order, False)."""
+        """Write a pending order; on a duplicate client id return (first order, False).
+
+        A closing order (``position_id``) is checked against what the position has left in the
+        same transaction (:func:`reserve_close`); a retry of one returns the first order first.
+        """
         now = utcnow()
         values = dict(
             fields,
@@ -132,6 +159,14 @@ class Ledger:
         try:
             full = {k: None for k in _ORDER_COLS} | values
             with self.begin() as c:
+                if fields.get("position_id") is not None:
+                    q = t.orders.select().where(
+                        t.orders.c.user_id == user_id, t.orders.c.client_order_id == client_order_id
+                    )
+                    first = c.execute(q).mappings().first()
+                    if first is not None:
+                        return from_mapping(OrderRow, first), False
+                    reserve_close(c, fields["position_id"], fields["volume"])
                 order_id = new_id(c.execute(_INSERT_ORDER, full))
         except IntegrityError:
             # The unique constraint decides the race: whoever inserted first owns the id.
@@ -192,19 +227,25 @@ class Ledger:
             return bool(c.execute(stmt.values(**values)).rowcount)
 
     # positions ----------------------------------------------------------------------------
-    def positions(self, status: str | None = "open") -> list[PositionRow]:
-        """Positions, oldest first."""
+    def positions(self, status: str | None = "open", opener: int | None = None) -> list[PositionRow]:
+        """Positions, oldest first; with ``opener``, only those opened by that user's orders."""
         q = t.positions.select().order_by(t.positions.c.id)
         if status:
             q = q.where(t.positions.c.status == status)
+        if opener is not None:
+            mine = sa.select(t.orders.c.id).where(t.orders.c.user_id == opener)
+            q = q.where(t.positions.c.order_id.in_(mine))
         with self.engine.connect() as c:
             return [from_mapping(PositionRow, m) for m in c.execute(q).mappings()]
 
-    def risk_totals(self, symbol: str, day: dt.date) -> tuple[float, float, float]:
-        """What the pre-trade check needs in one read: net lots of ``symbol``, gross lots, and
-        the P&L of ``day`` net of commissions (see :mod:`realtime.ledger.totals`)."""
+    def risk_totals(
+        self, symbol: str, day: dt.date, exclude_order_id: int | None = None
+    ) -> tuple[float, float, float]:
+        """What the pre-trade check needs in one read: net lots of ``symbol``, gross lots (both
+        counting working opening orders other than ``exclude_order_id``), and the P&L of ``day``
+        net of commissions (see :mod:`realtime.ledger.totals`)."""
         with self._reader() as c:
-            return totals.snapshot(c, symbol, day)
+            return totals.snapshot(c, symbol, day, exclude_order_id)
 
     def lifetime_pnl(self) -> float:
         """Realised P&L net of commissions since the ledger began (a paper account's balance

@@ -25,6 +25,9 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
 
 
 metadata = sa.MetaData()
+# Order states that may still trade. "unknown": sent, but the broker's answer never came
+# (timeout, lost link): it may have been executed, so reconciliation looks for its deal.
+OPEN_ORDER_STATES = ("pending", "sent", "placed", "unknown")
 _ts = UTCDateTime()
 
 users = sa.Table(
@@ -71,6 +74,7 @@ orders = sa.Table(
     # Idempotency: a retried request with the same client order id finds this row.
     sa.UniqueConstraint("user_id", "client_order_id", name="uq_af_orders_client_id"),
 )
+# The pre-trade check sums working orders (a few) by status among thousands of filled ones.
 sa.Index("ix_af_orders_status", orders.c.status)
 
 fills = sa.Table(

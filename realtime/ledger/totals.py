@@ -20,13 +20,29 @@ from sqlalchemy.dialects import postgresql, sqlite
 from realtime.ledger import tables as t
 
 _INSERT: dict[str, Callable[[sa.Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-_e, _d = t.exposure.c, t.daily_pnl.c
+_e, _d, _o = t.exposure.c, t.daily_pnl.c, t.orders.c
+
+# Working opening orders (resting limits, and orders still on their way) will add exposure when
+# they fill, so the check counts them as if filled: otherwise four 1.5-lot limits all pass a
+# 2-lot cap. ``oid`` is the order being checked, already written as pending. The status index
+# keeps this a lookup of the few working orders among the many filled ones.
+_WORKING = sa.and_(
+    _o.status.in_(t.OPEN_ORDER_STATES), _o.position_id.is_(None), _o.id != sa.bindparam("oid")
+)
+_SIGNED = sa.case((_o.side == "buy", _o.volume), else_=-_o.volume)
 
 SNAPSHOT = sa.select(
     sa.func.coalesce(
         sa.select(_e.net_lots).where(_e.symbol == sa.bindparam("symbol")).scalar_subquery(), 0.0
+    )
+    + sa.func.coalesce(
+        sa.select(sa.func.sum(_SIGNED))
+        .where(_WORKING, _o.symbol == sa.bindparam("symbol"))
+        .scalar_subquery(),
+        0.0,
     ),
-    sa.func.coalesce(sa.select(sa.func.sum(_e.gross_lots)).scalar_subquery(), 0.0),
+    sa.func.coalesce(sa.select(sa.func.sum(_e.gross_lots)).scalar_subquery(), 0.0)
+    + sa.func.coalesce(sa.select(sa.func.sum(_o.volume)).where(_WORKING).scalar_subquery(), 0.0),
     sa.func.coalesce(
         sa.select(_d.realized - _d.commission).where(_d.day == sa.bindparam("day")).scalar_subquery(), 0.0
     ),
@@ -84,9 +100,13 @@ def swaps_through(c: sa.Connection) -> dict[int, dt.datetime]:
     return {pid: ts.astimezone(dt.UTC) for pid, ts in rows}
 
 
-def snapshot(c: sa.Connection, symbol: str, day: dt.date) -> tuple[float, float, float]:
-    """(net lots of ``symbol``, gross lots over all symbols, P&L of ``day`` net of commissions)."""
-    row: sa.Row[float, float, float] = c.execute(SNAPSHOT, {"symbol": symbol, "day": day}).one()
+def snapshot(
+    c: sa.Connection, symbol: str, day: dt.date, exclude_order_id: int | None = None
+) -> tuple[float, float, float]:
+    """(net lots of ``symbol``, gross lots over all symbols, P&L of ``day`` net of commissions);
+    the lots include working opening orders other than ``exclude_order_id``."""
+    params = {"symbol": symbol, "day": day, "oid": -1 if exclude_order_id is None else exclude_order_id}
+    row: sa.Row[float, float, float] = c.execute(SNAPSHOT, params).one()
     net, gross, pnl = row
     return float(net), float(gross), float(pnl)
 

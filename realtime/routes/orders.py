@@ -17,6 +17,7 @@ router = APIRouter(prefix="/orders", tags=["orders"])
     responses={
         200: {"description": "a retry: the first order with this client_order_id"},
         403: {"description": "risk limit"},
+        409: {"description": "client_order_id already names a different order of yours"},
         423: {"description": "kill switch engaged"},
         503: {"description": "broker unavailable; the order is recorded as failed"},
     },

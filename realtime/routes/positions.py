@@ -6,7 +6,7 @@ import time
 from fastapi import APIRouter, Query
 
 from realtime.deps import ServicesDep, TraderDep, ViewerDep
-from realtime.errors import BadOrderError, NotFoundError
+from realtime.errors import NotFoundError
 from realtime.schemas import AccountOut, CloseIn, IdPath, OrderIn, OrderOut, PositionOut
 
 router = APIRouter(tags=["positions"])
@@ -16,23 +16,33 @@ router = APIRouter(tags=["positions"])
 def list_positions(
     who: ViewerDep, svc: ServicesDep, state: str = Query("open", pattern="^(open|closed|all)$")
 ) -> list[PositionOut]:
-    """Open (or closed, or all) positions."""
-    rows = svc.ledger.positions(None if state == "all" else state)
+    """Your open (or closed, or all) positions: those your orders opened (admins see everyone's)."""
+    opener = None if who.allows("admin") else who.user_id
+    rows = svc.ledger.positions(None if state == "all" else state, opener=opener)
     return [PositionOut.model_validate(p) for p in rows]
 
 
-@router.post("/positions/{position_id}/close", response_model=OrderOut)
+@router.post(
+    "/positions/{position_id}/close",
+    response_model=OrderOut,
+    responses={
+        404: {"description": "no open position of yours with this id"},
+        409: {"description": "client_order_id already names a different order"},
+        422: {"description": "more lots than the position has left (pending closes count)"},
+    },
+)
 def close_position(
     position_id: IdPath, who: TraderDep, svc: ServicesDep, body: CloseIn | None = None
 ) -> OrderOut:
-    """Close all (or ``volume`` lots) of a position with an opposite market order."""
+    """Close all (or ``volume`` lots) of your position with an opposite market order.
+
+    The remaining volume is checked when the closing order is written, in its transaction.
+    """
     pos = svc.ledger.get_position(position_id)
-    if pos is None or pos.status != "open":
+    if pos is None or pos.status != "open" or not svc.orders.may_close(who, pos):
         raise NotFoundError(f"no open position {position_id}")
     body = body or CloseIn()
     volume = body.volume or pos.volume
-    if volume > pos.volume + 1e-9:
-        raise BadOrderError(f"cannot close {volume} lots of a {pos.volume}-lot position")
     o = OrderIn(
         symbol=pos.symbol,
         side="sell" if pos.side == "buy" else "buy",

@@ -59,12 +59,14 @@ def test_the_app_runs_on_a_postgres_ledger(ledger_dir, postgres_dsn, pg_schema):
         cancelled = c.delete(f"/api/v1/orders/{limit.json()['id']}", headers=trader)
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
-        # A retry returns the first order, whatever else it says.
+        # A retry with the same contents returns the first order; different contents are a 409.
         body = order(volume=0.2)
         first = c.post("/api/v1/orders", json=body, headers=trader)
-        again = c.post("/api/v1/orders", json=body | {"volume": 0.5, "side": "sell"}, headers=trader)
+        again = c.post("/api/v1/orders", json=body, headers=trader)
         assert (first.status_code, again.status_code) == (201, 200)
         assert again.json() == first.json()
+        other = c.post("/api/v1/orders", json=body | {"volume": 0.5, "side": "sell"}, headers=trader)
+        assert other.status_code == 409, other.text
 
         # Eight threads race the same client_order_id through PostgreSQL's unique constraint.
         race = order(volume=0.3)

@@ -41,7 +41,7 @@ def test_market_order_fills_and_opens_a_position(app_client):
     assert pos["symbol"] == "EURUSD" and pos["side"] == "buy"
     close = c.post(f"/api/v1/positions/{pos['id']}/close", headers=c.trader)
     assert close.status_code == 200 and close.json()["status"] == "filled"
-    closed = c.get("/api/v1/positions?state=closed", headers=c.viewer).json()
+    closed = c.get("/api/v1/positions?state=closed", headers=c.trader).json()
     assert any(p["id"] == pos["id"] and p["realized_pnl"] is not None for p in closed)
     assert c.post(f"/api/v1/positions/{pos['id']}/close", headers=c.trader).status_code == 404
     acct = c.get("/api/v1/account", headers=c.viewer).json()
@@ -52,9 +52,11 @@ def test_retry_with_same_client_order_id_returns_first(app_client):
     c = app_client
     body = order()
     first = c.post("/api/v1/orders", json=body, headers=c.trader)
-    second = c.post("/api/v1/orders", json=body | {"volume": 0.2}, headers=c.trader)
+    second = c.post("/api/v1/orders", json=dict(body), headers=c.trader)
     assert first.status_code == 201 and second.status_code == 200
     assert second.json()["id"] == first.json()["id"] and second.json()["volume"] == 0.1
+    changed = c.post("/api/v1/orders", json=body | {"volume": 0.2}, headers=c.trader)
+    assert changed.status_code == 409 and "different contents" in changed.json()["detail"]
 
 
 def test_concurrent_duplicate_submissions_make_one_order(app_client):
