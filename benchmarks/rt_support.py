@@ -71,6 +71,7 @@ def app_env(data_dir: Path, **extra: str) -> dict[str, str]:
         REALTIME_MAX_TOTAL_EXPOSURE_LOTS="1000000",
         REALTIME_MAX_DAILY_LOSS="1e12",
         REALTIME_MAX_DRAWDOWN="1.0",
+        REALTIME_PAPER_BALANCE="1e9",  # margin for the thousands of positions a run opens
         REALTIME_LOG_LEVEL="WARNING",  # as uvicorn runs here (--log-level warning)
     )
     env.update(extra)

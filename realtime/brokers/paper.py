@@ -20,6 +20,7 @@ from realtime.brokers.base import (
     Side,
     SwapReport,
 )
+from realtime.brokers.paper_book import OpenBook
 from realtime.brokers.paper_swap import SwapAccrual
 from realtime.errors import BrokerError, BrokerUnavailableError
 from realtime.ledger.trades import gross_pnl
@@ -53,6 +54,7 @@ class PaperBroker:
         self._closes: dict[str, list[ExecReport]] = {}  # closing deals by position, for the sync
         self._stops: set[str] = set()  # ids of positions with an sl or tp
         self._swaps = SwapAccrual(self.costs.apply_swap)
+        self._book = OpenBook()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -145,6 +147,7 @@ class PaperBroker:
     def _reduce(self, pos_id: str, volume: float, price: float) -> None:
         """Take ``volume`` lots off position ``pos_id`` at ``price`` and realise the P&L."""
         pos = self._positions.pop(pos_id)
+        self._book.add(pos.symbol, pos.side, -min(volume, pos.volume), pos.price_open)
         self.balance += gross_pnl(pos.symbol, pos.side, volume, pos.price_open, price)
         if pos.volume - volume > 1e-9:
             self._positions[pos_id] = replace(pos, volume=pos.volume - volume)
@@ -154,6 +157,7 @@ class PaperBroker:
     def _open(self, p: BrokerPosition, since: dt.datetime | None) -> None:
         """Add ``p``; its swap is settled up to ``since`` (None: from the next quote on)."""
         self._positions[p.broker_position_id] = p
+        self._book.add(p.symbol, p.side, p.volume, p.price_open)
         self._swaps.opened(p.broker_position_id, since)
         if p.sl is not None or p.tp is not None:
             self._stops.add(p.broker_position_id)
@@ -187,6 +191,8 @@ class PaperBroker:
                     f"cannot close {intent.volume} lots of the {held.volume}-lot paper position "
                     f"{intent.close_position}"
                 )
+            if intent.close_position is None:
+                self._check_margin(intent, q)
             oid = str(next(self._ids))
             if intent.type == "limit" and not self._marketable(intent, q):
                 self._working[oid] = intent
@@ -239,13 +245,17 @@ class PaperBroker:
     def account(self) -> AccountState:
         """Balance, equity marked at the touch, and margin at the configured leverage."""
         with self._lock:
-            equity, margin = self.balance, 0.0
-            for p in self._positions.values():
-                q = self._quotes.get(p.symbol)
-                mark = p.price_open if q is None else (q.bid if p.side == "buy" else q.ask)
-                equity += gross_pnl(p.symbol, p.side, p.volume, p.price_open, mark)
-                margin += p.volume * get_instrument(p.symbol).contract_size * mark / self.leverage
-        return AccountState(self.balance, equity, margin)
+            pnl, margin = self._book.marked(self._quotes, self.leverage)
+            return AccountState(self.balance, self.balance + pnl, margin)
+
+    def _check_margin(self, intent: OrderIntent, q: Quote) -> None:
+        """Refuse an opening order whose margin exceeds the free margin (as a broker would)."""
+        pnl, margin = self._book.marked(self._quotes, self.leverage)
+        free = self.balance + pnl - margin
+        price = intent.price if intent.price is not None else (q.ask if intent.side == "buy" else q.bid)
+        needed = intent.volume * get_instrument(intent.symbol).contract_size * price / self.leverage
+        if needed > free:
+            raise BrokerError(f"not enough free margin: the order needs {needed:,.2f}, {free:,.2f} is free")
 
     def ping(self) -> bool:
         """Always reachable."""

@@ -26,9 +26,10 @@ _e, _d, _o = t.exposure.c, t.daily_pnl.c, t.orders.c
 # they fill, so the check counts them as if filled: otherwise four 1.5-lot limits all pass a
 # 2-lot cap. ``oid`` is the order being checked, already written as pending. The status index
 # keeps this a lookup of the few working orders among the many filled ones.
-_WORKING = sa.and_(
-    _o.status.in_(t.OPEN_ORDER_STATES), _o.position_id.is_(None), _o.id != sa.bindparam("oid")
-)
+# The states are written into the SQL as constants: a bound IN list is re-expanded on every
+# execution, which doubled this hot query's cost.
+_OPEN = [sa.literal_column(f"'{s}'") for s in t.OPEN_ORDER_STATES]
+_WORKING = sa.and_(_o.status.in_(_OPEN), _o.position_id.is_(None), _o.id != sa.bindparam("oid"))
 _SIGNED = sa.case((_o.side == "buy", _o.volume), else_=-_o.volume)
 
 SNAPSHOT = sa.select(

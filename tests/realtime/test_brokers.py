@@ -54,7 +54,7 @@ def test_paper_limit_rests_then_fills_on_a_crossing_quote():
 def test_paper_sl_and_tp_close_positions_at_the_touch():
     fills = []
     costs = CostModel(commission_per_lot=2.0, slippage_pips=1.0)
-    b = PaperBroker(costs, balance=10_000, on_fill=fills.append)
+    b = PaperBroker(costs, balance=100_000, on_fill=fills.append)
     b.update_quote(Quote("EURUSD", 1.1000, 1.1002, TS))
     short = b.submit(OrderIntent(1, "EURUSD", "sell", "market", 1.0, sl=1.1050, tp=1.0950))
     long = b.submit(OrderIntent(2, "EURUSD", "buy", "market", 1.0, sl=1.0980))
@@ -73,7 +73,7 @@ def test_paper_sl_and_tp_close_positions_at_the_touch():
     assert [p.broker_position_id for p in b.positions()] == [plain.broker_position_id]
     assert b.position_closes(short.broker_position_id) == [tp]
     pnl = (short.price - 1.0950) * 100_000 + (sl.price - long.price) * 100_000
-    assert b.balance == pytest.approx(10_000 - 5 * 2.0 + pnl)
+    assert b.balance == pytest.approx(100_000 - 5 * 2.0 + pnl)
 
 
 def test_paper_working_order_is_found_by_ref():

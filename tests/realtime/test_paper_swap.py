@@ -70,22 +70,22 @@ def test_paper_broker_charges_each_rollover_by_weekday_and_side(
     start: dt.datetime, end: dt.datetime, nights: int
 ) -> None:
     seen: list[object] = []
-    broker = PaperBroker(balance=1000.0, on_fill=seen.append)
+    broker = PaperBroker(balance=10_000.0, on_fill=seen.append)
     broker.update_quote(Quote("EURUSD", 1.1, 1.1, start))
     broker.submit(OrderIntent(1, "EURUSD", "buy", "market", 0.1))
     broker.submit(OrderIntent(2, "EURUSD", "sell", "market", 0.2))
     broker.update_quote(Quote("EURUSD", 1.1, 1.1, end))
     expected = nights * (nightly("buy", 0.1) + nightly("sell", 0.2))
-    assert broker.balance == pytest.approx(1000.0 + expected)
+    assert broker.balance == pytest.approx(10_000.0 + expected)
     swaps = [r for r in seen if isinstance(r, SwapReport)]
     assert sum(r.amount for r in swaps) == pytest.approx(expected)
     assert {(r.side, r.weight) for r in swaps} == ({("buy", nights), ("sell", nights)} if nights else set())
     # The backtest's switch turns it off here too.
-    off = PaperBroker(CostModel(apply_swap=False), balance=1000.0)
+    off = PaperBroker(CostModel(apply_swap=False), balance=10_000.0)
     off.update_quote(Quote("EURUSD", 1.1, 1.1, start))
     off.submit(OrderIntent(1, "EURUSD", "buy", "market", 0.1))
     off.update_quote(Quote("EURUSD", 1.1, 1.1, end))
-    assert off.balance == 1000.0
+    assert off.balance == 10_000.0
 
 
 def test_swap_reaches_the_account_and_the_days_pnl(ledger_dir: Path) -> None:
