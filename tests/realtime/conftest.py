@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from marketdata.bars import ticks_to_bars
@@ -24,6 +26,7 @@ from ml.families import make_classifier
 from ml.features import DEFAULT_FEATURE_SET, compute_features
 from ml.models import SignalModel
 from ml.tracking import activate_experiment
+from realtime.ledger import Ledger
 from realtime.main import create_app
 from realtime.settings import Settings
 
@@ -108,3 +111,27 @@ def make_user(client: TestClient, name: str, role: str) -> dict[str, str]:
     r = client.post("/admin/users", json={"name": name, "role": role}, headers={"X-API-Key": ADMIN_KEY})
     assert r.status_code == 201, r.text
     return {"X-API-Key": r.json()["api_key"]}
+
+
+@pytest.fixture
+def pg_schema(postgres_dsn: str) -> Iterator[str]:
+    """A fresh schema name on the test PostgreSQL database; the schema is dropped afterwards."""
+    schema = f"rt_{uuid.uuid4().hex[:12]}"
+    yield schema
+    eng = sa.create_engine(postgres_dsn)
+    with eng.begin() as c:
+        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """A fresh ledger on SQLite, then on PostgreSQL (a throwaway schema)."""
+    if request.param == "sqlite":
+        led = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+        yield led
+        led.close()
+        return
+    led = Ledger(request.getfixturevalue("postgres_dsn"), schema=request.getfixturevalue("pg_schema"))
+    yield led
+    led.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,6 @@ from realtime.main import create_app
 from tests.realtime.conftest import make_user, settings_for
 
 COMMISSION = 3.5  # per lot and fill, as settings_for leaves it (the Settings default)
-
-
-@pytest.fixture
-def pg_schema(postgres_dsn: str) -> Iterator[str]:
-    """A fresh schema name on the test database; the schema is dropped after the test."""
-    schema = f"rt_app_{uuid.uuid4().hex[:10]}"
-    yield schema
-    eng = sa.create_engine(postgres_dsn)
-    with eng.begin() as c:
-        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    eng.dispose()
 
 
 def pg_app(ledger_dir: Path, dsn: str, schema: str) -> TestClient:

@@ -11,13 +11,11 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from realtime.brokers.base import OrderIntent, Quote
@@ -32,17 +30,6 @@ ADMIN = {"X-API-Key": ADMIN_KEY}
 
 def order(**kw: Any) -> dict[str, Any]:
     return {"symbol": "EURUSD", "side": "buy", "volume": 1.0, "client_order_id": uuid.uuid4().hex} | kw
-
-
-@pytest.fixture
-def pg_schema(postgres_dsn: str) -> Iterator[str]:
-    """A fresh schema name on the test database; dropped after the test."""
-    schema = f"rt_close_{uuid.uuid4().hex[:10]}"
-    yield schema
-    eng = sa.create_engine(postgres_dsn)
-    with eng.begin() as c:
-        c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    eng.dispose()
 
 
 def svc_of(c: TestClient) -> Services:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,24 +12,6 @@ from realtime.ledger import Ledger
 from realtime.ledger import tables as t
 
 NOW = dt.datetime(2024, 3, 6, 12, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger(request, tmp_path):
-    if request.param == "sqlite":
-        led = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-        yield led
-        led.close()
-        return
-    dsn = request.getfixturevalue("postgres_dsn")
-    schema = f"rt_test_{uuid.uuid4().hex[:10]}"
-    led = Ledger(dsn, schema=schema)
-    yield led
-    led.close()
-    eng = sa.create_engine(dsn)
-    with eng.begin() as c:
-        c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    eng.dispose()
 
 
 def _order(led: Ledger, uid: int, cid: str, **kw):

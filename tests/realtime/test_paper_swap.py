@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -138,24 +136,6 @@ def test_swap_is_booked_once_per_rollover_and_survives_a_restart(ledger_dir: Pat
     with TestClient(create_app(cfg)) as c:
         at(c, TUE.replace(day=8, hour=23))
         assert balance(c) == pytest.approx(wednesday)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        led = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-        yield led
-        led.close()
-        return
-    dsn = request.getfixturevalue("postgres_dsn")
-    schema = f"rt_swap_{uuid.uuid4().hex[:10]}"
-    led = Ledger(dsn, schema=schema)
-    yield led
-    led.close()
-    eng = sa.create_engine(dsn)
-    with eng.begin() as c:
-        c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    eng.dispose()
 
 
 def test_the_ledger_books_a_swap_once_on_the_rollovers_day(ledger: Ledger) -> None:
