@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mlflow
@@ -135,3 +137,21 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     led = Ledger(request.getfixturevalue("postgres_dsn"), schema=request.getfixturevalue("pg_schema"))
     yield led
     led.close()
+
+
+def metric_sample(text: str, metric: str, /, **labels: str) -> float | None:
+    """The value of ``metric`` with exactly ``labels`` in a Prometheus exposition, or None."""
+    for m in re.finditer(rf"^{metric}\{{(.*)\}} (\S+)$", text, re.M):
+        if dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))) == labels:
+            return float(m.group(2))
+    return None
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll ``cond`` until it is true or ``timeout`` seconds pass; whether it became true."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False

@@ -17,7 +17,7 @@ from realtime.brokers.base import Quote
 from realtime.errors import RiskRejectedError
 from realtime.main import create_app
 from realtime.risk import RiskLimits, RiskManager
-from tests.realtime.conftest import ADMIN_KEY, settings_for
+from tests.realtime.conftest import ADMIN_KEY, metric_sample, settings_for, wait_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 
@@ -38,24 +38,6 @@ class QuoteQueueFeed:
                 continue
 
 
-def _sample(text: str, metric: str, /, **labels: str) -> float | None:
-    import re
-
-    for m in re.finditer(rf"^{metric}\{{(.*)\}} (\S+)$", text, re.M):
-        if dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))) == labels:
-            return float(m.group(2))
-    return None
-
-
-def _wait(cond, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -68,14 +50,15 @@ def test_a_future_tick_is_dropped_and_real_ticks_keep_flowing(ledger_dir):
         feed.q.put(Quote("EURUSD", 1.5, 1.5001, _now() + dt.timedelta(days=1)))  # one bad tick
         feed.q.put(Quote("EURUSD", 1.2, 1.2001, _now()))
         feed.q.put(Quote("EURUSD", 1.3, 1.3001, _now() + dt.timedelta(seconds=1)))  # within tolerance
-        assert _wait(lambda: st.get("events") == 4), st
+        assert wait_for(lambda: st.get("events") == 4), st
         assert st.get("dropped") == 1 and st["running"]
         assert svc.broker.quote("EURUSD").bid == pytest.approx(1.3)
         assert st["EURUSD"] <= _now() + dt.timedelta(seconds=5)
         text = c.get("/metrics").text
-        assert _sample(text, "realtime_feed_dropped_ticks_total", symbol="EURUSD", reason="future") == 1.0
-        assert _sample(text, "realtime_feed_dropped_ticks_total", symbol="EURUSD", reason="late") is None
-        lag = _sample(text, "realtime_feed_lag_seconds", symbol="EURUSD")
+        dropped = "realtime_feed_dropped_ticks_total"
+        assert metric_sample(text, dropped, symbol="EURUSD", reason="future") == 1.0
+        assert metric_sample(text, dropped, symbol="EURUSD", reason="late") is None
+        lag = metric_sample(text, "realtime_feed_lag_seconds", symbol="EURUSD")
         assert lag is not None and lag > -5.0
 
 
@@ -84,7 +67,7 @@ def test_the_tolerance_is_a_setting(ledger_dir):
     with TestClient(create_app(settings_for(ledger_dir, max_tick_future_s=120.0), feed=feed)) as c:
         st = c.app.state.svc.feed_status
         feed.q.put(Quote("EURUSD", 1.1, 1.1001, _now() + dt.timedelta(seconds=60)))
-        assert _wait(lambda: st.get("events") == 1), st
+        assert wait_for(lambda: st.get("events") == 1), st
         assert st.get("dropped", 0) == 0
 
 
@@ -95,7 +78,7 @@ def test_replayed_history_is_not_dropped_as_future(ledger_dir):
         t0 = dt.datetime(2024, 3, 5, 10, tzinfo=dt.UTC)
         for i in range(3):
             feed.q.put(Quote("EURUSD", 1.1, 1.1001, t0 + dt.timedelta(minutes=i)))
-        assert _wait(lambda: st.get("events") == 3), st
+        assert wait_for(lambda: st.get("events") == 3), st
         assert st.get("dropped", 0) == 0 and st["EURUSD"] == t0 + dt.timedelta(minutes=2)
 
 
@@ -116,10 +99,10 @@ def test_a_future_tick_from_nats_is_dropped(nats_url, ledger_dir):
             await nc.flush()
             await nc.close()
 
-        assert _wait(lambda: st.get("running") is True)
+        assert wait_for(lambda: st.get("running") is True)
         time.sleep(0.3)  # let the subscription start
         asyncio.run(publish())
-        assert _wait(lambda: st.get("events") == 2), st
+        assert wait_for(lambda: st.get("events") == 2), st
         assert st.get("dropped") == 1
         assert svc.broker.quote("EURUSD").bid == pytest.approx(1.2)
 
@@ -147,14 +130,14 @@ def test_quotes_for_symbols_not_served_are_ignored_and_counted(ledger_dir):
             feed.q.put(Quote(f"JUNK{i}", 1.0, 1.0001, _now()))
         svc.on_quote(Quote("JUNK9", 1.0, 1.0001, _now()))  # straight into the service, too
         feed.q.put(Quote("EURUSD", 1.1, 1.1001, _now()))
-        assert _wait(lambda: st.get("events") == 6), st
+        assert wait_for(lambda: st.get("events") == 6), st
         assert st.get("dropped") == 6
         assert not any(k.startswith("JUNK") for k in st)
         assert all(svc.broker.quote(f"JUNK{i}") is None for i in (0, 9))
         text = c.get("/metrics").text
         assert "JUNK" not in text
-        dropped = _sample(text, "realtime_feed_dropped_ticks_total", symbol="other", reason="unknown_symbol")
-        assert dropped == 6.0
+        name = "realtime_feed_dropped_ticks_total"
+        assert metric_sample(text, name, symbol="other", reason="unknown_symbol") == 6.0
 
 
 def test_unknown_http_methods_share_one_metric_label(client):

@@ -21,7 +21,7 @@ from realtime.feeds.base import BarEvent
 from realtime.feeds.mt5_feed import MT5TickFeed
 from realtime.feeds.nats_feed import NatsTickFeed, parse_tick
 from realtime.feeds.replay import ReplayFeed
-from tests.realtime.conftest import DAYS
+from tests.realtime.conftest import DAYS, metric_sample, wait_for
 
 
 def _ticks() -> pd.DataFrame:
@@ -214,28 +214,6 @@ class QuoteQueueFeed:
             yield item
 
 
-def _sample(text: str, metric: str, /, **labels: str) -> float | None:
-    """The value of one Prometheus sample, labels in any order; None when absent."""
-    import re
-
-    for m in re.finditer(rf"^{metric}\{{(.*)\}} (\S+)$", text, re.M):
-        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-        if got == labels:
-            return float(m.group(2))
-    return None
-
-
-def _wait(cond, timeout: float = 5.0) -> bool:
-    import time
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_a_late_tick_is_dropped_and_counted_and_the_feed_keeps_running(ledger_dir):
     from fastapi.testclient import TestClient
 
@@ -248,13 +226,13 @@ def test_a_late_tick_is_dropped_and_counted_and_the_feed_keeps_running(ledger_di
         t0 = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
         for minutes, bid in ((0, 1.1), (2, 1.2), (1, 1.3), (3, 1.4)):  # the 1-minute tick is late
             feed.q.put(Quote("EURUSD", bid, bid + 1e-4, t0 + dt.timedelta(minutes=minutes)))
-        assert _wait(lambda: st.get("events") == 4), st
+        assert wait_for(lambda: st.get("events") == 4), st
         assert st["running"] and "error" not in st and st["dropped"] == 1
         # The late tick did not move the quote (or the feed clock) backwards.
         assert st["EURUSD"] == t0 + dt.timedelta(minutes=3)
         assert c.app.state.svc.broker.quote("EURUSD").bid == pytest.approx(1.4)
         text = c.get("/metrics").text
-        assert _sample(text, "realtime_feed_dropped_ticks_total", symbol="EURUSD", reason="late") == 1.0
+        assert metric_sample(text, "realtime_feed_dropped_ticks_total", symbol="EURUSD", reason="late") == 1.0
         r = c.get("/ready")
         assert r.status_code == 200 and r.json()["checks"]["feed"] is True
 
@@ -269,7 +247,7 @@ def test_ready_reports_a_dead_feed(ledger_dir):
     with TestClient(create_app(settings_for(ledger_dir), feed=feed)) as c:
         assert c.get("/ready").json()["checks"]["feed"] is True
         feed.q.put(ConnectionError("upstream closed"))
-        assert _wait(lambda: c.app.state.svc.feed_status.get("running") is False)
+        assert wait_for(lambda: c.app.state.svc.feed_status.get("running") is False)
         r = c.get("/ready")
         assert r.status_code == 503
         assert r.json()["checks"]["feed"] is False
@@ -288,11 +266,11 @@ def test_feed_lag_grows_while_quotes_stop(ledger_dir):
     with TestClient(create_app(settings_for(ledger_dir), feed=feed)) as c:
         ts = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
         feed.q.put(Quote("EURUSD", 1.1, 1.1001, ts))
-        assert _wait(lambda: c.app.state.svc.feed_status.get("EURUSD") == ts)
-        first = _sample(c.get("/metrics").text, "realtime_feed_lag_seconds", symbol="EURUSD")
+        assert wait_for(lambda: c.app.state.svc.feed_status.get("EURUSD") == ts)
+        first = metric_sample(c.get("/metrics").text, "realtime_feed_lag_seconds", symbol="EURUSD")
         assert first is not None and 30.0 <= first < 40.0
         time.sleep(1.5)  # no quotes meanwhile: the lag keeps counting
-        second = _sample(c.get("/metrics").text, "realtime_feed_lag_seconds", symbol="EURUSD")
+        second = metric_sample(c.get("/metrics").text, "realtime_feed_lag_seconds", symbol="EURUSD")
         assert second is not None and second >= first + 1.4
 
 
