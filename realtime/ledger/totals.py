@@ -28,7 +28,7 @@ _e, _d, _o = t.exposure.c, t.daily_pnl.c, t.orders.c
 # keeps this a lookup of the few working orders among the many filled ones.
 # The states are written into the SQL as constants: a bound IN list is re-expanded on every
 # execution, which doubled this hot query's cost.
-_OPEN = [sa.literal_column(f"'{s}'") for s in t.OPEN_ORDER_STATES]
+_OPEN: list[sa.ColumnElement[str]] = [sa.literal_column(f"'{s}'") for s in t.OPEN_ORDER_STATES]
 _WORKING = sa.and_(_o.status.in_(_OPEN), _o.position_id.is_(None), _o.id != sa.bindparam("oid"))
 _SIGNED = sa.case((_o.side == "buy", _o.volume), else_=-_o.volume)
 
