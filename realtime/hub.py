@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,25 +25,15 @@ class Subscriber:
     admin: bool = False
 
 
-def order_id_of(payload: dict[str, Any]) -> int | None:
-    """The order an order event (``id``) or a fill event (``order_id``) is about."""
-    oid = payload.get("order_id", payload.get("id"))
-    return int(oid) if isinstance(oid, int | str) and str(oid).isdigit() else None
-
-
 class SignalHub:
     """Per-client bounded queues; a slow client loses its oldest messages, never blocks others."""
 
     def __init__(self, queue_size: int = 1000):
         self.queue_size = queue_size
         self._clients: dict[asyncio.Queue[str], Subscriber] = {}
-        self._non_admins = 0  # read from publishing threads: an int, not the dict
         self.loop: asyncio.AbstractEventLoop | None = None
         self.nats: Any = None  # a connected nats client, when configured
         self.nats_prefix = "alphaforge"
-        # The owner (user id) of the order a private event is about, for payloads that do not
-        # carry ``user_id``; set in the lifespan to a ledger lookup.
-        self.owner_of: Callable[[dict[str, Any]], int | None] = lambda payload: None
         self._pending: set[asyncio.Future[None]] = set()
 
     def subscribe(self, who: Subscriber | None = None) -> asyncio.Queue[str]:
@@ -52,14 +41,11 @@ class SignalHub:
         q: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
         who = who or Subscriber()
         self._clients[q] = who
-        self._non_admins += not who.admin
         return q
 
     def unsubscribe(self, q: asyncio.Queue[str]) -> None:
         """Forget a client."""
-        who = self._clients.pop(q, None)
-        if who is not None:
-            self._non_admins -= not who.admin
+        self._clients.pop(q, None)
 
     @property
     def clients(self) -> int:
@@ -72,16 +58,9 @@ class SignalHub:
         loop = self.loop
         if loop is None:
             return
-        owner = None
-        if kind in PRIVATE_KINDS and self._non_admins:
-            # Resolved here, in the publishing thread: a ledger lookup must not run on the loop
-            # when the publisher is a worker thread. Unknown owner: admins only.
-            owner = payload.get("user_id")
-            if owner is None:
-                try:
-                    owner = self.owner_of(payload)
-                except Exception:
-                    log.exception("owner lookup for a %s event failed; sent to admins only", kind)
+        # Every order and fill event names its owner (OrderService puts ``user_id`` in it);
+        # one without goes to admins only.
+        owner = payload.get("user_id") if kind in PRIVATE_KINDS else None
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

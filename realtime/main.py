@@ -18,7 +18,6 @@ from fastapi.telemetry import TelemetryConfig
 from marketdata.store import ParquetStore
 from realtime import openapi
 from realtime.errors import ModelReloadError, RateLimitedError, RealtimeError
-from realtime.hub import order_id_of
 from realtime.limits import BodySizeLimit
 from realtime.logs import configure_logging
 from realtime.metrics import Metrics, MetricsMiddleware
@@ -71,17 +70,6 @@ def _configure_logging(cfg: Settings) -> None:
     configure_logging(cfg.log_level, secrets)
 
 
-def _order_owner(svc: Services, payload: dict[str, Any]) -> int | None:
-    """The user who owns the order (or position) an order/fill event is about (WebSocket routing)."""
-    oid = order_id_of(payload)
-    pid = payload.get("position_id")
-    if oid is None and isinstance(pid, int):  # a broker-side close (sl/tp) names the position
-        pos = svc.ledger.get_position(pid)
-        oid = pos.order_id if pos is not None else None
-    order = svc.ledger.get_order(oid) if oid is not None else None
-    return order.user_id if order is not None else None
-
-
 def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: Any = None) -> FastAPI:
     """Build the app; settings default to the environment. ``mt5_module``: the MetaTrader5 module
     or a stand-in (bridge, simulator); ``feed``: a Feed object overriding ``settings.feed``."""
@@ -105,7 +93,6 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
             n = await asyncio.to_thread(warm_up_from_broker, engine, svc.broker, symbol, cfg.replay_bars)
             log.info("warm-up: no stored bars of %s; replayed %d of the broker's", symbol, n)
         svc.hub.loop = asyncio.get_running_loop()
-        svc.hub.owner_of = lambda payload: _order_owner(svc, payload)
         for symbol in cfg.symbols:
             bar = _last_bar(store, symbol)
             if bar is not None:

@@ -109,18 +109,12 @@ class Services:
             self.broker.update_quote(q)
         self.feed_status[q.symbol] = q.ts  # /metrics derives the feed lag from it when rendered
         if self.risk.watch(on_quote=True):
-            self._guarded_kill_actions()
+            self._halt_guarded(persist=True)
 
     def count_dropped(self, symbol: str, reason: str) -> None:
         """Count one dropped feed event (``feed_status["dropped"]`` and the metric)."""
         self.feed_status["dropped"] = self.feed_status.get("dropped", 0) + 1
         self.metrics.feed_dropped.labels(symbol, reason).inc()
-
-    def _guarded_kill_actions(self) -> None:
-        try:
-            self.on_drawdown_kill()
-        except Exception:  # the switch holds in memory; the feed must go on pricing fills
-            log.exception("kill-switch actions failed")
 
     def on_drawdown_kill(self) -> list[str]:
         """The drawdown switch just engaged: persist it, cancel working orders, maybe flatten."""
@@ -135,10 +129,14 @@ class Services:
         self.kill_actions = threading.Thread(target=self._halt_guarded, name="kill-switch", daemon=True)
         self.kill_actions.start()
 
-    def _halt_guarded(self) -> None:
+    def _halt_guarded(self, persist: bool = False) -> None:
+        # Called from the feed and from a thread: the switch holds in memory whatever happens,
+        # and a failure is logged rather than stopping the feed or vanishing in a thread.
         try:
+            if persist:
+                save_halt(self.ledger, self.risk.killed_reason, "risk")
             self.orders.halt(self.settings.flatten_on_kill)
-        except Exception:  # logged, not lost in a thread's stderr; the switch itself holds
+        except Exception:
             log.exception("kill-switch actions failed")
 
     def kill(self, reason: str, flatten: bool, actor: str) -> list[str]:

@@ -189,14 +189,13 @@ def test_hub_routes_private_events_by_owner():
     async def run() -> dict[str, list[str]]:
         hub = SignalHub()
         hub.loop = asyncio.get_running_loop()
-        hub.owner_of = lambda payload: 1 if payload.get("id") == 7 else None  # order 7 is user 1's
         queues = {
             "u1": hub.subscribe(Subscriber(1)),
             "u2": hub.subscribe(Subscriber(2)),
             "admin": hub.subscribe(Subscriber(3, admin=True)),
             "anonymous": hub.subscribe(),
         }
-        hub.publish("order", {"id": 7, "symbol": "EURUSD", "status": "failed"})  # owner looked up
+        hub.publish("order", {"id": 7, "user_id": 1, "symbol": "EURUSD", "status": "failed"})
         hub.publish("fill", {"order_id": 8, "user_id": 2, "symbol": "EURUSD"})  # owner in payload
         hub.publish("order", {"id": 9, "symbol": "EURUSD", "status": "failed"})  # owner unknown
         hub.publish("signal", {"symbol": "EURUSD", "signal": 1})
