@@ -25,11 +25,11 @@ def auto_positions(svc: Services, symbol: str) -> list[PositionRow]:
     """Open positions in ``symbol`` that the auto-trader opened itself (an opening order of the
     AUTO principal with an ``auto-`` client id); a trader's manual positions are never its own."""
     out = []
-    for p in svc.ledger.positions():
-        if p.symbol != symbol or p.order_id is None:
-            continue
-        order = svc.ledger.get_order(p.order_id)
-        if order is not None and order.user_id == AUTO.user_id and order.client_order_id.startswith("auto-"):
+    # The ledger selects the AUTO principal's positions: no order lookup per open position of
+    # every trader on each signal.
+    for p in svc.ledger.positions(opener=AUTO.user_id):
+        order = svc.ledger.get_order(p.order_id) if p.symbol == symbol and p.order_id else None
+        if order is not None and order.client_order_id.startswith("auto-"):
             out.append(p)
     return out
 

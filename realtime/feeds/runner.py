@@ -33,7 +33,6 @@ class FeedRunner:
     def __init__(self, svc: Any, feed: Feed):
         self.svc, self.feed, self.bars = svc, feed, RollingBars()
         self.events = 0
-        self.dropped = 0
 
     def handle(self, ev: Quote | BarEvent) -> None:
         """Apply one event synchronously."""
@@ -71,7 +70,6 @@ class FeedRunner:
         return False
 
     def _drop(self, symbol: str, reason: str) -> None:
-        self.dropped += 1
         # An unserved symbol is counted under one bounded label value, as Services.on_quote does.
         label = symbol if symbol in self.svc.settings.symbols else "other"
         self.svc.count_dropped(label, reason)
