@@ -25,6 +25,7 @@ from realtime.errors import (
 from realtime.ledger.accounts import Principal
 from realtime.ledger.rows import OrderRow, PositionRow
 from realtime.ledger.store import Ledger
+from realtime.ledger.trades import SYSTEM_USER_ID
 from realtime.order_checks import check_order_input, check_retry
 from realtime.risk import RiskManager
 from realtime.schemas import OrderIn
@@ -271,7 +272,7 @@ class OrderService:
                 done.append(f"cancel of order {order.id} failed: {exc}")
         if flatten:
             for pos in self.ledger.positions():
-                system = Principal(0, "kill-switch", "admin", "system")
+                system = Principal(SYSTEM_USER_ID, "kill-switch", "admin", "system")
                 side: Literal["buy", "sell"] = "sell" if pos.side == "buy" else "buy"
                 o = OrderIn(
                     symbol=pos.symbol,

@@ -12,13 +12,14 @@ from realtime.brokers.paper import PaperBroker
 from realtime.errors import RealtimeError
 from realtime.ledger.accounts import Principal
 from realtime.ledger.rows import PositionRow
+from realtime.ledger.trades import SYSTEM_USER_ID
 from realtime.schemas import OrderIn
 from realtime.services import Services
 from realtime.signals import Signal
 from realtime.sync import BrokerSync, run_periodically
 
 log = logging.getLogger(__name__)
-AUTO = Principal(0, "auto-trader", "trader", "auto")
+AUTO = Principal(SYSTEM_USER_ID, "auto-trader", "trader", "auto")
 
 
 def auto_positions(svc: Services, symbol: str) -> list[PositionRow]:
