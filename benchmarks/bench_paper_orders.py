@@ -50,6 +50,12 @@ def _emit(name: str, result: dict, ping: dict, ledger: str) -> None:
 
 
 def main() -> None:
+    try:
+        rs.ensure_wrk()
+    except rs.LoadgenMissing as e:
+        rs.refuse("paper_orders", "orders/s", str(e))
+        rs.refuse("paper_orders_postgres", "orders/s", str(e))
+        return
     env = rs.app_env(rs.prepare())
     ping = _run("rt_ping_app:create_app", "/ping", env, False, "/ping")
     _emit("paper_orders", _run("realtime.main:create_app", "/api/v1/orders", env, True, "/ready"),

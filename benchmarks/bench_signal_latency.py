@@ -16,6 +16,11 @@ SECONDS, CONC, ROUNDS = 4.0, 16, 3
 def main() -> None:
     """Both servers run side by side; rounds alternate between them and the median round of each
     counts, so a burst of load elsewhere on the machine hits both sides alike."""
+    try:
+        rs.ensure_wrk()
+    except rs.LoadgenMissing as e:
+        rs.refuse("signal_latency", "req/s", str(e))
+        return
     data_dir = rs.prepare()
     env = rs.app_env(data_dir)
     targets = (

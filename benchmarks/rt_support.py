@@ -1,5 +1,9 @@
 """Shared pieces of the realtime benchmarks: a prepared data dir, a uvicorn server in its own
-process, and an async httpx load generator run in another process (never in the server's)."""
+process, and wrk as the load generator in another process (never in the server's).
+
+Only wrk is used: a Python load generator saturates a core before the server does, so its figures
+measure itself. Without wrk (and without a way to install it) a benchmark prints a refusal line
+instead of a figure."""
 
 from __future__ import annotations
 
@@ -164,6 +168,32 @@ def _wrk(url: str, seconds: float, concurrency: int, headers: dict, order: bool)
     }
 
 
+class LoadgenMissing(RuntimeError):
+    """wrk is not installed and could not be installed."""
+
+
+def ensure_wrk() -> str:
+    """Path of wrk, installing the Debian package when it is missing and we may (root, apt-get);
+    raises :class:`LoadgenMissing` otherwise."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("installing wrk (apt-get install -y wrk)", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], stdout=sys.stderr, stderr=sys.stderr,
+                       check=False)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    raise LoadgenMissing("wrk is not installed (Debian: apt-get install -y wrk); no figure reported")
+
+
+def refuse(name: str, unit: str, reason: str) -> None:
+    """The line a benchmark prints instead of a figure it cannot measure honestly."""
+    print(json.dumps({"name": name, "value": None, "unit": unit, "baseline": None, "ratio": None,
+                      "refused": reason}))
+
+
 def load(
     url: str,
     seconds: float,
@@ -172,21 +202,12 @@ def load(
     headers: dict | None = None,
     order: bool = False,
 ) -> dict:
-    """Load ``url`` from a separate process: wrk when installed, else benchmarks/rt_load.py."""
-    if shutil.which("wrk") and os.environ.get("RT_BENCH_LOADGEN", "wrk") == "wrk":
-        return _wrk(url, seconds, concurrency, headers or {}, order)
-    args = [
-        PY,
-        str(REPO / "benchmarks" / "rt_load.py"),
-        url,
-        str(seconds),
-        str(concurrency),
-        method,
-        json.dumps(headers or {}),
-        "order" if order else "plain",
-    ]
-    out = subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO)
-    return json.loads(out.stdout.strip().splitlines()[-1]) | {"tool": "httpx"}
+    """Load ``url`` with wrk from a separate process (see :func:`ensure_wrk`). ``method`` is GET
+    unless ``order`` (rt_order.lua POSTs a fresh order per request)."""
+    ensure_wrk()
+    if order != (method == "POST"):
+        raise ValueError("wrk sends GET, or POSTs an order through rt_order.lua")
+    return _wrk(url, seconds, concurrency, headers or {}, order)
 
 
 def emit(name: str, value: float, unit: str, baseline: float | None, higher_is_better: bool = True,
