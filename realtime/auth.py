@@ -137,8 +137,9 @@ class Authenticator:
             )
         except jwt.InvalidTokenError:
             return None
-        if claims.get("role") not in ROLES:
-            return None
+        sub = claims.get("sub")
+        if claims.get("role") not in ROLES or not isinstance(sub, str) or not sub.isdigit():
+            return None  # signed by us, so only an old or foreign token shape: refuse it
         return Principal(
             int(claims["sub"]), str(claims.get("name", "")), claims["role"], f"session:{claims['sub']}"
         )

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
@@ -126,6 +127,16 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
         if isinstance(exc, ModelReloadError):  # the reload answer's own shape, plus the detail
             content |= {"reloaded": False, "version": exc.serving_version, "error": str(exc)}
         return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each bad input back; a NaN or infinity among them cannot
+        # be rendered as JSON and turned a 422 into a 500. Where and why is enough for a client.
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": errors})
 
     # Included one level deep, hottest first: each router level and each route tried before
     # the match costs FastAPI time on every request.

@@ -12,6 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 IdPath = Annotated[int, Path(ge=1, le=2**62)]
 
 
+class StrictIn(BaseModel):
+    """Base of every request body: unknown fields refused, no coercion (``true`` is not 1 lot,
+    ``"yes"`` is not True, ``"0.1"`` is not a number), and only finite numbers (Python's json
+    module reads ``NaN``, ``Infinity`` and ``1e309`` as floats)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
 class SignalOut(BaseModel):
     """The latest signal for one symbol."""
 
@@ -32,10 +40,8 @@ class HealthOut(BaseModel):
     symbols: list[str]
 
 
-class OrderIn(BaseModel):
+class OrderIn(StrictIn):
     """A new order. ``volume`` is in lots; ``client_order_id`` makes retries safe."""
-
-    model_config = ConfigDict(extra="forbid")
 
     symbol: str = Field(min_length=3, max_length=16, examples=["EURUSD"])
     side: Literal["buy", "sell"]
@@ -52,10 +58,8 @@ class OrderIn(BaseModel):
         return v.upper()
 
 
-class CloseIn(BaseModel):
+class CloseIn(StrictIn):
     """Close all or part of a position."""
-
-    model_config = ConfigDict(extra="forbid")
 
     volume: float | None = Field(default=None, gt=0, le=1000)
     client_order_id: str | None = Field(
@@ -119,10 +123,8 @@ class AccountOut(BaseModel):
     trading_halted: str | None
 
 
-class TokenIn(BaseModel):
+class TokenIn(StrictIn):
     """UI login."""
-
-    model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)

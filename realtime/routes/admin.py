@@ -4,28 +4,27 @@ from typing import Literal
 
 from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from realtime.deps import AdminDep, ServicesDep
 from realtime.errors import NotFoundError
 from realtime.ledger.keys import key_id_of
+from realtime.schemas import StrictIn
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-class UserIn(BaseModel):
+class UserIn(StrictIn):
     """A user to create, with a fresh API key."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     role: Literal["viewer", "trader", "admin"]
     password: str | None = Field(default=None, min_length=12, max_length=256)
 
 
-class KillIn(BaseModel):
+class KillIn(StrictIn):
     """Why trading stops, and whether to close every position."""
 
-    model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=200)
     flatten: bool = False
 
