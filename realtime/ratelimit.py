@@ -86,7 +86,8 @@ class RedisTokenBucketLimiter(TokenBucketLimiter):
 
     def _call(self, key: str, cost: float, peek: int) -> float | None:
         try:
-            out = self._script(keys=[self.prefix + key], args=[self.rate, self.burst, cost, self.clock(), peek])
+            args = [self.rate, self.burst, cost, self.clock(), peek]
+            out = self._script(keys=[self.prefix + key], args=args)
         except self._errors as exc:
             log.warning("rate limiter: Redis unreachable (%s); limiting in this process", exc)
             return None
