@@ -9,10 +9,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from realtime.errors import RateLimitedError
+from realtime.inference.signals import SignalEngine
 from realtime.ledger.accounts import Principal
 from realtime.services import Services
 from realtime.settings import Settings
-from realtime.signals import SignalEngine
 
 
 async def get_services(request: Request) -> Services:

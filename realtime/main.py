@@ -18,15 +18,15 @@ from fastapi.telemetry import TelemetryConfig
 
 from marketdata.store import ParquetStore
 from realtime import openapi
+from realtime.access.body_limit import BodySizeLimit
 from realtime.errors import ModelReloadError, RateLimitedError, RealtimeError
-from realtime.limits import BodySizeLimit
-from realtime.logs import configure_logging
-from realtime.metrics import Metrics, MetricsMiddleware
-from realtime.model import load_by_alias
+from realtime.inference.model import load_by_alias
+from realtime.inference.signals import SignalEngine
 from realtime.routes import admin, auth, explain, health, orders, positions, signals, ws
 from realtime.services import Services, build_services
 from realtime.settings import Settings
-from realtime.signals import SignalEngine
+from realtime.telemetry.logs import configure_logging
+from realtime.telemetry.metrics import Metrics, MetricsMiddleware
 from realtime.wiring import start_background, wire_signals
 
 log = logging.getLogger(__name__)

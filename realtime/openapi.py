@@ -2,7 +2,7 @@
 
 FastAPI documents only the success answer and its own 422 (which also covers malformed JSON).
 The service also answers 400 (a body that is not text), 401/403/429 (auth, roles and rate
-limits, enforced in ``realtime.deps``), 413 (``realtime.limits``) and the domain errors of
+limits, enforced in ``realtime.deps``), 413 (``realtime.access.body_limit``) and the domain errors of
 ``realtime.errors``, all as ``{"detail": str}``. They are declared here so that schema-driven
 clients and the schemathesis run (tests/realtime/test_schemathesis.py) can rely on them.
 """

@@ -12,22 +12,22 @@ from typing import Any
 import pandas as pd
 
 from ml.backtest.costs import CostModel
-from realtime.auth import Authenticator
+from realtime.access.auth import Authenticator
+from realtime.access.ratelimit import TokenBucketLimiter
 from realtime.brokers.base import AccountState, Broker, Quote
 from realtime.brokers.paper import PaperBroker
 from realtime.errors import BrokerError
-from realtime.hub import SignalHub
+from realtime.events.hub import SignalHub
+from realtime.inference.reloader import ModelReloader
+from realtime.inference.signals import SignalEngine
 from realtime.ledger.halts import load_halt, save_halt
 from realtime.ledger.store import Ledger
-from realtime.metrics import Metrics
-from realtime.orders import OrderService
-from realtime.ratelimit import TokenBucketLimiter
-from realtime.reconcile import reconcile
-from realtime.reloader import ModelReloader
-from realtime.restart import restore_paper
-from realtime.risk import RiskLimits, RiskManager
 from realtime.settings import Settings
-from realtime.signals import SignalEngine
+from realtime.telemetry.metrics import Metrics
+from realtime.trading.orders import OrderService
+from realtime.trading.reconcile import reconcile
+from realtime.trading.restart import restore_paper
+from realtime.trading.risk import RiskLimits, RiskManager
 
 log = logging.getLogger(__name__)
 

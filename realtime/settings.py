@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = "sqlite:///data/mlflow.db"
     model_name: str = "alphaforge-signal"
     model_alias: str = "champion"
-    log_level: str = "INFO"  # root level of the JSON logs (realtime.logs)
+    log_level: str = "INFO"  # root level of the JSON logs (realtime.telemetry.logs)
     model_poll_s: float = 0.0  # 0 = no alias polling; POST /admin/reload still works
     # A remote broker (MT5): read orders, positions and deals back this often; 0 = off.
     broker_sync_s: float = Field(default=5.0, ge=0.0)

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from marketdata.schema import BAR_COLUMNS
-from realtime.bars import RollingBars
 from realtime.brokers.base import Quote
 from realtime.brokers.mt5_constants import COPY_TICKS_ALL, TIMEFRAME_M1
 from realtime.errors import FeedError
 from realtime.feeds.base import PollingFeed
+from realtime.inference.bars import RollingBars
 
 
 class MT5TickFeed(PollingFeed):

@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from realtime.bars import LateTickError, RollingBars
 from realtime.brokers.base import Quote
 from realtime.feeds.base import BarEvent, Feed
+from realtime.inference.bars import LateTickError, RollingBars
 
 log = logging.getLogger(__name__)
 

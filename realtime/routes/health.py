@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from realtime.deps import ServicesDep
 from realtime.feeds.runner import feed_alive
-from realtime.model import can_predict
+from realtime.inference.model import can_predict
 from realtime.schemas import HealthOut
 
 router = APIRouter(tags=["health"])

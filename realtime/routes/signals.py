@@ -4,8 +4,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from realtime.deps import EngineDep, ViewerDep, require_viewer
+from realtime.inference.signals import Signal
 from realtime.schemas import SignalOut
-from realtime.signals import Signal
 
 router = APIRouter(prefix="/signals", tags=["signals"])
 

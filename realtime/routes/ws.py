@@ -8,7 +8,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from realtime.deps import authenticate
 from realtime.errors import RateLimitedError
-from realtime.hub import Subscriber
+from realtime.events.hub import Subscriber
 from realtime.ledger.accounts import Principal
 
 router = APIRouter(tags=["signals"])

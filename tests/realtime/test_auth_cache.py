@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from realtime.auth import Authenticator
+from realtime.access.auth import Authenticator
 from realtime.ledger import Ledger
 
 

@@ -7,9 +7,9 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from realtime.inference.signals import Signal
 from realtime.main import create_app
-from realtime.signals import Signal
-from realtime.wiring import AUTO, auto_trade
+from realtime.trading.autotrader import AUTO, auto_trade
 from tests.realtime.conftest import make_user, settings_for
 
 TS = dt.datetime(2024, 3, 7, 9, tzinfo=dt.UTC)

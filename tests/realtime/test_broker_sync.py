@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from realtime.booking import book_broker_close
 from realtime.brokers import mt5_constants as mc
 from realtime.brokers.base import ExecReport, OrderIntent, Quote
 from realtime.brokers.mt5 import MT5Broker
@@ -22,11 +21,12 @@ from realtime.ledger import Ledger
 from realtime.ledger.accounts import Principal
 from realtime.ledger.trades import gross_pnl
 from realtime.main import create_app
-from realtime.orders import OrderService
-from realtime.reconcile import reconcile
-from realtime.risk import RiskLimits, RiskManager
 from realtime.schemas import OrderIn
-from realtime.sync import BrokerSync
+from realtime.trading.fills import book_broker_close
+from realtime.trading.orders import OrderService
+from realtime.trading.reconcile import reconcile
+from realtime.trading.risk import RiskLimits, RiskManager
+from realtime.trading.sync import BrokerSync
 from tests.realtime.conftest import ADMIN_KEY, make_user, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

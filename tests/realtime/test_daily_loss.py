@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from realtime.brokers.base import AccountState, Quote
 from realtime.errors import RiskRejectedError
 from realtime.main import create_app
-from realtime.risk import RiskLimits, RiskManager
+from realtime.trading.risk import RiskLimits, RiskManager
 from tests.realtime.conftest import ADMIN_KEY, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

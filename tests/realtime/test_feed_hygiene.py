@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from realtime.brokers.base import Quote
 from realtime.errors import RiskRejectedError
 from realtime.main import create_app
-from realtime.risk import RiskLimits, RiskManager
+from realtime.trading.risk import RiskLimits, RiskManager
 from tests.realtime.conftest import ADMIN_KEY, metric_sample, settings_for, wait_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -13,7 +13,6 @@ import pytest
 from marketdata.bars import ticks_to_bars
 from marketdata.store import ParquetStore
 from marketdata.synthetic import SyntheticSource
-from realtime.bars import LateTickError, RollingBars
 from realtime.brokers.base import Quote
 from realtime.brokers.mt5_sim import MT5TerminalSimulator
 from realtime.errors import FeedError
@@ -21,6 +20,7 @@ from realtime.feeds.base import BarEvent
 from realtime.feeds.mt5_feed import MT5TickFeed
 from realtime.feeds.nats_feed import NatsTickFeed, parse_tick
 from realtime.feeds.replay import ReplayFeed
+from realtime.inference.bars import LateTickError, RollingBars
 from tests.realtime.conftest import DAYS, metric_sample, wait_for
 
 

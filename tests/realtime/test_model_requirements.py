@@ -2,7 +2,7 @@
 
 from importlib import metadata
 
-from realtime.model import requirement_mismatches
+from realtime.inference.model import requirement_mismatches
 
 
 def test_pins_the_environment_satisfies_pass_and_others_are_named():

@@ -9,7 +9,7 @@ from realtime.brokers.mt5 import MT5Broker
 from realtime.brokers.mt5_sim import MT5TerminalSimulator
 from realtime.ledger import Ledger
 from realtime.main import create_app
-from realtime.reconcile import reconcile
+from realtime.trading.reconcile import reconcile
 from tests.realtime.conftest import ADMIN_KEY, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

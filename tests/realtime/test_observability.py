@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 from websockets.sync.client import connect as ws_connect
 
-from realtime.logs import SecretMasker, mask
 from realtime.main import create_app
+from realtime.telemetry.logs import SecretMasker, mask
 from tests.realtime.conftest import ADMIN_KEY, JWT_SECRET, settings_for
 
 
@@ -132,7 +132,7 @@ def _restore_logging():
 
 def test_a_disabled_access_log_stays_off():
     """``uvicorn --no-access-log`` (as the benchmarks serve) must not be turned back on."""
-    from realtime.logs import configure_logging
+    from realtime.telemetry.logs import configure_logging
 
     uvicorn.Config("realtime.main:create_app", factory=True, access_log=False, log_level="warning")
     configure_logging("INFO", [])

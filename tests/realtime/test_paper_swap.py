@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 
 from marketdata.instruments import get_instrument
 from ml.backtest.costs import CostModel
-from realtime.booking import book_fill, book_swap
 from realtime.brokers.base import ExecReport, OrderIntent, Quote, SwapReport
 from realtime.brokers.paper import PaperBroker
 from realtime.ledger import Ledger
 from realtime.main import create_app
 from realtime.services import Services
+from realtime.trading.fills import book_fill, book_swap
 from tests.realtime.conftest import ADMIN_KEY, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -11,10 +11,10 @@ import mlflow
 import pytest
 from fastapi.testclient import TestClient
 
+from realtime.inference.model import load_by_alias
+from realtime.inference.reloader import ModelReloader
+from realtime.inference.signals import SignalEngine
 from realtime.main import create_app
-from realtime.model import load_by_alias
-from realtime.reloader import ModelReloader
-from realtime.signals import SignalEngine
 from tests.realtime.conftest import ADMIN_KEY, MODEL, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

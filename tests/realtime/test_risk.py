@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from realtime.brokers.base import Quote
 from realtime.errors import KillSwitchError, RiskRejectedError
 from realtime.main import create_app
-from realtime.risk import RiskLimits, RiskManager, in_trading_hours
 from realtime.services import Services
+from realtime.trading.risk import RiskLimits, RiskManager, in_trading_hours
 from tests.realtime.conftest import ADMIN_KEY, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -18,8 +18,8 @@ from ml.families import make_classifier
 from ml.features import DEFAULT_FEATURE_SET
 from ml.models import SignalModel
 from realtime.feeds.base import BarEvent
+from realtime.inference.model import LoadedModel
 from realtime.main import create_app
-from realtime.model import LoadedModel
 from tests.realtime.conftest import ADMIN_KEY, DAYS, MODEL, make_user, settings_for
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -184,7 +184,7 @@ def _until_signal(ws) -> list[dict]:
 
 
 def test_hub_routes_private_events_by_owner():
-    from realtime.hub import SignalHub, Subscriber
+    from realtime.events.hub import SignalHub, Subscriber
 
     async def run() -> dict[str, list[str]]:
         hub = SignalHub()

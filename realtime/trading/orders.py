@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
-from realtime.booking import book_broker_close, book_fill, book_swap
 from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport, OrderIntent, SwapReport
 from realtime.errors import (
     BrokerError,
@@ -26,9 +25,10 @@ from realtime.ledger.accounts import Principal
 from realtime.ledger.rows import OrderRow, PositionRow
 from realtime.ledger.store import Ledger
 from realtime.ledger.trades import SYSTEM_USER_ID
-from realtime.order_checks import check_order_input, check_retry
-from realtime.risk import RiskManager
 from realtime.schemas import OrderIn
+from realtime.trading.checks import check_order_input, check_retry
+from realtime.trading.fills import book_broker_close, book_fill, book_swap
+from realtime.trading.risk import RiskManager
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Reconciliation: the ledger's open orders and positions against the broker's.
 
-Run once on start-up (:func:`reconcile`) and periodically while running (:mod:`realtime.sync`).
+Run once on start-up (:func:`reconcile`) and periodically while running (:mod:`realtime.trading.sync`).
 Every difference is resolved conservatively and written to the audit log:
 an order the broker filled but the ledger never booked (a crash between send and fill, a resting
 limit filled at the broker, a send whose answer was lost) is booked; an ``unknown`` order found
@@ -18,11 +18,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from realtime.booking import book_broker_close, book_fill
 from realtime.brokers.base import Broker, BrokerPosition, ExecReport
 from realtime.errors import BrokerError
 from realtime.ledger.rows import OrderRow, PositionRow
 from realtime.ledger.store import OPEN_ORDER_STATES, Ledger
+from realtime.trading.fills import book_broker_close, book_fill
 
 log = logging.getLogger(__name__)
 Diff = dict[str, object]

@@ -14,7 +14,7 @@ import pandas as pd
 from ml.features import IncrementalFeatures
 from ml.models import signal_from_prob
 from realtime.errors import SignalNotReadyError, SymbolNotServedError
-from realtime.model import LoadedModel
+from realtime.inference.model import LoadedModel
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import time
 
 import jwt
 
+from realtime.access.ratelimit import TokenBucketLimiter
 from realtime.errors import RateLimitedError
 from realtime.ledger.accounts import ROLES, Principal
 from realtime.ledger.store import Ledger
-from realtime.ratelimit import TokenBucketLimiter
 
 _ALG = "HS256"
 

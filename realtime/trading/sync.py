@@ -3,7 +3,7 @@
 A remote broker (MT5) fills resting limit orders, closes positions at their sl or tp, stops out
 an account, or lets a person close a position at the terminal; and an order whose send got no
 answer is ``unknown`` until its deal is found. Start-up reconciliation catches all of that only at
-the next restart. :class:`BrokerSync` runs the same settling rules (:mod:`realtime.reconcile`)
+the next restart. :class:`BrokerSync` runs the same settling rules (:mod:`realtime.trading.reconcile`)
 every few seconds, through the order service so that fills are announced and counted, and writes
 each difference to the audit log with the actor ``sync``.
 
@@ -19,8 +19,8 @@ import asyncio
 import logging
 
 from realtime.errors import BrokerError
-from realtime.orders import OrderService
-from realtime.reconcile import Booker, Diff, audit, older_than, settle_order, settle_position
+from realtime.trading.orders import OrderService
+from realtime.trading.reconcile import Booker, Diff, audit, older_than, settle_order, settle_position
 
 log = logging.getLogger(__name__)
 # How long an order whose send got no answer may stay "unknown" before, with no deal and no working

@@ -11,8 +11,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from realtime.errors import ModelReloadError, ModelUnavailableError, RealtimeError
-from realtime.model import LoadedModel, load_by_alias
-from realtime.signals import SignalEngine
+from realtime.inference.model import LoadedModel, load_by_alias
+from realtime.inference.signals import SignalEngine
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Serving the champion model: rolling bars, model loading, the signal engine and alias reloads."""

@@ -1,0 +1,1 @@
+"""What the service tells operators: JSON logs and Prometheus metrics."""
