@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from realtime.ratelimit import RedisTokenBucketLimiter, TokenBucketLimiter, make_limiter
+from realtime.access.ratelimit import RedisTokenBucketLimiter, TokenBucketLimiter, make_limiter
 
 
 def test_two_workers_share_one_bucket(redis_url: str) -> None:
