@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from realtime.ledger import tables as t
+from realtime.ledger.core import LedgerCore, new_id, utcnow
 from realtime.ledger.keys import hash_secret, key_id_of, new_api_key, verify_secret
-from realtime.ledger.store import new_id, utcnow
-
-if TYPE_CHECKING:
-    from realtime.ledger.store import Ledger
 
 ROLES = ("viewer", "trader", "admin")
 
@@ -35,7 +31,7 @@ class Principal:
 class Accounts:
     """User and key operations of a :class:`Ledger`."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: LedgerCore):
         self.engine = ledger.engine
         self._ledger = ledger
 

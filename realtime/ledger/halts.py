@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from realtime.ledger import tables as t
-from realtime.ledger.store import utcnow
+from realtime.ledger.core import utcnow
 
 if TYPE_CHECKING:
     from realtime.ledger.store import Ledger

@@ -12,27 +12,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from realtime.errors import CloseVolumeError, LedgerError, NotFoundError
+from realtime.errors import CloseVolumeError, NotFoundError
 from realtime.ledger import tables as t
 from realtime.ledger import totals
+from realtime.ledger.accounts import Accounts
+from realtime.ledger.core import new_id, utcnow
 from realtime.ledger.engine import make_engine
 from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
+from realtime.ledger.trades import Trades
 
 log = logging.getLogger(__name__)
 OPEN_ORDER_STATES = t.OPEN_ORDER_STATES  # see tables.py; re-exported for reconcile
-
-
-def utcnow() -> dt.datetime:
-    """Timezone-aware now, the only clock the ledger uses."""
-    return dt.datetime.now(dt.UTC)
-
-
-def new_id(result: sa.CursorResult[Any]) -> int:
-    """The primary key an INSERT just created."""
-    key = result.inserted_primary_key
-    if key is None:  # only for statements that are not single-row INSERTs
-        raise LedgerError("the statement created no row")
-    return int(key[0])
 
 
 _ORDER_COLS = [c.name for c in t.orders.columns if c.name != "id"]
@@ -78,9 +68,6 @@ class Ledger:
         with self.begin() as c:
             if totals.missing(c):  # a ledger written before the running totals existed
                 totals.rebuild(c)
-        from realtime.ledger.accounts import Accounts
-        from realtime.ledger.trades import Trades
-
         self.accounts, self.trades = Accounts(self), Trades(self)
 
     @contextmanager

@@ -11,11 +11,10 @@ import sqlalchemy as sa
 from marketdata.instruments import get_instrument
 from realtime.ledger import tables as t
 from realtime.ledger import totals
-from realtime.ledger.store import new_id
+from realtime.ledger.core import LedgerCore, new_id
 
 if TYPE_CHECKING:
     from realtime.ledger.rows import OrderRow
-    from realtime.ledger.store import Ledger
 
 
 _FILL_ORDER = (
@@ -75,7 +74,7 @@ def gross_pnl(symbol: str, side: str, volume: float, open_price: float, close_pr
 class Trades:
     """Fill bookkeeping of a :class:`Ledger`."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: LedgerCore):
         self.engine = ledger.engine
         self._ledger = ledger
 
