@@ -27,3 +27,7 @@ class TrackingUnavailableError(MLError):
 
 class InvalidInputError(MLError, ValueError):
     """Input arrays a model cannot use: non-finite values, wrong shapes, bad labels."""
+
+
+class BacktestError(MLError, ValueError):
+    """Base class for backtest and cost-model errors (bad inputs, impossible configurations)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from ml.backtest.costs import CostModel
+from ml.costs import CostModel
 from realtime.access.auth import Authenticator
 from realtime.access.ratelimit import TokenBucketLimiter
 from realtime.brokers.base import AccountState, Broker, Quote

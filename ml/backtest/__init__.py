@@ -1,24 +1,13 @@
-"""The backtest engine: bid/ask fills at the next open, stops inside the bar, spread, commission,
-slippage and swap costs, sizing, and metrics. ``run_backtest`` is the entry point; ``sma_grid``
-runs many SMA-crossover parameter pairs at once.
-
-The numba engine loads on first use of ``run_backtest``/``sma_grid``: the realtime service needs
-only ``CostModel`` from here, and importing numba and LLVM would add ~0.3 s to its start-up.
+"""The backtest engine: bid/ask fills at the next open, stops inside the bar, the costs of
+:mod:`ml.costs`, sizing, and metrics. ``run_backtest`` is the entry point; ``sma_grid`` runs many
+SMA-crossover parameter pairs at once. Importing it loads numba; the realtime service needs only
+:mod:`ml.costs` and does not.
 """
 
-from importlib import import_module
-from typing import Any
-
-from ml.backtest.costs import CostModel
+from ml.backtest.engine import TRADE_COLUMNS, BacktestResult, run_backtest
 from ml.backtest.errors import BacktestError, InvalidBarsError, InvalidSignalError
-
-_LAZY = {
-    "TRADE_COLUMNS": "ml.backtest.engine",
-    "BacktestResult": "ml.backtest.engine",
-    "run_backtest": "ml.backtest.engine",
-    "GRID_COLUMNS": "ml.backtest.grid",
-    "sma_grid": "ml.backtest.grid",
-}
+from ml.backtest.grid import GRID_COLUMNS, sma_grid
+from ml.costs import CostModel
 
 __all__ = [
     "GRID_COLUMNS",
@@ -31,9 +20,3 @@ __all__ = [
     "run_backtest",
     "sma_grid",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,10 +20,10 @@ import typer
 from marketdata.errors import UnknownSymbolError
 from marketdata.instruments import get_instrument
 from ml.backtest.bars import load_bars
-from ml.backtest.costs import CostModel
 from ml.backtest.engine import BacktestResult, run_backtest
 from ml.backtest.errors import BacktestError
 from ml.backtest.strategies import sma_cross_signal
+from ml.costs import CostModel
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,12 @@ import pandas as pd
 from marketdata.instruments import Instrument
 from ml.backtest import core
 from ml.backtest.bars import BidAskBars, load_bars
-from ml.backtest.costs import CostModel
 from ml.backtest.errors import BacktestError, InvalidSignalError
 from ml.backtest.metrics import compute_metrics
 from ml.backtest.sizing import sizing_arrays, volatility_fraction
-from ml.backtest.swaps import swap_multipliers
+from ml.backtest.step import Charges, Plan, Prices
+from ml.costs import CostModel
+from ml.costs.rollover import swap_multipliers
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +26,6 @@ TRADE_COLUMNS = [
     "entry_price", "exit_price", "exit_reason", "gross_pnl", "spread", "commission",
     "slippage", "swap", "pnl",
 ]
-
-# The kernel arguments before the signal (bid and ask open/high/low/close, spread estimate) and
-# after it (sizing mode and parameter, unit step, stop distances, swap multipliers, long and short
-# swap, commission per unit and rate, fixed and fractional slippage, cash). Fixed-length, so
-# that type checkers can match ``kernel(*prices, signal, *settings, ...)`` to the parameters.
-PriceArrays = tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-    np.ndarray,
-]
-KernelSettings = tuple[
-    int, np.ndarray, float, float, float, np.ndarray, float, float, float, float, float, float, float,
-]
-
 
 @dataclass
 class BacktestResult:
@@ -123,10 +111,10 @@ def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float
     return df[TRADE_COLUMNS]
 
 
-def price_arrays(b: BidAskBars) -> PriceArrays:
-    """The kernel's price arguments: bid and ask open/high/low/close, then the spread estimate."""
-    return (b.bid["open"], b.bid["high"], b.bid["low"], b.bid["close"],
-            b.ask["open"], b.ask["high"], b.ask["low"], b.ask["close"], b.spread_est)
+def price_arrays(b: BidAskBars) -> Prices:
+    """The kernel's prices: bid and ask open/high/low/close, then the spread estimate."""
+    return Prices(b.bid["open"], b.bid["high"], b.bid["low"], b.bid["close"],
+                  b.ask["open"], b.ask["high"], b.ask["low"], b.ask["close"], b.spread_est)
 
 
 def kernel_settings(
@@ -144,9 +132,9 @@ def kernel_settings(
     lot_step: float | None = None,
     stop_loss_pips: float | None = None,
     take_profit_pips: float | None = None,
-) -> KernelSettings:
-    """Validate sizing, stops and cash and return the kernel arguments that follow the signal
-    (sizing mode and parameter, unit step, stop distances, swaps, commission, slippage, cash).
+    close_at_end: bool = True,
+) -> tuple[Plan, Charges]:
+    """Validate sizing, stops and cash and return the kernel's trading plan and charges.
 
     Shared by :func:`run_backtest` and the parameter grid, so both charge the same costs.
     """
@@ -165,10 +153,9 @@ def kernel_settings(
     sl = stop_loss_pips * pip if stop_loss_pips is not None else math.inf
     tp = take_profit_pips * pip if take_profit_pips is not None else math.inf
     swap_mult = swap_multipliers(b.index.asi8) if costs.apply_swap else np.zeros(n)
-    return (mode, size_param, (lot_step or 0.0) * instrument.contract_size, sl, tp, swap_mult,
-            instrument.swap_long * pip, instrument.swap_short * pip,
-            costs.commission_per_lot / instrument.contract_size, costs.commission_rate,
-            costs.slippage_pips * pip, costs.slippage_spread_frac, float(cash))
+    plan = Plan(mode, size_param, (lot_step or 0.0) * instrument.contract_size, sl, tp,
+                float(cash), bool(close_at_end))
+    return plan, Charges(*costs.terms(instrument), swap_mult)
 
 
 def run_backtest(
@@ -205,8 +192,9 @@ def run_backtest(
     settings = kernel_settings(
         b, instrument, costs, cash, units=units, fraction=fraction, all_in=all_in,
         vol_target=vol_target, vol_lookback=vol_lookback, max_leverage=max_leverage,
-        lot_step=lot_step, stop_loss_pips=stop_loss_pips, take_profit_pips=take_profit_pips)
-    equity, position, rows = core.simulate(*price_arrays(b), sig, *settings, bool(close_at_end))
+        lot_step=lot_step, stop_loss_pips=stop_loss_pips, take_profit_pips=take_profit_pips,
+        close_at_end=close_at_end)
+    equity, position, rows = core.simulate(price_arrays(b), sig, *settings)
     all_trades = _trade_frame(rows, b.index, instrument.contract_size)
     is_open = all_trades["exit_bar"] < 0
     trades = all_trades[~is_open].reset_index(drop=True)

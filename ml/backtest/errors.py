@@ -1,10 +1,8 @@
 """The backtest exception hierarchy: every error the engine raises derives from one base."""
 
-from ml.errors import MLError
+from ml.errors import BacktestError
 
-
-class BacktestError(MLError, ValueError):
-    """Base class for backtest errors (bad inputs, impossible configurations)."""
+__all__ = ["BacktestError", "InvalidBarsError", "InvalidSignalError"]
 
 
 class InvalidBarsError(BacktestError):

@@ -20,9 +20,9 @@ import pandas as pd
 from marketdata.instruments import Instrument
 from ml.backtest import grid_core
 from ml.backtest.bars import load_bars
-from ml.backtest.costs import CostModel
 from ml.backtest.engine import kernel_settings, price_arrays
 from ml.backtest.errors import BacktestError
+from ml.costs import CostModel
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +76,16 @@ def sma_grid(
     grid = _pairs_array(pairs)
     costs = costs or CostModel()
     b = load_bars(bars)
-    settings = kernel_settings(b, instrument, costs, cash, **sizing_and_stops)
+    plan, charges = kernel_settings(b, instrument, costs, cash, close_at_end=close_at_end,
+                                    **sizing_and_stops)
     windows, rows = np.unique(grid, return_inverse=True)
     rows = rows.reshape(grid.shape).astype(np.int64)
     mid = np.ascontiguousarray(b.mid_close)
     if not (np.isfinite(mid).all() and (mid > 0).all()):  # load_bars guarantees it; the kernel
         raise BacktestError("mid prices must be finite and > 0")  # relies on it
     cells = grid_core.grid_cells(mid, windows, rows[:, 0].copy(), rows[:, 1].copy(),
-                                 bool(long_only), *price_arrays(b), *settings,
-                                 bool(close_at_end), bool(drawdown), numba.get_num_threads())
+                                 bool(long_only), price_arrays(b), plan, charges,
+                                 bool(drawdown), numba.get_num_threads())
     final = cells[:, grid_core.G_FINAL_EQUITY]
     out = pd.DataFrame({
         "fast": grid[:, 0], "slow": grid[:, 1], "final_equity": final,

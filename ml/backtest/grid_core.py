@@ -1,7 +1,8 @@
 """The numba kernels of the SMA-crossover grid: pandas-exact rolling means, the cells, the grid.
 
-One module on purpose: numba's on-disk cache notices edits only in a cached function's own
-file, so a kernel that called into another file could keep running stale code after an edit.
+The trade step (fills, costs, stops, swap, the mark) is :mod:`ml.backtest.step`, shared with
+:func:`ml.backtest.core.simulate`; :mod:`ml.backtest.jitcache` empties this module's numba cache
+when that step or the cost formulas change, which numba's cache would not notice by itself.
 
 **Rolling means.** ``advance_positive_pair`` reproduces pandas' ``Series.rolling(w).mean()``
 bit for bit (the same Kahan-compensated add and remove updates with separate compensations, the
@@ -10,14 +11,15 @@ mean to zero) for finite values > 0, such as the mid prices the grid gets; it is
 the grid advances it chunk by chunk. The SMA crossover of :mod:`ml.backtest.strategies` is defined
 on pandas' numbers, and a strict cross can flip on the last bit; the tests pin it to pandas.
 
-**Cells.** A cell follows :func:`ml.backtest.core.simulate` (fills at the next open on the
-right side, slippage, commission, swaps, stops and take-profits with the pessimistic tie rule,
-the close at the end) but keeps only running totals: final equity, closed trades and max
-drawdown. Between crosses, when no stop is set, it skips ahead with a tight scan of its two
-averages (marking the equity for the drawdown on the way when asked), stopping only where they
-cross or a held position pays swap. The drawdown is :func:`ml.backtest.metrics.drawdown_stats`'
-``1 - equity / peak``, but divided out only on bars that can beat the worst so far: a bar whose
-equity is above ``peak * (1 - max_dd) + 1e-9 * peak`` provably cannot.
+**Cells.** A cell follows :func:`ml.backtest.core.simulate` through the same shared step (fills
+at the next open on the right side, slippage, commission, swaps, stops and take-profits with the
+pessimistic tie rule, the close at the end) but keeps only running totals: final equity, closed
+trades and max drawdown. Between crosses, when no stop is set, it skips ahead with a tight scan
+of its two averages (marking the equity for the drawdown on the way when asked), stopping only
+where they cross or a held position pays swap. The drawdown is
+:func:`ml.backtest.metrics.drawdown_stats`' ``1 - equity / peak``, but divided out only on bars
+that can beat the worst so far: a bar whose equity is above ``peak * (1 - max_dd) + 1e-9 *
+peak`` provably cannot.
 
 **Grid.** Each parallel part owns a block of cells and walks the bars in chunks: per chunk it
 advances the averages its cells use, then each of its cells, which resume from saved state. So
@@ -28,10 +30,23 @@ The tests prove every cell equal to the plain-Python reference loop and to ``run
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
-from ml.backtest.core import SIZE_FRACTION, SIZE_UNITS
+from ml.backtest import jitcache, step
+from ml.backtest.step import (
+    bar_stop,
+    close_trade,
+    commission,
+    entry_units,
+    mark,
+    market_price,
+    slippage,
+    swap_due,
+)
+from ml.costs import formulas
 
 CHUNK = 4096  # bars per chunk: a part's averages and the prices of a chunk fit in a core's L2
 
@@ -45,6 +60,16 @@ N_GRID_FIELDS = 3
 N_FLOAT_STATE = 9
 I_POSITION, I_CLOSED, I_BLOCKED, I_SIGNAL = range(4)
 N_INT_STATE = 4
+
+
+class CellFlags(NamedTuple):
+    """What every cell of one grid does: the signal after a cross down (-1, or 0 long-only),
+    whether stops, swaps and the per-bar drawdown marks are on."""
+
+    short_value: int
+    stops: bool
+    swaps: bool
+    drawdown: bool
 
 
 @njit(cache=True, inline="always")
@@ -122,41 +147,24 @@ def rolling_means(values, windows):  # pragma: no cover - numba
 
 
 @njit(cache=True, inline="always")
-def _fill(i, want, pos_dir, units, entry_px, cash, closed, bo, ao, size_mode, size_param,
-          unit_step, comm_per_unit, comm_rate, slip_fixed, slip_frac):  # pragma: no cover
+def _fill(i, want, pos_dir, units, entry_px, cash, closed, px, plan, c):  # pragma: no cover
     """Move from ``pos_dir`` to ``want`` at bar i's open; returns the new position state."""
-    open_spread = ao[i] - bo[i]
-    slip = slip_fixed + slip_frac * open_spread
+    slip = slippage(c.slip_fixed, c.slip_frac, px.ao[i] - px.bo[i])
     if pos_dir != 0:
-        px = bo[i] - slip if pos_dir > 0 else ao[i] + slip
-        comm = units * (comm_per_unit + comm_rate * px)
-        cash += pos_dir * units * (px - entry_px) - comm
+        fill = market_price(px.bo[i] if pos_dir > 0 else px.ao[i], -pos_dir, slip)
+        cash = close_trade(fill, pos_dir, units, entry_px, cash, c)[0]
         closed += 1
         pos_dir = 0
         units = 0.0
     if want != 0:
-        px = ao[i] + slip if want > 0 else bo[i] - slip
-        p = size_param[i - 1]
-        if size_mode == SIZE_UNITS:
-            u = p
-        elif size_mode == SIZE_FRACTION:
-            u = p * cash / px
-        else:
-            u = (p * cash) // (px + comm_per_unit + comm_rate * px)
-        if unit_step > 0.0:
-            u = np.floor(u / unit_step + 1e-9) * unit_step
+        fill = market_price(px.ao[i] if want > 0 else px.bo[i], want, slip)
+        u = entry_units(plan, i, cash, fill, c)
         if u > 0.0 and np.isfinite(u):
-            cash -= u * (comm_per_unit + comm_rate * px)
+            cash -= commission(u, fill, c.comm_per_unit, c.comm_rate)
             pos_dir = want
             units = u
-            entry_px = px
+            entry_px = fill
     return pos_dir, units, entry_px, cash, closed
-
-
-@njit(cache=True, inline="always")
-def _close_at(px, pos_dir, units, entry_px, cash, comm_per_unit, comm_rate):  # pragma: no cover
-    comm = units * (comm_per_unit + comm_rate * px)
-    return cash + (pos_dir * units * (px - entry_px) - comm)
 
 
 @njit(cache=True, inline="always")
@@ -182,42 +190,9 @@ def _mark(eq, peak, max_dd, thr):  # pragma: no cover - numba
     return peak, max_dd, thr
 
 
-@njit(cache=True, inline="always")
-def _equity(pos_dir, cash, units, entry_px, bid_close, ask_close):  # pragma: no cover - numba
-    if pos_dir > 0:
-        return cash + units * (bid_close - entry_px)
-    if pos_dir < 0:
-        return cash + units * (entry_px - ask_close)
-    return cash
-
-
 @njit(cache=True)
-def _stop_exit(pos_dir, sl_px, tp_px, o, lo, hi):  # pragma: no cover - numba
-    """(reason, level) of a stop (1) or take-profit (2) hit inside the bar, else (-1, 0)."""
-    if pos_dir > 0:
-        if o <= sl_px:
-            return 1, o
-        if o >= tp_px:
-            return 2, o
-        if lo <= sl_px:
-            return 1, sl_px
-        if hi >= tp_px:
-            return 2, tp_px
-    else:
-        if o >= sl_px:
-            return 1, o
-        if o <= tp_px:
-            return 2, o
-        if hi >= sl_px:
-            return 1, sl_px
-        if lo <= tp_px:
-            return 2, tp_px
-    return -1, 0.0
-
-
-@njit(cache=True)
-def _skip(i, stop, fast, slow, off, swaps, swap_mult, marks, pos_dir, cash, units, entry_px, bc,
-          ac, eq, peak, max_dd, thr):  # pragma: no cover - numba
+def _skip(i, stop, fast, slow, off, swaps, px, c, marks, pos_dir, cash, units, entry_px, eq, peak,
+          max_dd, thr):  # pragma: no cover - numba
     """From bar i, the first bar before ``stop`` (else ``stop``) where the averages (bar j at
     ``[j - off]``) cross, or a rollover falls while ``swaps``; the bars passed over are only
     marked (when ``marks``). Returns (that bar, equity, peak, max drawdown, threshold)."""
@@ -226,10 +201,10 @@ def _skip(i, stop, fast, slow, off, swaps, swap_mult, marks, pos_dir, cash, unit
         fi, si = fast[i - off], slow[i - off]
         if (fp < sp and fi > si) or (fp > sp and fi < si):
             break
-        if swaps and swap_mult[i] > 0.0:
+        if swaps and c.swap_mult[i] > 0.0:
             break
         if marks:
-            eq = _equity(pos_dir, cash, units, entry_px, bc[i], ac[i])
+            eq = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i])
             peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
         fp, sp = fi, si
         i += 1
@@ -250,13 +225,12 @@ def new_state(m, cash0):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def cell_chunk(k, lo, hi, fast, slow, off, short_value, bo, bh, bl, bc, ao, ah, al, ac, spread_est,
-                size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult, swap_long,
-                swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, close_at_end, stops,
-                swaps, drawdown, fst, ist):  # pragma: no cover - numba
+def cell_chunk(k, lo, hi, fast, slow, off, px, plan, c, flags, fst, ist):  # pragma: no cover
     """Advance cell k over bars lo..hi-1, resuming from and saving to its rows of ``fst`` and
-    ``ist`` (see ``new_state``); bar i's averages are ``fast[i - off]`` and ``slow[i - off]``."""
-    n = bo.shape[0]
+    ``ist`` (see ``new_state``); bar i's averages are ``fast[i - off]`` and ``slow[i - off]``;
+    ``flags`` is a :class:`CellFlags`."""
+    n = px.bo.shape[0]
+    short_value, stops, swaps, drawdown = flags
     cash, units, entry_px, sl_px, tp_px = (
         fst[k, F_CASH], fst[k, F_UNITS], fst[k, F_ENTRY], fst[k, F_STOP], fst[k, F_TARGET])
     eq, peak, max_dd, thr = fst[k, F_EQUITY], fst[k, F_PEAK], fst[k, F_MAX_DD], fst[k, F_THRESHOLD]
@@ -268,8 +242,8 @@ def cell_chunk(k, lo, hi, fast, slow, off, short_value, bo, bh, bl, bc, ao, ah, 
         if not stops and sig == pos_dir and i > 0:
             # nothing to do until the averages cross or a held position pays swap: skip ahead
             i, eq, peak, max_dd, thr = _skip(i, last_quick, fast, slow, off,
-                                             swaps and pos_dir != 0, swap_mult, drawdown,
-                                             pos_dir, cash, units, entry_px, bc, ac, eq, peak,
+                                             swaps and pos_dir != 0, px, c, drawdown,
+                                             pos_dir, cash, units, entry_px, eq, peak,
                                              max_dd, thr)
             if i >= hi:
                 break
@@ -282,38 +256,31 @@ def cell_chunk(k, lo, hi, fast, slow, off, short_value, bo, bh, bl, bc, ao, ah, 
                     blocked = 0
             if want != pos_dir:
                 pos_dir, units, entry_px, cash, closed = _fill(
-                    i, want, pos_dir, units, entry_px, cash, closed, bo, ao, size_mode,
-                    size_param, unit_step, comm_per_unit, comm_rate, slip_fixed, slip_frac)
+                    i, want, pos_dir, units, entry_px, cash, closed, px, plan, c)
                 if pos_dir != 0:  # a new position: its stop and target levels
-                    sl_px = entry_px - pos_dir * sl_dist
-                    tp_px = entry_px + pos_dir * tp_dist
+                    sl_px = entry_px - pos_dir * plan.sl_dist
+                    tp_px = entry_px + pos_dir * plan.tp_dist
             f0, s0, f1, s1 = fast[i - 1 - off], slow[i - 1 - off], fast[i - off], slow[i - off]
             if f0 < s0 and f1 > s1:
                 sig = 1
             elif f0 > s0 and f1 < s1:
                 sig = short_value
         if stops and pos_dir != 0:
-            if pos_dir > 0:
-                reason, px = _stop_exit(pos_dir, sl_px, tp_px, bo[i], bl[i], bh[i])
-            else:
-                reason, px = _stop_exit(pos_dir, sl_px, tp_px, ao[i], al[i], ah[i])
+            reason, fill, _ = bar_stop(pos_dir, sl_px, tp_px, px, i, c)
             if reason >= 0:
-                if reason == 1:  # a stop becomes a market order: it slips
-                    slip = slip_fixed + slip_frac * spread_est[i]
-                    px = px - slip if pos_dir > 0 else px + slip
-                cash = _close_at(px, pos_dir, units, entry_px, cash, comm_per_unit, comm_rate)
+                cash = close_trade(fill, pos_dir, units, entry_px, cash, c)[0]
                 closed += 1
                 blocked, pos_dir, units = pos_dir, 0, 0.0
-        if swaps and pos_dir != 0 and swap_mult[i] > 0.0:
-            cash += units * (swap_long if pos_dir > 0 else swap_short) * swap_mult[i]
-        if i == n - 1 and close_at_end and pos_dir != 0:
-            slip = slip_fixed + slip_frac * (ac[i] - bc[i])
-            px = bc[i] - slip if pos_dir > 0 else ac[i] + slip
-            cash = _close_at(px, pos_dir, units, entry_px, cash, comm_per_unit, comm_rate)
+        if swaps and pos_dir != 0 and c.swap_mult[i] > 0.0:
+            cash += swap_due(pos_dir, units, i, c)
+        if i == n - 1 and plan.close_at_end and pos_dir != 0:
+            slip = slippage(c.slip_fixed, c.slip_frac, px.ac[i] - px.bc[i])
+            fill = market_price(px.bc[i] if pos_dir > 0 else px.ac[i], -pos_dir, slip)
+            cash = close_trade(fill, pos_dir, units, entry_px, cash, c)[0]
             closed += 1
             pos_dir, units = 0, 0.0
         if drawdown or i == n - 1:
-            eq = _equity(pos_dir, cash, units, entry_px, bc[i], ac[i])
+            eq = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i])
             peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
         i += 1
     fst[k, F_CASH], fst[k, F_UNITS], fst[k, F_ENTRY], fst[k, F_STOP], fst[k, F_TARGET] = (
@@ -325,10 +292,8 @@ def cell_chunk(k, lo, hi, fast, slow, off, short_value, bo, bh, bl, bc, ao, ah, 
 
 
 @njit(cache=True)
-def _part(first, last, values, windows, fast_row, slow_row, short_value, bo, bh, bl, bc, ao, ah,
-          al, ac, spread_est, size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult,
-          swap_long, swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, close_at_end,
-          stops, swaps, drawdown, fst, ist):  # pragma: no cover - numba
+def _part(first, last, values, windows, fast_row, slow_row, px, plan, c, flags, fst,
+          ist):  # pragma: no cover - numba
     """Run cells first..last-1 chunk by chunk, computing the averages they use as it goes."""
     n = values.shape[0]
     used = np.zeros(windows.shape[0], dtype=np.bool_)
@@ -351,41 +316,38 @@ def _part(first, last, values, windows, fast_row, slow_row, short_value, bo, bh,
             advance_positive_pair(values, lo, hi, windows[local[q]], windows[local[q + 1]],
                                   state, q, q + 1, buf[q], buf[q + 1], lo - 1)
         for k in range(first, last):
-            cell_chunk(k, lo, hi, buf[slot[fast_row[k]]], buf[slot[slow_row[k]]], lo - 1,
-                        short_value, bo, bh, bl, bc, ao, ah, al, ac, spread_est, size_mode,
-                        size_param, unit_step, sl_dist, tp_dist, swap_mult, swap_long,
-                        swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac,
-                        close_at_end, stops, swaps, drawdown, fst, ist)
+            cell_chunk(k, lo, hi, buf[slot[fast_row[k]]], buf[slot[slow_row[k]]], lo - 1, px,
+                       plan, c, flags, fst, ist)
 
 
 @njit(cache=True, parallel=True)
-def grid_cells(values, windows, fast_row, slow_row, long_only, bo, bh, bl, bc, ao, ah, al, ac,
-               spread_est, size_mode, size_param, unit_step, sl_dist, tp_dist, swap_mult,
-               swap_long, swap_short, comm_per_unit, comm_rate, slip_fixed, slip_frac, cash0,
-               close_at_end, drawdown=True, threads=2):  # pragma: no cover - numba
+def grid_cells(values, windows, fast_row, slow_row, long_only, px, plan, c, drawdown=True,
+               threads=2):  # pragma: no cover - numba
     """Row k: the cell of the ``windows[fast_row[k]]``-bar mean of ``values`` (finite, > 0)
-    against the ``windows[slow_row[k]]``-bar one, as (final equity, closed
-    trades, max drawdown as a positive fraction of the running peak). Without ``drawdown`` the
-    cells skip the per-bar equity marks and report NaN drawdowns.
+    against the ``windows[slow_row[k]]``-bar one, traded on ``px`` with ``plan`` and charges
+    ``c`` (:mod:`ml.backtest.step`), as (final equity, closed trades, max drawdown as a
+    positive fraction of the running peak). Without ``drawdown`` the cells skip the per-bar
+    equity marks and report NaN drawdowns.
 
     Each of ``threads`` parallel parts owns a block of cells and walks the bars in chunks of
     ``CHUNK``: it advances the pandas-exact rolling means its cells use over the chunk, then
     every one of its cells, so averages and prices are read from cache, no averages matrix is
     ever allocated, and one parallel region means no barrier per chunk on a busy machine."""
     m = fast_row.shape[0]
-    short_value = 0 if long_only else -1
-    stops = np.isfinite(sl_dist) or np.isfinite(tp_dist)
-    swaps = (swap_long != 0.0 or swap_short != 0.0) and swap_mult.max() > 0.0
-    fst, ist = new_state(m, cash0)
+    stops = np.isfinite(plan.sl_dist) or np.isfinite(plan.tp_dist)
+    swaps = (c.swap_long != 0.0 or c.swap_short != 0.0) and c.swap_mult.max() > 0.0
+    flags = CellFlags(0 if long_only else -1, stops, swaps, drawdown)
+    fst, ist = new_state(m, plan.cash0)
     parts = max(min(threads, m), 1)
     for part in prange(parts):
         _part(part * m // parts, (part + 1) * m // parts, values, windows, fast_row, slow_row,
-              short_value, bo, bh, bl, bc, ao, ah, al, ac, spread_est, size_mode, size_param,
-              unit_step, sl_dist, tp_dist, swap_mult, swap_long, swap_short, comm_per_unit,
-              comm_rate, slip_fixed, slip_frac, close_at_end, stops, swaps, drawdown, fst, ist)
+              px, plan, c, flags, fst, ist)
     out = np.empty((m, N_GRID_FIELDS))
     for k in range(m):
         out[k, G_FINAL_EQUITY] = fst[k, F_EQUITY]
         out[k, G_TRADES] = ist[k, I_CLOSED]
         out[k, G_MAX_DRAWDOWN] = fst[k, F_MAX_DD] if drawdown else np.nan
     return out
+
+
+jitcache.refresh_cache(globals(), (step, formulas))

@@ -1,5 +1,6 @@
-"""PaperBroker: fills against the live feed's bid/ask with the backtest's CostModel (commission,
-slippage, and the overnight swap at each 22:00 UTC rollover a position is held across)."""
+"""PaperBroker: fills against the live feed's bid/ask with the cost model of :mod:`ml.costs`, the
+backtest's (commission, slippage, and the overnight swap at each rollover a position is held
+across)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from marketdata.instruments import get_instrument
-from ml.backtest.costs import CostModel
+from ml.costs import CostModel, deal_commission, deal_price, gross_pnl, required_margin
 from realtime.brokers.base import (
     AccountState,
     BrokerPosition,
@@ -23,7 +24,6 @@ from realtime.brokers.base import (
 from realtime.brokers.paper_book import OpenBook
 from realtime.brokers.paper_swap import SwapAccrual
 from realtime.errors import BrokerError, BrokerUnavailableError
-from realtime.ledger.trades import gross_pnl
 
 
 class PaperBroker:
@@ -128,19 +128,9 @@ class PaperBroker:
     ) -> tuple[float, float, str]:
         """(price, commission, deal id) of a deal at the touch; a limit fill has no slippage."""
         inst = get_instrument(symbol)
-        touch = q.ask if side == "buy" else q.bid
-        slip = (
-            0.0
-            if limit
-            else (
-                self.costs.slippage_pips * inst.pip_size + self.costs.slippage_spread_frac * (q.ask - q.bid)
-            )
-        )
-        price = touch + slip if side == "buy" else touch - slip
-        commission = (
-            self.costs.commission_per_lot * volume
-            + self.costs.commission_rate * volume * inst.contract_size * price
-        )
+        terms = self.costs.terms(inst)
+        price = deal_price(terms, side, q.bid, q.ask, limit)
+        commission = deal_commission(terms, inst, volume, price)
         self.balance -= commission
         return price, commission, str(next(self._ids))
 
@@ -253,7 +243,7 @@ class PaperBroker:
         pnl, margin = self._book.marked(self._quotes, self.leverage)
         free = self.balance + pnl - margin
         price = intent.price if intent.price is not None else (q.ask if intent.side == "buy" else q.bid)
-        needed = intent.volume * get_instrument(intent.symbol).contract_size * price / self.leverage
+        needed = required_margin(get_instrument(intent.symbol), intent.volume, price, self.leverage)
         if needed > free:
             raise BrokerError(f"not enough free margin: the order needs {needed:,.2f}, {free:,.2f} is free")
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from marketdata.instruments import get_instrument
+from ml.costs import direction, required_margin
+from ml.costs.formulas import price_pnl
 from realtime.brokers.base import Quote
 
 
@@ -29,13 +31,13 @@ class OpenBook:
     def marked(self, quotes: dict[str, Quote], leverage: float) -> tuple[float, float]:
         """(unrealised P&L, margin) with buys marked at the bid and sells at the ask (each at its
         open price while its symbol has no quote); margin at the mark over ``leverage``."""
-        pnl = margin = 0.0
+        pnl = used = 0.0
         for (symbol, side), lots in self._lots.items():
-            size, cost, q = get_instrument(symbol).contract_size, self._cost[symbol, side], quotes.get(symbol)
+            inst, cost, q = get_instrument(symbol), self._cost[symbol, side], quotes.get(symbol)
             if q is None:  # every position at its own open price: no P&L, margin at cost
-                margin += cost * size / leverage
+                used += required_margin(inst, 1.0, cost, leverage)
                 continue
             mark = q.bid if side == "buy" else q.ask
-            pnl += (mark * lots - cost if side == "buy" else cost - mark * lots) * size
-            margin += lots * size * mark / leverage
-        return pnl, margin
+            pnl += price_pnl(direction(side), lots * inst.contract_size, cost / lots, mark)
+            used += required_margin(inst, lots, mark, leverage)
+        return pnl, used

@@ -1,5 +1,5 @@
-"""Overnight swap for the paper broker: the backtest's charge at each 22:00 UTC rollover, settled
-per position as quotes arrive (see :func:`ml.backtest.swaps.rollovers_between`)."""
+"""Overnight swap for the paper broker: the backtest's charge at each rollover, settled per
+position as quotes arrive (see :func:`ml.costs.rollover.rollovers_between`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import datetime as dt
 from collections.abc import Mapping
 
 from marketdata.instruments import get_instrument
-from ml.backtest.swaps import ROLLOVER_SECONDS, rollovers_between
+from ml.costs.formulas import swap_amount
+from ml.costs.rollover import ROLLOVER_SECONDS, rollovers_between
 from realtime.brokers.base import BrokerPosition, Quote, SwapReport
 
 
@@ -62,7 +63,7 @@ class SwapAccrual:
             inst = get_instrument(pos.symbol)
             points = inst.swap_long if pos.side == "buy" else inst.swap_short
             for instant, weight in rollovers_between(int(since.timestamp()), int(now.timestamp())):
-                amount = pos.volume * inst.contract_size * points * inst.pip_size * weight
+                amount = swap_amount(pos.volume * inst.contract_size, points * inst.pip_size, weight)
                 rollover = dt.datetime.fromtimestamp(instant, dt.UTC)
                 out.append(SwapReport(pid, pos.symbol, pos.side, pos.volume, rollover, weight, amount))
         return out

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from marketdata.instruments import get_instrument
+from ml.costs import gross_pnl
 from realtime.ledger import tables as t
 from realtime.ledger import totals
 from realtime.ledger.core import LedgerCore, new_id
@@ -63,12 +63,6 @@ _INSERT_POSITION = t.positions.insert().values(
 
 
 SYSTEM_USER_ID = 0  # the user id of orders the service makes itself (auto-trader, kill switch, broker)
-
-
-def gross_pnl(symbol: str, side: str, volume: float, open_price: float, close_price: float) -> float:
-    """Quote-currency P&L of ``volume`` lots opened at ``open_price`` and closed at ``close_price``."""
-    sign = 1.0 if side == "buy" else -1.0
-    return sign * (close_price - open_price) * volume * get_instrument(symbol).contract_size
 
 
 class Trades:

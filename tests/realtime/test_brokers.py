@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from ml.backtest.costs import CostModel
+from ml.costs import CostModel
 from realtime.brokers import mt5_constants as c
 from realtime.brokers.base import BrokerOutcomeUnknownError, OrderIntent, Quote
 from realtime.brokers.mt5 import MT5Broker, pick_filling

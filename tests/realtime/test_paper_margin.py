@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from marketdata.instruments import get_instrument
-from ml.backtest.costs import CostModel
+from ml.costs import CostModel
 from realtime.brokers.base import OrderIntent, Quote
 from realtime.brokers.paper import PaperBroker
 from realtime.errors import BrokerError

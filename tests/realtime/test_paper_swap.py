@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from marketdata.instruments import get_instrument
-from ml.backtest.costs import CostModel
+from ml.costs import CostModel
 from realtime.brokers.base import ExecReport, OrderIntent, Quote, SwapReport
 from realtime.brokers.paper import PaperBroker
 from realtime.ledger import Ledger

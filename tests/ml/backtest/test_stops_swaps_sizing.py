@@ -8,7 +8,7 @@ import pytest
 
 from marketdata.instruments import get_instrument
 from ml.backtest import CostModel, run_backtest
-from ml.backtest.swaps import swap_multipliers
+from ml.costs.rollover import swap_multipliers
 from tests.ml.backtest.helpers import random_bars
 
 EURUSD = get_instrument("EURUSD")
