@@ -7,11 +7,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from marketdata.instruments import get_instrument
 from marketdata.store import ParquetStore, normalise_ts
 from ml.errors import MLError
 from ml.features import FeatureSet, compute_features
 from ml.indicators import atr
-from ml.labels import forward_return_labels, triple_barrier_labels
+from ml.labels import cost_dead_zone, forward_return_labels, triple_barrier_events, uniqueness_weights
 
 
 class FeatureStore(ParquetStore):
@@ -45,11 +46,19 @@ def features_for_day(store: ParquetStore, symbol: str, day: dt.date, fs: Feature
 def training_frame(
     store: FeatureStore, symbols: list[str], start: dt.date, end: dt.date, fs: FeatureSet,
     horizon: int, label: str = "forward", dead_zone: float = 0.0, barrier_mult: float = 2.0,
+    cost_commission_per_lot: float | None = None,
 ) -> pd.DataFrame:
-    """Stored features joined with labels, complete rows only, ordered by (ts, symbol).
+    """Stored features joined with labels, ordered by (ts, symbol).
 
     ``label`` is "forward" (sign of the ``horizon``-bar return, with a dead zone) or
     "triple_barrier" (ATR-scaled take-profit and stop, ``horizon`` bars of time barrier).
+    With ``cost_commission_per_lot`` (quote currency, per side) the dead zone widens to at least
+    each bar's round-trip spread + commission.
+
+    Every row with finite features is kept, also where the label is NaN (no training target):
+    dropping those would make sequence windows skip bars that live serving sees. Columns
+    ``label_end`` (the bar time where the label's outcome is decided, for purging) and
+    ``weight`` (label uniqueness, for sample weights) come with each row.
     """
     frames = []
     for symbol in symbols:
@@ -57,25 +66,37 @@ def training_frame(
         bars = store.read_bars(symbol, start, end)
         if feats.empty or bars.empty:
             continue
-        bars = bars.assign(label=_labels(bars, fs, horizon, label, dead_zone, barrier_mult))
-        merged = feats.merge(bars[["ts", "label"]], on="ts", how="inner")
+        dz: float | np.ndarray = dead_zone
+        if cost_commission_per_lot is not None:
+            dz = np.maximum(dead_zone, cost_dead_zone(bars, get_instrument(symbol).contract_size,
+                                                      cost_commission_per_lot))
+        events = _labels(bars, fs, horizon, label, dz, barrier_mult)
+        ts = bars["ts"].to_numpy()
+        end_pos = np.arange(len(bars)) + events["end"].to_numpy()
+        inside = end_pos < len(bars)
+        label_end = pd.Series(pd.NaT, index=bars.index, dtype=bars["ts"].dtype)
+        label_end[inside] = ts[end_pos[inside]]
+        labelled = events["label"].notna().to_numpy()
+        bars = bars.assign(label=events["label"].to_numpy(), label_end=label_end,
+                           weight=uniqueness_weights(events["end"].to_numpy(), labelled))
+        merged = feats.merge(bars[["ts", "label", "label_end", "weight"]], on="ts", how="inner")
         merged.insert(0, "symbol", symbol)
         frames.append(merged)
     if not frames:
-        return pd.DataFrame(columns=["symbol", "ts", *fs.columns, "label"])
+        return pd.DataFrame(columns=["symbol", "ts", *fs.columns, "label", "label_end", "weight"])
     out = pd.concat(frames, ignore_index=True)
-    complete = out[[*fs.columns, "label"]].notna().all(axis=1) & np.isfinite(out[fs.columns]).all(axis=1)
+    complete = out[fs.columns].notna().all(axis=1) & np.isfinite(out[fs.columns]).all(axis=1)
     return out[complete].sort_values(["ts", "symbol"], kind="stable", ignore_index=True)
 
 
-def _labels(bars: pd.DataFrame, fs: FeatureSet, horizon: int, kind: str, dead_zone: float,
-            mult: float) -> np.ndarray:
+def _labels(bars: pd.DataFrame, fs: FeatureSet, horizon: int, kind: str, dead_zone: float | np.ndarray,
+            mult: float) -> pd.DataFrame:
     if kind == "forward":
-        return forward_return_labels(bars, horizon, dead_zone).to_numpy()
+        return pd.DataFrame({"label": forward_return_labels(bars, horizon, dead_zone).to_numpy(),
+                             "end": np.full(len(bars), horizon, dtype=np.int64)}, index=bars.index)
     if kind == "triple_barrier":
         mid = ((bars["bid_close"] + bars["ask_close"]) / 2).to_numpy(np.float64)
         high = ((bars["bid_high"] + bars["ask_high"]) / 2).to_numpy(np.float64)
         low = ((bars["bid_low"] + bars["ask_low"]) / 2).to_numpy(np.float64)
-        return triple_barrier_labels(bars, atr(high, low, mid, fs.atr_window), horizon,
-                                     mult, mult).to_numpy()
+        return triple_barrier_events(bars, atr(high, low, mid, fs.atr_window), horizon, mult, mult, dead_zone)
     raise MLError(f"unknown label kind {kind!r}: use 'forward' or 'triple_barrier'")

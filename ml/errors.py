@@ -31,3 +31,7 @@ class InvalidInputError(MLError, ValueError):
 
 class BacktestError(MLError, ValueError):
     """Base class for backtest and cost-model errors (bad inputs, impossible configurations)."""
+
+
+class LeakageError(MLError, ValueError):
+    """A split or window configuration that would let training see its test period."""

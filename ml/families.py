@@ -2,6 +2,10 @@
 
 Every family standardises its inputs itself and exposes the fitted preprocessing, so a logged
 model carries everything it needs. ``lookback`` is 1 for row models, K for sequence models.
+
+Labels may hold NaN: a bar without a training target (dead zone, horizon past the data). Row
+models skip it; sequence models keep it inside other rows' windows. ``sample_weight`` (e.g. label
+uniqueness) weighs each row's loss in every family.
 """
 
 from __future__ import annotations
@@ -22,13 +26,23 @@ class Classifier(Protocol):
     lookback: int
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-            groups: np.ndarray | None = None, groups_val: np.ndarray | None = None) -> Any: ...
+            groups: np.ndarray | None = None, groups_val: np.ndarray | None = None,
+            sample_weight: np.ndarray | None = None) -> Any: ...
 
     def predict_proba(self, X: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray: ...
 
     def predict_one(self, x: np.ndarray) -> float: ...
 
     def preprocessing(self) -> dict[str, Any]: ...
+
+
+def labelled_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The rows of a row model's training data that carry a label (and their weights)."""
+    y = np.asarray(y, dtype=np.float64)
+    keep = np.isfinite(y)
+    return (np.asarray(X)[keep], y[keep].astype(int),
+            None if w is None else np.asarray(w, dtype=np.float64)[keep])
 
 
 class _Standardised:
@@ -67,8 +81,10 @@ class LogRegClassifier(_Standardised):
 
         self.model = LogisticRegression(C=C, max_iter=max_iter)
 
-    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> LogRegClassifier:
-        self.model.fit(self._fit_scaler(X), y)
+    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None,
+            sample_weight=None) -> LogRegClassifier:
+        X, y, sample_weight = labelled_rows(X, y, sample_weight)
+        self.model.fit(self._fit_scaler(X), y, sample_weight=sample_weight)
         self.coef_, self.intercept_ = self.model.coef_[0].copy(), float(self.model.intercept_[0])
         coef = self.coef_ / self.std_
         self._w, self._b = coef, float(self.intercept_ - coef @ self.mean_)
@@ -105,15 +121,18 @@ class LightGBMClassifier(_Standardised):
             deterministic=True,
         )
 
-    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> LightGBMClassifier:
+    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None,
+            sample_weight=None) -> LightGBMClassifier:
         import lightgbm as lgb
 
         kw: dict[str, Any] = {}
+        X, y, sample_weight = labelled_rows(X, y, sample_weight)
         Xs = self._fit_scaler(X)
         if X_val is not None and len(X_val):
+            X_val, y_val, _ = labelled_rows(X_val, y_val)
             kw = {"eval_X": (self._scale(X_val),), "eval_y": (y_val,),
                   "callbacks": [lgb.early_stopping(20, verbose=False)]}
-        self.model.fit(Xs, y, **kw)
+        self.model.fit(Xs, y, sample_weight=sample_weight, **kw)
         self._booster = self.model.booster_
         return self
 

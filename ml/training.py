@@ -13,11 +13,19 @@ import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
-from ml.errors import NotEnoughDataError
+from ml.errors import MLError, NotEnoughDataError
 from ml.families import Classifier, make_classifier
 from ml.features import FeatureSet
 from ml.models import SignalModel
-from ml.splits import WalkForward
+from ml.oos_window import TrainingWindow
+from ml.splits import (
+    CombinatorialPurged,
+    WalkForward,
+    assert_purged,
+    check_purge,
+    effective_label_end,
+    purged_train_rows,
+)
 from ml.tracking import ensure_tracking_reachable
 
 log = logging.getLogger(__name__)
@@ -29,18 +37,38 @@ PIP_REQUIREMENTS = {"logreg": _BASE_REQS, "lgbm": [*_BASE_REQS, "lightgbm==4.7.0
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What to train and how to validate it."""
+    """What to train and how to validate it.
+
+    ``purge`` defaults to the label ``horizon`` and may not be below it (a :class:`LeakageError`
+    otherwise); ``embargo`` bar times more separate training from every test and validation
+    period. ``sample_weight`` "uniqueness" weighs rows by label uniqueness; "none" weighs all 1.
+    ``cv`` is "walk_forward" or "cpcv" (combinatorial purged CV).
+    """
 
     family: str = "logreg"
     params: dict[str, Any] = field(default_factory=dict)
     horizon: int = 15
     test_fraction: float = 0.3
     val_fraction: float = 0.15
-    purge: int = 15
+    purge: int | None = None
     embargo: int = 30
     cv_splits: int = 3
     threshold: float = 0.55
     min_rows: int = 200
+    sample_weight: str = "none"
+    cv: str = "walk_forward"
+
+    def __post_init__(self) -> None:
+        check_purge(self.purge_bars, self.embargo, self.horizon)
+        if self.sample_weight not in {"none", "uniqueness"}:
+            raise MLError(f"sample_weight {self.sample_weight!r}: use 'none' or 'uniqueness'")
+        if self.cv not in {"walk_forward", "cpcv"}:
+            raise MLError(f"cv {self.cv!r}: use 'walk_forward' or 'cpcv'")
+
+    @property
+    def purge_bars(self) -> int:
+        """The purge in bars: ``purge``, or the horizon when unset."""
+        return self.horizon if self.purge is None else self.purge
 
 
 @dataclass
@@ -54,41 +82,65 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+def _label_end(frame: pd.DataFrame, cfg: TrainConfig) -> np.ndarray:
+    """Every row's purge end: its label end (when the frame has one), floored per symbol."""
+    label_end = frame["label_end"].to_numpy() if "label_end" in frame else None
+    groups = frame["symbol"].to_numpy() if "symbol" in frame else None
+    return effective_label_end(frame["ts"].to_numpy(), cfg.purge_bars, label_end, groups)
+
+
+def purged_cut(frame: pd.DataFrame, cfg: TrainConfig, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks: the last ``fraction`` of bar times, and the rows before it whose labels end
+    before its first time minus the embargo."""
+    ts = frame["ts"].to_numpy()
+    times = np.unique(ts)
+    cut = int(len(times) * (1 - fraction))
+    end = _label_end(frame, cfg)
+    before = purged_train_rows(ts, end, times[max(0, cut - cfg.embargo)])
+    after = ts >= times[min(cut, len(times) - 1)]
+    assert_purged(ts, end, np.flatnonzero(before), np.flatnonzero(after))
+    return before, after
+
+
 def split_train_test(frame: pd.DataFrame, cfg: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The last ``test_fraction`` of bar times is out of sample; purge and embargo sit between."""
-    times = np.sort(frame["ts"].unique())
+    """The last ``test_fraction`` of bar times is out of sample; training rows are purged by
+    label end and embargoed before it."""
+    times = np.unique(frame["ts"].to_numpy())
     if len(times) < cfg.min_rows:
         raise NotEnoughDataError(f"{len(times)} bar times to train on, need at least {cfg.min_rows}")
-    cut = int(len(times) * (1 - cfg.test_fraction))
-    train_end = times[max(0, cut - cfg.purge - cfg.embargo)]
-    return frame[frame["ts"] < train_end], frame[frame["ts"] >= times[cut]]
+    before, after = purged_cut(frame, cfg, cfg.test_fraction)
+    return frame[before], frame[after]
 
 
 def _xyg(frame: pd.DataFrame, fs: FeatureSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (frame[fs.columns].to_numpy(np.float64), frame["label"].to_numpy().astype(int),
+    """Features, labels (float; NaN = no target) and symbols."""
+    return (frame[fs.columns].to_numpy(np.float64), frame["label"].to_numpy(np.float64),
             frame["symbol"].to_numpy())
 
 
 def fit_classifier(train: pd.DataFrame, fs: FeatureSet, cfg: TrainConfig) -> Classifier:
-    """Fit on ``train``; its last ``val_fraction`` of times is the early-stopping validation set."""
-    times = np.sort(train["ts"].unique())
-    val_start = times[int(len(times) * (1 - cfg.val_fraction))]
-    fit_rows, val_rows = train[train["ts"] < val_start], train[train["ts"] >= val_start]
+    """Fit on ``train``; its last ``val_fraction`` of times is the early-stopping validation set,
+    purged and embargoed like every test period."""
+    fit_mask, val_mask = purged_cut(train, cfg, cfg.val_fraction)
+    fit_rows, val_rows = train[fit_mask], train[val_mask]
     X, y, g = _xyg(fit_rows, fs)
     Xv, yv, gv = _xyg(val_rows, fs)
-    if len(np.unique(y)) < 2:
+    if len(np.unique(y[np.isfinite(y)])) < 2:
         raise NotEnoughDataError("training labels hold a single class")
+    weight = None
+    if cfg.sample_weight == "uniqueness" and "weight" in fit_rows:
+        weight = fit_rows["weight"].to_numpy(np.float64)
     clf = make_classifier(cfg.family, **cfg.params)
-    clf.fit(X, y, Xv, yv, groups=g, groups_val=gv)
+    clf.fit(X, y, Xv, yv, groups=g, groups_val=gv, sample_weight=weight)
     return clf
 
 
 def score(clf: Classifier, frame: pd.DataFrame, fs: FeatureSet) -> dict[str, float]:
-    """Accuracy, AUC and log loss where the model has a prediction."""
+    """Accuracy, AUC and log loss on the labelled rows where the model has a prediction."""
     X, y, g = _xyg(frame, fs)
     p = clf.predict_proba(X, g)
-    ok = np.isfinite(p)
-    y, p = y[ok], np.clip(p[ok], 1e-7, 1 - 1e-7)
+    ok = np.isfinite(p) & np.isfinite(y)
+    y, p = y[ok].astype(int), np.clip(p[ok], 1e-7, 1 - 1e-7)
     if len(y) == 0:
         return {"accuracy": float("nan"), "auc": float("nan"), "log_loss": float("nan")}
     auc = roc_auc_score(y, p) if len(np.unique(y)) == 2 else float("nan")
@@ -96,14 +148,33 @@ def score(clf: Classifier, frame: pd.DataFrame, fs: FeatureSet) -> dict[str, flo
             "log_loss": float(log_loss(y, p, labels=[0, 1]))}
 
 
+def splitter(cfg: TrainConfig) -> WalkForward | CombinatorialPurged:
+    """The cross-validation splitter ``cfg`` asks for, purged and embargoed."""
+    if cfg.cv == "cpcv":
+        return CombinatorialPurged(n_groups=max(cfg.cv_splits + 1, 3),
+                                   n_test_groups=2 if cfg.cv_splits > 2 else 1,
+                                   purge=cfg.purge_bars, embargo=cfg.embargo, horizon=cfg.horizon)
+    return WalkForward(n_splits=cfg.cv_splits, purge=cfg.purge_bars, embargo=cfg.embargo, horizon=cfg.horizon)
+
+
 def cross_validate(train: pd.DataFrame, fs: FeatureSet, cfg: TrainConfig) -> list[dict[str, float]]:
-    """Walk-forward folds inside the training period (expanding window, purged and embargoed)."""
-    wf = WalkForward(n_splits=cfg.cv_splits, purge=cfg.purge, embargo=cfg.embargo)
+    """Folds inside the training period (walk-forward or CPCV), purged by label end per symbol."""
+    label_end = train["label_end"].to_numpy() if "label_end" in train else None
     folds = []
-    for train_idx, test_idx in wf.split(train["ts"].to_numpy()):
+    splits = splitter(cfg).split(train["ts"].to_numpy(), label_end, train["symbol"].to_numpy())
+    for train_idx, test_idx in splits:
         clf = fit_classifier(train.iloc[train_idx], fs, cfg)
         folds.append(score(clf, train.iloc[test_idx], fs))
     return folds
+
+
+def training_window(train: pd.DataFrame, test: pd.DataFrame, cfg: TrainConfig) -> TrainingWindow:
+    """The window a model trained on ``train`` and tested on ``test`` must be judged outside of."""
+    label_end = train["label_end"].dropna().max() if "label_end" in train else train["ts"].max()
+    return TrainingWindow(
+        train_start=pd.Timestamp(train["ts"].min()), train_end=pd.Timestamp(train["ts"].max()),
+        label_end=pd.Timestamp(label_end), horizon=cfg.horizon, purge=cfg.purge_bars, embargo=cfg.embargo,
+        test_start=pd.Timestamp(test["ts"].min()), test_end=pd.Timestamp(test["ts"].max()))
 
 
 def train_and_register(frame: pd.DataFrame, fs: FeatureSet, cfg: TrainConfig, registered_name: str,
@@ -122,7 +193,8 @@ def train_and_register(frame: pd.DataFrame, fs: FeatureSet, cfg: TrainConfig, re
     example = train[fs.columns].head(5)
     with mlflow.start_run(run_name=f"train-{cfg.family}") as run:
         mlflow.log_params({**fs.describe(), **{k: str(v) for k, v in asdict(cfg).items()}})
-        mlflow.set_tags({f"lineage.{k}": str(v) for k, v in lineage.items()} | {"family": cfg.family})
+        mlflow.set_tags({f"lineage.{k}": str(v) for k, v in lineage.items()} | {"family": cfg.family}
+                        | {"lineage.test_start": pd.Timestamp(test["ts"].iloc[0]).isoformat()})
         for i, fold in enumerate(folds):
             mlflow.log_metrics({f"cv_{k}": v for k, v in fold.items()}, step=i)
         mlflow.log_metrics({**holdout, "train_rows": len(train), "test_rows": len(test)})
@@ -135,6 +207,10 @@ def train_and_register(frame: pd.DataFrame, fs: FeatureSet, cfg: TrainConfig, re
                 signature=infer_signature(example, model.predict(None, example)),
                 pip_requirements=PIP_REQUIREMENTS[cfg.family], registered_model_name=registered_name,
             )
+    window = training_window(train, test, cfg)
+    client = mlflow.MlflowClient()
+    for key, value in window.tags().items():
+        client.set_model_version_tag(registered_name, str(info.registered_model_version), key, value)
     log.info("registered %s v%s (%s)", registered_name, info.registered_model_version, cfg.family)
     metrics = {**holdout, **{f"cv_mean_{k}": float(np.nanmean([f[k] for f in folds])) for k in folds[0]}}
     return TrainResult(info.model_uri, run.info.run_id, str(info.registered_model_version),

@@ -58,17 +58,27 @@ class TorchClassifier:
         return {name: getattr(self, name) for name in names}
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-            groups: np.ndarray | None = None, groups_val: np.ndarray | None = None) -> Self:
-        """Train on (X, y), early-stopping on (X_val, y_val). ``groups`` name each row's symbol."""
+            groups: np.ndarray | None = None, groups_val: np.ndarray | None = None,
+            sample_weight: np.ndarray | None = None) -> Self:
+        """Train on (X, y), early-stopping on (X_val, y_val). ``groups`` name each row's symbol.
+
+        A NaN label is a bar without a target: it stays inside other rows' windows, but no
+        window ends on it. ``sample_weight`` weighs each row's loss.
+        """
         X = check_features(X, "X")
         y = check_labels(y, len(X), "y")
         X_val = check_features(X_val, "X_val", n_features=X.shape[1])
         y_val = check_labels(y_val, len(X_val), "y_val")
-        if np.unique(y).size < 2:
-            raise InvalidInputError(f"y holds only class {int(y[0])}: a classifier needs both 0 and 1")
+        labelled = y[np.isfinite(y)]
+        if np.unique(labelled).size < 2:
+            raise InvalidInputError(f"y holds only class {labelled[:1].astype(int).tolist()}: "
+                                    "a classifier needs both 0 and 1")
+        weight = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if weight.shape != (len(X),) or not np.isfinite(weight).all() or (weight < 0).any():
+            raise InvalidInputError(f"sample_weight must be {len(X)} finite weights >= 0")
         scaler = Standardiser.fit(X)
-        train_w = self._windows(X, groups, "groups")
-        val_w = self._windows(X_val, groups_val, "groups_val")
+        train_w = _targets(self._windows(X, groups, "groups"), y)
+        val_w = _targets(self._windows(X_val, groups_val, "groups_val"), y_val)
         if len(train_w.ends) < MIN_TRAIN_WINDOWS:
             raise NotEnoughDataError(
                 f"{len(train_w.ends)} training windows of {self.lookback} rows within one group, "
@@ -83,7 +93,7 @@ class TorchClassifier:
         with deterministic(device), cpu_threads(self.num_threads):
             torch.manual_seed(self.seed)
             net = self._build_net(X.shape[1]).to(device)
-            train = self._device_data(scaler.transform(X), train_w, device, y)
+            train = self._device_data(scaler.transform(X), train_w, device, y, weight)
             val = self._device_data(scaler.transform(X_val), val_w, device, y_val)
             report = train_net(net, train, val, settings)
         self.net_ = net.to("cpu").float().eval()
@@ -115,9 +125,10 @@ class TorchClassifier:
         return build_windows(len(X), self.lookback, groups if self.lookback > 1 else None)
 
     def _device_data(self, Z: np.ndarray, w: WindowIndex, device: torch.device,
-                     y: np.ndarray | None = None) -> DeviceData:
+                     y: np.ndarray | None = None, weight: np.ndarray | None = None) -> DeviceData:
         rows = Z if self.lookback == 1 else Z[w.order]
-        return DeviceData(rows, w.ends, self.lookback, device, None if y is None else y[w.rows])
+        return DeviceData(rows, w.ends, self.lookback, device, None if y is None else y[w.rows],
+                          None if weight is None else weight[w.rows])
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
@@ -126,3 +137,8 @@ class TorchClassifier:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def _targets(w: WindowIndex, y: np.ndarray) -> WindowIndex:
+    """Only the windows that end on a labelled row are training targets."""
+    return WindowIndex(order=w.order, ends=w.ends[np.isfinite(y[w.rows])], lookback=w.lookback)

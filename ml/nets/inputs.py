@@ -28,11 +28,12 @@ def check_features(X: np.ndarray, name: str = "X", n_features: int | None = None
 
 
 def check_labels(y: np.ndarray, n_rows: int, name: str = "y") -> np.ndarray:
-    """``y`` as a float32 vector of 0/1 labels, one per row of the matching ``X``."""
-    arr = np.asarray(y)
+    """``y`` as a float32 vector of 0/1 labels, one per row of the matching ``X``; NaN marks a
+    row without a target."""
+    arr = np.asarray(y, dtype=np.float64)
     if arr.ndim != 1 or arr.shape[0] != n_rows:
         raise InvalidInputError(f"{name} has shape {arr.shape}, expected ({n_rows},) to match the rows of X")
-    values = np.unique(arr)
+    values = np.unique(arr[np.isfinite(arr)])
     if not np.isin(values, (0, 1)).all():
         raise InvalidInputError(f"{name} must hold only 0 and 1, found {values[:5].tolist()}")
     return arr.astype(np.float32)

@@ -75,10 +75,11 @@ class DeviceData:
     """Standardised rows resident on a device, plus the window ends (and labels) that index them."""
 
     def __init__(self, rows: np.ndarray, ends: np.ndarray, lookback: int, device: torch.device,
-                 y: np.ndarray | None = None):
+                 y: np.ndarray | None = None, weight: np.ndarray | None = None):
         self.rows = torch.as_tensor(rows, dtype=torch.float32, device=device)
         self.ends = torch.as_tensor(ends, dtype=torch.long, device=device)
         self.y = None if y is None else torch.as_tensor(y, dtype=torch.float32, device=device)
+        self.weight = None if weight is None else torch.as_tensor(weight, dtype=torch.float32, device=device)
         self.lookback = lookback
         self.offsets = torch.arange(-lookback + 1, 1, device=device)
 
@@ -152,7 +153,13 @@ def train_net(net: nn.Module, train: DeviceData, val: DeviceData, cfg: TrainSett
             idx = perm[start : start + cfg.batch_size]
             with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
                 logits = net(train.inputs(idx))
-            loss = loss_fn(logits.float(), y_train[idx])
+            if train.weight is None:
+                loss = loss_fn(logits.float(), y_train[idx])
+            else:  # sample weights: a weighted mean of the per-window losses
+                w = train.weight[idx]
+                per = nn.functional.binary_cross_entropy_with_logits(
+                    logits.float(), y_train[idx], reduction="none")
+                loss = (per * w).sum() / w.sum().clamp_min(1e-12)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
