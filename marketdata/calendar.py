@@ -46,3 +46,19 @@ def to_ms(ts: object) -> int:
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return int(stamp.value // 1_000_000)
+
+
+def rollover_instants(start_s: int, end_s: int) -> tuple[np.ndarray, np.ndarray]:
+    """The daily 17:00 New York rollovers R with ``start_s < R <= end_s`` (UTC epoch seconds):
+    22:00 UTC in the northern winter, 21:00 UTC while New York is on daylight time. Returns the
+    instants and each one's New York weekday (Monday=0), both int64 arrays."""
+    if end_s <= start_s:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first = pd.Timestamp(start_s, unit="s", tz="UTC").tz_convert(MARKET_TZ).normalize().tz_localize(None)
+    last = pd.Timestamp(end_s, unit="s", tz="UTC").tz_convert(MARKET_TZ).normalize().tz_localize(None)
+    days = pd.date_range(first - pd.Timedelta(days=1), last + pd.Timedelta(days=1), freq="D")
+    # 17:00 is never inside a daylight-saving jump (those happen at 02:00)
+    local = (days + pd.Timedelta(hours=ROLLOVER_HOUR_NY)).tz_localize(MARKET_TZ)
+    instants = np.asarray(local.tz_convert("UTC").asi8 // 1_000_000_000, dtype=np.int64)
+    keep = (instants > start_s) & (instants <= end_s)
+    return instants[keep], np.asarray(local.dayofweek, dtype=np.int64)[keep]

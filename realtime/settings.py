@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     paper_balance: float = 100_000.0
     commission_per_lot: float = 3.5
     slippage_pips: float = 0.0
-    paper_swap: bool = True  # overnight swap at the 22:00 UTC rollover, as the backtest charges
+    paper_swap: bool = True  # overnight swap at the 17:00 New York rollover, as the backtest charges
     leverage: float = 30.0
     mt5_magic: int = 234000
     mt5_deviation: int = 20

@@ -68,7 +68,7 @@ class ExecReport:
 @dataclass(frozen=True)
 class SwapReport:
     """Overnight swap a position paid (``amount`` < 0) or earned at one rollover: ``rollover`` is
-    the 22:00 UTC instant, ``weight`` the nights it counts for (3 on Wednesdays). The ledger books
+    the 17:00 New York instant (UTC), ``weight`` the nights it counts for (3 on Wednesdays). The ledger books
     it once per (position, rollover)."""
 
     broker_position_id: str

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from marketdata.instruments import get_instrument
 from ml.costs.formulas import swap_amount
-from ml.costs.rollover import ROLLOVER_SECONDS, rollovers_between
+from ml.costs.rollover import rollovers_between, trading_day
 from realtime.brokers.base import BrokerPosition, Quote, SwapReport
 
 
@@ -44,10 +44,10 @@ class SwapAccrual:
     ) -> list[SwapReport]:
         """The swap of every rollover between each ``q.symbol`` position's settled time and
         ``q.ts``: instrument swap points per lot and night, times pip size and contract size."""
-        # Quotes are hot: with no 22:00 between the symbol's last quote and this one, every
+        # Quotes are hot: with no rollover between the symbol's last quote and this one, every
         # position is settled already (each was settled to, or opened at, a quote since then).
         if not self.enabled or (
-            prev is not None and q.symbol not in self._scan and _day(prev.ts) == _day(q.ts)
+            prev is not None and q.symbol not in self._scan and trading_day(prev.ts) == trading_day(q.ts)
         ):
             return []
         self._scan.discard(q.symbol)
@@ -73,7 +73,3 @@ def _utc(ts: dt.datetime) -> dt.datetime:
     """``ts`` as an aware UTC datetime (a naive quote time is taken as UTC)."""
     return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
 
-
-def _day(ts: dt.datetime) -> int:
-    """The rollover day ``ts`` falls in (it changes at each 22:00 UTC)."""
-    return (int(_utc(ts).timestamp()) - ROLLOVER_SECONDS) // 86_400

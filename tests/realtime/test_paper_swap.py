@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -62,6 +63,10 @@ def day_pnl(c: TestClient, day: dt.date) -> float:
         (TUE.replace(day=11, hour=21), TUE.replace(day=11, hour=23), 0),  # Saturday: none
         (TUE.replace(day=10, hour=21), TUE.replace(day=13, hour=21), 1),  # Fri 22:00 only, to Monday
         (TUE.replace(hour=21), TUE.replace(hour=21, minute=59), 0),  # before the rollover
+        # July: New York's 17:00 is 21:00 UTC under daylight time
+        (dt.datetime(2025, 7, 8, 20, 30, tzinfo=dt.UTC), dt.datetime(2025, 7, 8, 21, 30, tzinfo=dt.UTC), 1),
+        (dt.datetime(2025, 7, 9, 20, 30, tzinfo=dt.UTC), dt.datetime(2025, 7, 9, 21, 0, tzinfo=dt.UTC), 3),
+        (dt.datetime(2025, 7, 8, 21, 30, tzinfo=dt.UTC), dt.datetime(2025, 7, 8, 22, 30, tzinfo=dt.UTC), 0),
     ],
 )
 def test_paper_broker_charges_each_rollover_by_weekday_and_side(
@@ -90,12 +95,14 @@ def test_swap_reaches_the_account_and_the_days_pnl(ledger_dir: Path) -> None:
     # Today's rollover (quote times may be ahead of the clock), so the account's daily P&L shows it.
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     nights = [1, 1, 3, 1, 1, 0, 0][today.weekday()]
+    # today's 17:00 New York rollover: 22:00 UTC in winter, 21:00 UTC in summer
+    rollover = today.replace(hour=17, tzinfo=ZoneInfo("America/New_York")).astimezone(dt.UTC)
     with TestClient(create_app(settings_for(ledger_dir))) as c:
-        at(c, today.replace(hour=21))
+        at(c, rollover - dt.timedelta(hours=1))
         buy(c, "buy", 0.1)
         buy(c, "sell", 0.2)
         before = c.get("/api/v1/account", headers=ADMIN).json()
-        at(c, today.replace(hour=22, minute=30))
+        at(c, rollover + dt.timedelta(minutes=30))
         after = c.get("/api/v1/account", headers=ADMIN).json()
     expected = nights * (nightly("buy", 0.1) + nightly("sell", 0.2))
     assert after["balance"] == pytest.approx(before["balance"] + expected)

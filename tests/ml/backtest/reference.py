@@ -12,11 +12,11 @@ import pandas as pd
 
 
 def _rollover_charges(start: pd.Timestamp, end: pd.Timestamp) -> int:
-    """Swap charges for rollovers R (22:00 UTC, Mon-Fri, Wednesday triple) with start < R <= end."""
+    """Swap charges for rollovers R (17:00 New York, Mon-Fri, Wednesday triple) with start < R <= end."""
     total = 0
-    day = start.normalize() - timedelta(days=1)
-    while day <= end:
-        r = day + timedelta(hours=22)
+    day = start.tz_convert("America/New_York").normalize().tz_localize(None) - timedelta(days=1)
+    while day.tz_localize("America/New_York") <= end:
+        r = (day + timedelta(hours=17)).tz_localize("America/New_York")
         if start < r <= end and r.weekday() < 5:
             total += 3 if r.weekday() == 2 else 1
         day += timedelta(days=1)

@@ -72,6 +72,19 @@ def test_swap_multipliers_wednesday_triple_and_no_weekend():
     assert list(swap_multipliers(minutes.asi8)) == [0, 3, 0, 0]  # paid by the 21:59 bar
 
 
+def test_swap_rollover_follows_new_york_17h_through_daylight_saving():
+    # July: New York is on daylight time, so 17:00 there is 21:00 UTC (and 22:00 pays nothing)
+    summer = pd.date_range("2024-07-10 20:58", periods=4, freq="1min", tz="UTC")  # Wednesday
+    assert list(swap_multipliers(summer.asi8)) == [0, 3, 0, 0]  # paid by the 20:59 bar
+    late = pd.date_range("2024-07-10 21:58", periods=4, freq="1min", tz="UTC")
+    assert list(swap_multipliers(late.asi8)) == [0, 0, 0, 0]
+    # the Sunday the clocks change (2024-11-03): Monday's rollover is back at 22:00 UTC
+    week = pd.date_range("2024-11-01 00:00", periods=5, freq="D", tz="UTC")  # Fri..Tue
+    hours = pd.date_range("2024-11-04 20:30", periods=3, freq="1h", tz="UTC")  # Mon
+    assert list(swap_multipliers(week.asi8)) == [1, 0, 0, 1, 1]
+    assert list(swap_multipliers(hours.asi8)) == [0, 1, 0]  # the 21:30 bar holds 22:00
+
+
 def test_swap_charged_in_account_currency():
     n = 24 * 7
     bars = bars_from_mid([(1.1, 1.1, 1.1, 1.1)] * n)  # Monday 2024-01-01, one week
