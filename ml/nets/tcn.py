@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
@@ -10,6 +12,9 @@ from ml.errors import InvalidInputError
 from ml.nets.base import TorchClassifier
 from ml.nets.mlp import sigmoid
 from ml.nets.tcn_numpy import plan_tcn
+
+if TYPE_CHECKING:
+    from ml.nets.tcn_compiled import PackedTCN
 
 
 class CausalBlock(nn.Module):
@@ -83,23 +88,45 @@ class TorchTCNClassifier(TorchClassifier):
         self._head_w = net.head.weight.detach().double().numpy()[0].copy()
         self._head_b = float(net.head.bias.detach()[0])
         self._inv_std = 1.0 / self.scaler_.std
+        self.__dict__.pop("_packed", None)  # a refit replaces the weights
 
     def predict_one(self, x: np.ndarray) -> float:
         """P(label == 1) for one window of shape (lookback, n_features), oldest row first.
 
-        numpy on weights extracted after fit, computing only what the last step's logit needs."""
+        One compiled call (:mod:`ml.nets.tcn_compiled`) on weights extracted after fit, computing
+        only what the last step's logit needs."""
         self._check_fitted()
-        x = np.asarray(x, dtype=np.float64)
+        x = np.ascontiguousarray(x, dtype=np.float64)
         if x.shape != (self.lookback, self.n_features_):
             raise InvalidInputError(
                 f"predict_one wants a window of shape ({self.lookback}, {self.n_features_}), got {x.shape}"
             )
-        if not np.isfinite(x).all():
+        packed = self.__dict__.get("_packed") or self._pack()
+        p = packed.predict(x)
+        if p != p:  # NaN: the kernel found a NaN or inf in the window
             raise InvalidInputError("predict_one got NaN/inf values in the window")
-        h = (x[self._rows] - self.scaler_.mean) * self._inv_std
+        return p
+
+    def predict_one_numpy(self, x: np.ndarray) -> float:
+        """The same probability from the numpy steps of the plan (a second reference)."""
+        self._check_fitted()
+        h = (np.asarray(x, dtype=np.float64)[self._rows] - self.scaler_.mean) * self._inv_std
         for step in self._plan:
             h = step(h)
         return sigmoid(float(h[0] @ self._head_w) + self._head_b)
+
+    def _pack(self) -> PackedTCN:
+        from ml.nets.tcn_compiled import pack_tcn  # numba loads only when a TCN predicts
+
+        self._packed = pack_tcn(self._rows, self._plan, self.scaler_.mean, self._inv_std, self._head_w,
+                                self._head_b)
+        return self._packed
+
+    def __getstate__(self) -> dict:
+        # the packed arrays are rebuilt from the plan on first use: a pickle never needs numba
+        state = dict(self.__dict__)
+        state.pop("_packed", None)
+        return state
 
     def predict_one_torch(self, x: np.ndarray) -> float:
         """The same probability from a torch forward of the whole window (reference and baseline)."""
