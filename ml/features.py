@@ -2,15 +2,13 @@
 
 A feature at bar t uses bars up to and including t only (its close). Every feature is a
 finite-window statistic computed from scratch per window (exponential averages are truncated
-to a fixed number of weights), so the incremental mode, which runs this same batch code over a
-bounded buffer of recent bars, reproduces the batch values exactly.
+to a fixed number of weights). These are the definitions; :mod:`ml.incremental` keeps the same
+windows as running state for realtime serving (O(1) per bar), held equal to this code by tests.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -161,27 +159,3 @@ def _calendar(ts: pd.DatetimeIndex, fs: FeatureSet, out: dict[str, np.ndarray]) 
     if fs.version >= 2:
         dow = 2 * np.pi * ts.dayofweek.to_numpy(dtype=np.float64) / 7.0
         out["dow_sin"], out["dow_cos"] = np.sin(dow), np.cos(dow)
-
-
-@dataclass
-class IncrementalFeatures:
-    """Realtime mode: feed closed bars one at a time, get the newest feature row back."""
-
-    fs: FeatureSet = DEFAULT_FEATURE_SET
-    _buffer: deque[Mapping[str, object]] = field(default_factory=deque)
-
-    def update(self, bar: Mapping[str, object]) -> dict[str, float] | None:
-        """Add a closed bar; return its features, or None while history is too short."""
-        self._buffer.append(dict(bar))
-        while len(self._buffer) > self.fs.lookback:
-            self._buffer.popleft()
-        if len(self._buffer) < self.fs.lookback:
-            return None
-        row = compute_features(pd.DataFrame(list(self._buffer)), self.fs).iloc[-1]
-        values = {c: float(row[c]) for c in self.fs.columns}
-        return None if any(np.isnan(v) for v in values.values()) else values
-
-    @property
-    def ready(self) -> bool:
-        """True once enough bars have been seen to produce features."""
-        return len(self._buffer) >= self.fs.lookback

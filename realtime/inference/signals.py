@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.features import IncrementalFeatures
+from ml.incremental import IncrementalFeatures
 from ml.models import signal_from_prob
 from realtime.errors import SignalNotReadyError, SymbolNotServedError
 from realtime.inference.model import LoadedModel

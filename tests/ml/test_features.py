@@ -9,7 +9,8 @@ import pytest
 from marketdata.bars import ticks_to_bars
 from marketdata.bi5 import decode_ticks
 from marketdata.instruments import get_instrument
-from ml.features import DEFAULT_FEATURE_SET, IncrementalFeatures, compute_features
+from ml.features import DEFAULT_FEATURE_SET, compute_features
+from ml.incremental import IncrementalFeatures
 
 
 @pytest.fixture(scope="module")
