@@ -1,7 +1,7 @@
 """MT5Broker: orders through any module-like object offering the MetaTrader5 API.
 
 On Windows pass ``import MetaTrader5``; on Linux an RPyC proxy to a Windows/Wine Python; in tests
-:class:`~realtime.brokers.mt5_sim.MT5TerminalSimulator`. Every value sent is a plain float/int
+the terminal simulator under tests/support. Every value sent is a plain float/int
 (numpy scalars break RPyC bridges, see api-reference §8.2).
 """
 
@@ -30,6 +30,12 @@ _DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
 
 def _ref_of(comment: str) -> int | None:
     return int(comment[len(_COMMENT) :]) if comment.startswith(_COMMENT) and comment[3:].isdigit() else None
+
+
+def deal_cost(deal: Any) -> float:
+    """What a deal cost (positive = paid): its commission and its ``fee`` (a per-deal charge that
+    some servers book apart from the commission; older builds have no such field)."""
+    return -float(deal.commission) - float(getattr(deal, "fee", 0.0))
 
 
 def pick_filling(filling_mode: int) -> int:
@@ -161,7 +167,7 @@ class MT5Broker:
 
     def _report(self, ref: int, order: int, deal: int, price: float, volume: float, pos: str) -> ExecReport:
         deals = self.mt5.history_deals_get(ticket=int(order)) or ()
-        commission = -sum(float(d.commission) for d in deals if d.ticket == deal)
+        commission = sum(deal_cost(d) for d in deals if d.ticket == deal)
         return ExecReport("filled", str(order), price, volume, commission, str(deal), pos, ref=ref)
 
     def cancel(self, broker_order_id: str) -> None:
@@ -215,7 +221,7 @@ class MT5Broker:
             str(d.order),
             float(d.price),
             float(d.volume),
-            -float(d.commission),
+            deal_cost(d),
             str(d.ticket),
             str(d.position_id),
             ref=ref,

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from realtime.brokers import mt5_constants as mc
 from realtime.brokers.base import ExecReport, OrderIntent, Quote
 from realtime.brokers.mt5 import MT5Broker
-from realtime.brokers.mt5_sim import MT5TerminalSimulator, OrderSendResult
+from tests.support.mt5sim import MT5TerminalSimulator, OrderSendResult
 from realtime.brokers.paper import PaperBroker
 from realtime.ledger import Ledger
 from realtime.ledger.accounts import Principal

@@ -14,7 +14,7 @@ from marketdata.bars import ticks_to_bars
 from marketdata.store import ParquetStore
 from marketdata.synthetic import SyntheticSource
 from realtime.brokers.base import Quote
-from realtime.brokers.mt5_sim import MT5TerminalSimulator
+from tests.support.mt5sim import MT5TerminalSimulator
 from realtime.errors import FeedError
 from realtime.feeds.base import BarEvent
 from realtime.feeds.mt5_feed import MT5TickFeed

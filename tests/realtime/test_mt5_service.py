@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from realtime.brokers.mt5 import MT5Broker
-from realtime.brokers.mt5_sim import MT5TerminalSimulator
+from tests.support.mt5sim import MT5TerminalSimulator
 from realtime.ledger import Ledger
 from realtime.main import create_app
 from realtime.trading.reconcile import reconcile
