@@ -8,6 +8,8 @@ import dagster as dg
 from mlflow import MlflowClient
 
 from marketdata.dukascopy import DukascopyClient
+from marketdata.mt5_bridge import mt5_module
+from marketdata.mt5_history import MT5HistorySource
 from marketdata.sources import TickSource
 from marketdata.synthetic import SyntheticSource
 from ml.dataset import FeatureStore
@@ -15,10 +17,13 @@ from ml.tracking import activate_experiment
 
 
 class MarketDataResource(dg.ConfigurableResource):
-    """Where ticks come from (the Dukascopy datafeed or the offline generator) and where data lives."""
+    """Where ticks come from (the Dukascopy datafeed, an MT5 terminal, or the offline generator)
+    and where data lives."""
 
-    source: str = "dukascopy"  # or "synthetic"
+    source: str = "dukascopy"  # or "mt5", "synthetic"
     dukascopy_url: str = "https://datafeed.dukascopy.com/datafeed"
+    mt5_bridge: str = ""  # host:port of the MT5 bridge; empty: the MetaTrader5 module (Windows)
+    mt5_server_tz: str = "UTC"  # the broker's server clock: UTC, an IANA zone, or ny-close
     data_dir: str = "data"
     timeout_s: float = 10.0
     max_workers: int = 4
@@ -28,8 +33,11 @@ class MarketDataResource(dg.ConfigurableResource):
         """The configured tick source; raw datafeed files are cached under data_dir/raw."""
         if self.source == "synthetic":
             return SyntheticSource()
+        if self.source == "mt5":  # a day of ticks over a bridge takes longer than one datafeed hour
+            mt5 = mt5_module(self.mt5_bridge, max(self.timeout_s, 60.0))
+            return MT5HistorySource(mt5, self.mt5_server_tz)
         if self.source != "dukascopy":
-            raise ValueError(f"unknown source {self.source!r}: use 'dukascopy' or 'synthetic'")
+            raise ValueError(f"unknown source {self.source!r}: use 'dukascopy', 'mt5' or 'synthetic'")
         return DukascopyClient(
             base_url=self.dukascopy_url, cache_dir=Path(self.data_dir) / "raw",
             timeout=self.timeout_s, max_workers=self.max_workers, retries=self.retries,

@@ -33,6 +33,7 @@ def _dbt(target: str) -> DbtCliResource:
 def _local() -> dict[str, Any]:
     return {
         "market": MarketDataResource(source=settings.source(), dukascopy_url=settings.dukascopy_url(),
+                                     mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
                                      data_dir=str(settings.data_dir())),
         "mlflow_server": MLflowResource(tracking_uri=settings.tracking_uri()),
         "llm": llm_resource_from_env(),
@@ -44,6 +45,7 @@ def _production() -> dict[str, Any]:
     return {
         "market": MarketDataResource(source=settings.source(),
                                      dukascopy_url=dg.EnvVar("ALPHAFORGE_DUKASCOPY_URL"),
+                                     mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
                                      data_dir=dg.EnvVar("ALPHAFORGE_DATA_DIR")),
         "mlflow_server": MLflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
         "llm": llm_resource_from_env(),

@@ -54,8 +54,18 @@ def tracking_uri() -> str:
 
 
 def source() -> str:
-    """Tick source: 'dukascopy' (default) or 'synthetic' (ALPHAFORGE_SOURCE)."""
+    """Tick source: 'dukascopy' (default), 'mt5' or 'synthetic' (ALPHAFORGE_SOURCE)."""
     return os.environ.get("ALPHAFORGE_SOURCE", "dukascopy")
+
+
+def mt5_bridge() -> str:
+    """host:port of the MT5 bridge for source 'mt5' (ALPHAFORGE_MT5_BRIDGE); empty on Windows."""
+    return os.environ.get("ALPHAFORGE_MT5_BRIDGE", "")
+
+
+def mt5_server_tz() -> str:
+    """The MT5 server's clock (ALPHAFORGE_MT5_SERVER_TZ): UTC, an IANA zone, or ny-close."""
+    return os.environ.get("ALPHAFORGE_MT5_SERVER_TZ", "UTC")
 
 
 def dukascopy_url() -> str:
@@ -93,6 +103,6 @@ def validate(env: str) -> None:
     check_url("MLFLOW_TRACKING_URI", tracking_uri())
     if alert_webhook_url():
         check_url("ALPHAFORGE_ALERT_WEBHOOK_URL", alert_webhook_url() or "")
-    if source() not in {"dukascopy", "synthetic"}:
+    if source() not in {"dukascopy", "mt5", "synthetic"}:
         raise ConfigurationError("ALPHAFORGE_SOURCE", f"unknown source {source()!r}",
-                                 "use 'dukascopy' or 'synthetic'")
+                                 "use 'dukascopy', 'mt5' or 'synthetic'")

@@ -52,10 +52,10 @@ def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
     if settings.broker == "mt5":
         from realtime.brokers.mt5 import MT5Broker
 
-        if mt5_module is None:
-            import MetaTrader5  # Windows only; a bridge object elsewhere
+        if mt5_module is None:  # Windows: the MetaTrader5 module; elsewhere REALTIME_MT5_BRIDGE
+            from marketdata.mt5_bridge import mt5_module as load_mt5
 
-            mt5_module = MetaTrader5
+            mt5_module = load_mt5(settings.mt5_bridge, settings.mt5_bridge_timeout_s)
         broker = MT5Broker(mt5_module, magic=settings.mt5_magic, deviation=settings.mt5_deviation)
         broker.connect()
         return broker

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     leverage: float = 30.0
     mt5_magic: int = 234000
     mt5_deviation: int = 20
+    # host:port of a classic RPyC server whose Python has the MetaTrader5 module (mt5linux, the
+    # MetaTrader5 Docker images); unset: ``import MetaTrader5`` in this process (Windows).
+    mt5_bridge: str | None = None
+    mt5_bridge_timeout_s: float = Field(default=30.0, gt=0.0)
     feed: Literal["none", "replay", "nats", "mt5", "dukascopy"] = "none"
     feed_speed: float = 0.0  # replay: 0 = as fast as possible, 1 = real time, 60 = a minute per second
     nats_url: str | None = None

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from marketdata.mt5_history import rates_to_bars
 from marketdata.schema import BAR_COLUMNS
 from realtime.brokers.base import Quote
 from realtime.brokers.mt5_constants import COPY_TICKS_ALL, TIMEFRAME_M1
@@ -48,34 +48,6 @@ class MT5TickFeed(PollingFeed):
                     )
         out.sort(key=lambda q: q.ts)
         return out
-
-
-def rates_to_bars(rates: np.ndarray, point: float) -> pd.DataFrame:
-    """MT5 M1 rates (``time, open, high, low, close, tick_volume, spread, real_volume``) as bars.
-
-    MT5 bars are bid prices with the spread in points; the ask side is bid plus that spread.
-    Rates carry no bid/ask volume split, so both volumes are 0.
-    """
-    spread = rates["spread"].astype(np.float64) * point
-    bars = pd.DataFrame(
-        {
-            "ts": pd.to_datetime(rates["time"].astype(np.int64), unit="s", utc=True),
-            "bid_open": rates["open"],
-            "bid_high": rates["high"],
-            "bid_low": rates["low"],
-            "bid_close": rates["close"],
-            "ask_open": rates["open"] + spread,
-            "ask_high": rates["high"] + spread,
-            "ask_low": rates["low"] + spread,
-            "ask_close": rates["close"] + spread,
-            "spread_mean": spread,
-            "spread_max": spread,
-            "tick_count": rates["tick_volume"].astype(np.int64),
-            "bid_volume": 0.0,
-            "ask_volume": 0.0,
-        }
-    )
-    return bars[BAR_COLUMNS]
 
 
 def recent_bars(mt5: Any, symbol: str, count: int, now: dt.datetime | None = None) -> pd.DataFrame:

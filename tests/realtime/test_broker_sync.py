@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from realtime.brokers import mt5_constants as mc
 from realtime.brokers.base import ExecReport, OrderIntent, Quote
 from realtime.brokers.mt5 import MT5Broker
-from tests.support.mt5sim import MT5TerminalSimulator, OrderSendResult
 from realtime.brokers.paper import PaperBroker
 from realtime.ledger import Ledger
 from realtime.ledger.accounts import Principal
@@ -28,6 +27,7 @@ from realtime.trading.reconcile import reconcile
 from realtime.trading.risk import RiskLimits, RiskManager
 from realtime.trading.sync import BrokerSync
 from tests.realtime.conftest import ADMIN_KEY, make_user, settings_for
+from tests.support.mt5sim import MT5TerminalSimulator, OrderSendResult
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 T0_MS = 1_709_726_400_000

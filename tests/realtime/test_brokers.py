@@ -10,9 +10,9 @@ from ml.costs import CostModel
 from realtime.brokers import mt5_constants as c
 from realtime.brokers.base import BrokerOutcomeUnknownError, OrderIntent, Quote
 from realtime.brokers.mt5 import MT5Broker, pick_filling
-from tests.support.mt5sim import MT5TerminalSimulator
 from realtime.brokers.paper import PaperBroker
 from realtime.errors import BrokerError, BrokerUnavailableError
+from tests.support.mt5sim import MT5TerminalSimulator
 
 TS = dt.datetime(2024, 3, 6, 12, tzinfo=dt.UTC)
 

@@ -14,7 +14,6 @@ from marketdata.bars import ticks_to_bars
 from marketdata.store import ParquetStore
 from marketdata.synthetic import SyntheticSource
 from realtime.brokers.base import Quote
-from tests.support.mt5sim import MT5TerminalSimulator
 from realtime.errors import FeedError
 from realtime.feeds.base import BarEvent
 from realtime.feeds.mt5_feed import MT5TickFeed
@@ -22,6 +21,7 @@ from realtime.feeds.nats_feed import NatsTickFeed, parse_tick
 from realtime.feeds.replay import ReplayFeed
 from realtime.inference.bars import LateTickError, RollingBars
 from tests.realtime.conftest import DAYS, metric_sample, wait_for
+from tests.support.mt5sim import MT5TerminalSimulator
 
 
 def _ticks() -> pd.DataFrame:

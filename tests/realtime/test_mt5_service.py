@@ -6,11 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from realtime.brokers.mt5 import MT5Broker
-from tests.support.mt5sim import MT5TerminalSimulator
 from realtime.ledger import Ledger
 from realtime.main import create_app
 from realtime.trading.reconcile import reconcile
 from tests.realtime.conftest import ADMIN_KEY, settings_for
+from tests.support.mt5sim import MT5TerminalSimulator
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 ORDER = {"symbol": "EURUSD", "side": "buy", "volume": 0.1}
