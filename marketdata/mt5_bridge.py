@@ -153,7 +153,7 @@ class MT5Bridge:
             if self._conn is None:
                 return self._error
             try:
-                return tuple(self._remote("last_error"))  # type: ignore[return-value]
+                return tuple(self._remote("last_error"))
             except (OSError, EOFError, TimeoutError) as exc:
                 self._drop(f"{type(exc).__name__} during last_error: {exc}")
                 return self._error
@@ -200,7 +200,7 @@ def mt5_module(bridge: str | None, timeout_s: float = 30.0) -> Any:
     if bridge:
         return MT5Bridge(bridge, timeout_s=timeout_s)
     try:
-        import MetaTrader5  # type: ignore[import-not-found]
+        import MetaTrader5
     except ImportError as exc:
         raise ImportError(
             "the MetaTrader5 package is Windows-only; elsewhere set an MT5 bridge (host:port)"

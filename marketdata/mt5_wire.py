@@ -48,7 +48,7 @@ def _af_const(name):
 
 @cache
 def _record_type(name: str, fields: tuple[str, ...]) -> Any:
-    return namedtuple(name, fields)  # type: ignore[misc]
+    return namedtuple(name, fields)
 
 
 def rebuild(v: Any) -> Any:
