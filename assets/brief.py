@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import mlflow
 
 from assets.partitions import configured_symbols, daily
 from assets.resources import MarketDataResource, MLflowResource
@@ -23,7 +22,7 @@ from ml.llm.brief import generate_market_brief
 from ml.llm.router import NO_PROVIDER_MESSAGE, LLMRouter
 from ml.llm.settings import LLMSettings
 from ml.models import SignalModel
-from ml.registry import CHAMPION, alias_version
+from ml.registry import CHAMPION, alias_version, load_registered
 
 SYMBOL_GROUPS: dict[str, list[str]] = {}
 for _inst in CATALOGUE.values():
@@ -95,7 +94,7 @@ def champion_and_figures(mlflow_server: MLflowResource) -> tuple[SignalModel | N
         return None, {}
     tags = client.get_model_version(name, version).tags
     figures = {k.removeprefix("oos."): v for k, v in tags.items() if k.startswith("oos.")}
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+    model = load_registered(mlflow_server.tracking_uri, name, version=version).model
     return model, {"model_version": version, **figures}
 
 

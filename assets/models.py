@@ -4,7 +4,6 @@ import os
 from typing import Any
 
 import dagster as dg
-import mlflow
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -14,7 +13,8 @@ from assets.resources import MarketDataResource, MLflowResource
 from ml.dataset import training_frame
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.features import DEFAULT_FEATURE_SET
-from ml.registry import CHALLENGER, PromotionGate, promote
+from ml.promotion import promote_version
+from ml.registry import CHALLENGER, PromotionGate, load_registered
 from ml.training import TrainConfig, train_and_register
 
 # Torch families ask Kubernetes for a GPU node; the code picks cuda by itself when it is there.
@@ -46,6 +46,10 @@ class GateConfig(dg.Config):
     max_drawdown: float = 0.10
     min_trades: int = 20
     min_dsr: float = 0.95
+
+    def gate(self) -> PromotionGate:
+        """These thresholds as the registry's gate."""
+        return PromotionGate(self.min_sharpe, self.max_drawdown, self.min_trades, self.min_dsr)
 
 
 @dg.asset(group_name="models", deps=[features], kinds={"pandas"})
@@ -102,7 +106,7 @@ def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResour
     client = mlflow_server.activate()
     name, table = mlflow_server.registered_model, {}
     for info in models.values():
-        model = mlflow.pyfunc.load_model(f"models:/{name}/{info['version']}").unwrap_python_model()
+        model = load_registered(mlflow_server.tracking_uri, name, version=info["version"]).model
         metrics, results = evaluate_oos(model, market.store(), info["symbols"],
                                         pd.Timestamp(info["test_start"]), pd.Timestamp(info["end"]).date(),
                                         EvaluationConfig(), n_trials=len(models))
@@ -119,13 +123,12 @@ def promotion(context: dg.AssetExecutionContext, config: GateConfig, model_evalu
               mlflow_server: MLflowResource) -> dg.MaterializeResult:
     """Move @champion to the challenger only when the out-of-sample gate holds."""
     client = mlflow_server.activate()
-    gate = PromotionGate(config.min_sharpe, config.max_drawdown, config.min_trades, config.min_dsr)
     metrics = model_evaluation["metrics"]
-    numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
-    promoted = promote(client, mlflow_server.registered_model, model_evaluation["version"], numeric, gate)
-    return dg.MaterializeResult(metadata={"promoted": promoted, "version": model_evaluation["version"],
+    decision = promote_version(client, mlflow_server.registered_model, model_evaluation["version"], metrics,
+                               config.gate())
+    return dg.MaterializeResult(metadata={"promoted": decision.promoted, "version": decision.version,
                                           "family": metrics["family"],
-                                          "gate_failures": "; ".join(gate.failures(numeric)) or "none"})
+                                          "gate_failures": decision.gate_failures})
 
 
 @dg.multi_asset(specs=[dg.AssetSpec("backtest_trades", deps=[model_evaluation], group_name="models"),

@@ -10,7 +10,11 @@ class NotEnoughDataError(MLError):
 
 
 class ModelNotFoundError(MLError):
-    """No registered model version answers to the requested alias."""
+    """No registered model version answers to the requested alias or number."""
+
+
+class ModelLoadError(MLError):
+    """A registered version whose artifact cannot be loaded as an alphaforge SignalModel."""
 
 
 class InvalidBarsError(MLError):

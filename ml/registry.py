@@ -1,13 +1,19 @@
-"""MLflow registry helpers: aliases, and the promotion gate that alone moves @champion."""
+"""MLflow registry helpers: aliases, the one model loader, and the promotion gate that alone
+moves @champion."""
 
 from __future__ import annotations
 
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
+import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+
+from ml.errors import ModelLoadError, ModelNotFoundError
+from ml.models import SignalModel
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,48 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
         return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered version loaded as a SignalModel, and the local copy of its artifact."""
+
+    model: SignalModel
+    name: str
+    version: str
+    path: Path
+
+
+def load_registered(tracking_uri: str, name: str, *, version: str | int | None = None,
+                    alias: str | None = None) -> RegisteredModel:
+    """Load ``models:/name/version`` (or ``models:/name@alias``) as a SignalModel.
+
+    Raises :class:`ModelNotFoundError` when the registry has no such version or alias, and
+    :class:`ModelLoadError` when its artifact does not load as an alphaforge SignalModel (the
+    message reads after the model's URI: "could not be loaded: ...").
+    """
+    if (version is None) == (alias is None):
+        raise ValueError("pass exactly one of version and alias")
+    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        if alias is not None:
+            version = client.get_model_version_by_alias(name, alias).version
+        else:
+            client.get_model_version(name, str(version))
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}",
+                                                         tracking_uri=tracking_uri))
+        # MLflow's own requirements check maps every installed distribution to its modules
+        # (~2 s); callers that care check the model's requirements.txt themselves.
+        model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True).unwrap_python_model()
+    except MlflowException as exc:
+        raise ModelNotFoundError(exc.message) from exc
+    except Exception as exc:
+        # A corrupt or incompatible artifact fails in unpickling or importing, not in MLflow:
+        # UnpicklingError, EOFError, ModuleNotFoundError, AttributeError... all mean the same.
+        raise ModelLoadError(f"could not be loaded: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(model, SignalModel):
+        raise ModelLoadError("is not an alphaforge SignalModel")
+    return RegisteredModel(model, name, str(version), local)
 
 
 def promote(client: MlflowClient, name: str, version: str, metrics: dict[str, float],

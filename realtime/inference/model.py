@@ -7,15 +7,14 @@ import logging
 import math
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
 
 import mlflow
 import numpy as np
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from packaging.requirements import InvalidRequirement, Requirement
 
+from ml.errors import ModelLoadError, ModelNotFoundError
 from ml.models import SignalModel
+from ml.registry import load_registered
 from realtime.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -34,28 +33,17 @@ class LoadedModel:
 def load_by_alias(tracking_uri: str, name: str, alias: str) -> LoadedModel:
     """Load ``models:/name@alias``; raise ModelUnavailableError when the alias is unset."""
     mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri=tracking_uri)
     try:
-        mv = client.get_model_version_by_alias(name, alias)
-        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{mv.version}"))
-        # MLflow's own check maps every installed distribution to its modules (~2 s, most of
-        # start-up); the model's pinned requirements are checked directly below instead.
-        model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True).unwrap_python_model()
-    except MlflowException as exc:
-        raise ModelUnavailableError(f"no model at models:/{name}@{alias}: {exc.message}") from exc
-    except Exception as exc:
-        # A corrupt or incompatible artifact fails in unpickling or importing, not in MLflow:
-        # UnpicklingError, EOFError, ModuleNotFoundError, AttributeError... all mean the same.
-        raise ModelUnavailableError(
-            f"models:/{name}@{alias} could not be loaded: {type(exc).__name__}: {exc}"
-        ) from exc
-    if not isinstance(model, SignalModel):
-        raise ModelUnavailableError(f"models:/{name}@{alias} is not an alphaforge SignalModel")
-    if (local / "requirements.txt").exists():
-        for problem in requirement_mismatches((local / "requirements.txt").read_text()):
-            log.warning("models:/%s/%s was logged with %s", name, mv.version, problem)
-    log.info("serving %s v%s (@%s)", name, mv.version, alias)
-    return LoadedModel(model, name, str(mv.version), alias)
+        reg = load_registered(tracking_uri, name, alias=alias)
+    except ModelNotFoundError as exc:
+        raise ModelUnavailableError(f"no model at models:/{name}@{alias}: {exc}") from exc
+    except ModelLoadError as exc:
+        raise ModelUnavailableError(f"models:/{name}@{alias} {exc}") from exc
+    if (reg.path / "requirements.txt").exists():
+        for problem in requirement_mismatches((reg.path / "requirements.txt").read_text()):
+            log.warning("models:/%s/%s was logged with %s", name, reg.version, problem)
+    log.info("serving %s v%s (@%s)", name, reg.version, alias)
+    return LoadedModel(reg.model, name, reg.version, alias)
 
 
 @functools.lru_cache(maxsize=2)  # the served model and the one before
