@@ -35,8 +35,6 @@ TOLERATED = {
     "orchestration.commands -> marketdata.errors",
     "orchestration.commands -> marketdata.instruments",
     "orchestration.demo -> marketdata.errors",
-    "orchestration.evaluation -> ml.evaluation",
-    "orchestration.evaluation -> ml.registry",
 }
 # third-party package -> the project packages allowed to import it
 CONFINED = {

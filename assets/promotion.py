@@ -1,0 +1,55 @@
+"""The ops of the evaluate-one-version job: backtest a registered version, then promote it.
+
+A version can be registered outside the ``train`` job (a notebook, the optimiser, another
+pipeline). These ops backtest that version out of sample on the stored bars and run it through
+the same promotion path as the ``promotion`` asset (:mod:`ml.promotion`); the job that chains
+them is ``orchestration.evaluation.evaluate_model_version``.
+"""
+
+
+import dagster as dg
+
+from assets.models import GateConfig
+from assets.partitions import configured_symbols
+from assets.resources import MarketDataResource, MLflowResource
+from ml import promotion
+from ml.errors import NotEnoughDataError
+from ml.evaluation import EvaluationConfig, evaluate_oos
+from ml.registry import load_registered
+
+
+class EvaluateVersionConfig(dg.Config):
+    """Which version to evaluate, and from when (empty: its lineage tags, else the last day)."""
+
+    version: str
+    oos_start: str = ""
+
+
+@dg.op(description="Backtest one registered version out of sample on the stored bars.")
+def evaluate_version(context: dg.OpExecutionContext, config: EvaluateVersionConfig,
+                     market: MarketDataResource, mlflow_server: MLflowResource) -> dict:
+    """Pooled out-of-sample metrics of ``config.version``."""
+    client = mlflow_server.activate()
+    name, store = mlflow_server.registered_model, market.store()
+    try:
+        window = promotion.lineage_window(client, name, config.version, store, configured_symbols(),
+                                          config.oos_start)
+    except NotEnoughDataError as exc:
+        raise dg.Failure(str(exc)) from None
+    model = load_registered(mlflow_server.tracking_uri, name, version=config.version).model
+    metrics, _ = evaluate_oos(model, store, window.symbols, window.start, window.end, EvaluationConfig())
+    context.add_output_metadata({**{k: float(v) for k, v in metrics.items()},
+                                 "oos_start": str(window.start), "symbols": ",".join(window.symbols)})
+    return {"version": config.version, "metrics": metrics}
+
+
+@dg.op(description="Move @champion to the version only when the out-of-sample gate holds.")
+def promote_version(context: dg.OpExecutionContext, config: GateConfig, evaluation: dict,
+                    mlflow_server: MLflowResource) -> bool:
+    """Record the gate's figures on the version; True when it became @champion."""
+    client = mlflow_server.activate()
+    decision = promotion.promote_version(client, mlflow_server.registered_model, evaluation["version"],
+                                         evaluation["metrics"], config.gate())
+    context.add_output_metadata({"promoted": decision.promoted, "version": decision.version,
+                                 "gate_failures": decision.gate_failures})
+    return decision.promoted
