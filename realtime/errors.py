@@ -64,9 +64,14 @@ class RiskRejectedError(RealtimeError):
 
 
 class KillSwitchError(RiskRejectedError):
-    """The drawdown kill switch has halted trading."""
+    """The kill switch has halted trading; ``engaged_now`` when the very check that raised this
+    engaged it (a drawdown found before an order), so its actions are still to run."""
 
     status_code = 423
+
+    def __init__(self, message: str, engaged_now: bool = False):
+        super().__init__(message)
+        self.engaged_now = engaged_now
 
 
 class BrokerError(RealtimeError):

@@ -19,6 +19,7 @@ from fastapi.telemetry import TelemetryConfig
 from marketdata.store import ParquetStore
 from realtime import openapi
 from realtime.access.body_limit import BodySizeLimit
+from realtime.brokers.base import Broker
 from realtime.errors import ModelReloadError, RateLimitedError, RealtimeError
 from realtime.inference.model import load_by_alias
 from realtime.inference.signals import SignalEngine
@@ -43,15 +44,14 @@ def warm_up(engine: SignalEngine, store: ParquetStore, symbol: str, n_bars: int)
     return engine.replay(symbol, bars)
 
 
-def warm_up_from_broker(engine: SignalEngine, broker: Any, symbol: str, n_bars: int) -> int:
+def warm_up_from_broker(engine: SignalEngine, broker: Broker, symbol: str, n_bars: int) -> int:
     """Replay the broker's newest closed bars of ``symbol`` (MT5: ``recent_bars``); 0 when the
     broker keeps no history (paper) or has none."""
-    mt5 = getattr(broker, "mt5", None)
-    if mt5 is None:
+    if not broker.capabilities.keeps_history:
         return 0
     from realtime.feeds.mt5_feed import recent_bars
 
-    return engine.replay(symbol, recent_bars(mt5, symbol, max(n_bars, engine.warmup_bars())))
+    return engine.replay(symbol, recent_bars(broker.market_data, symbol, max(n_bars, engine.warmup_bars())))
 
 
 def _last_bar(store: ParquetStore, symbol: str) -> dict[str, Any] | None:
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
         for symbol in cfg.symbols:
             bar = _last_bar(store, symbol)
             if bar is not None:
-                svc.quote_from_bar(symbol, bar)
+                svc.desk.quote_from_bar(symbol, bar)
         wire_signals(svc)
         app.state.svc, app.state.engine, app.state.settings = svc, engine, cfg
         tasks = await start_background(svc, feed)

@@ -1,50 +1,33 @@
-"""Services: every long-lived component of one app, built from Settings in the lifespan."""
+"""Services: every long-lived component of one app, built from Settings in the lifespan (the
+composition root: which broker, which ledger, and how the parts are wired)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from dataclasses import dataclass
+from typing import Any, cast
 
 from ml.costs import CostModel
 from realtime.access.auth import Authenticator
 from realtime.access.ratelimit import TokenBucketLimiter
-from realtime.brokers.base import AccountState, Broker, Quote
+from realtime.brokers.base import Broker, LocalAccount
 from realtime.brokers.paper import PaperBroker
-from realtime.errors import BrokerError
 from realtime.events.hub import SignalHub
+from realtime.feeds.status import FeedStatus
 from realtime.inference.reloader import ModelReloader
 from realtime.inference.signals import SignalEngine
-from realtime.ledger.halts import load_halt, save_halt
+from realtime.ledger.halts import load_halt
 from realtime.ledger.store import Ledger
 from realtime.settings import Settings
 from realtime.telemetry.metrics import Metrics
+from realtime.trading.autotrader import AutoTrader
+from realtime.trading.desk import Desk, equity_reader
 from realtime.trading.orders import OrderService
 from realtime.trading.reconcile import reconcile
-from realtime.trading.restart import restore_paper
+from realtime.trading.restart import restore_account
 from realtime.trading.risk import RiskLimits, RiskManager
 
 log = logging.getLogger(__name__)
-
-
-def equity_reader(broker: Broker) -> Callable[[], AccountState | None]:
-    """The kill-switch watch's view of ``broker``: its account (equity for the drawdown watch,
-    equity - balance for the daily-loss check), or None while it cannot say (the order path
-    reports an unreachable broker on its own; the watch must not fail orders)."""
-
-    def read() -> AccountState | None:
-        try:
-            return broker.account()
-        except BrokerError as exc:
-            log.warning("kill-switch watch could not read the %s account: %s", broker.name, exc)
-            return None
-
-    return read
 
 
 def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
@@ -72,7 +55,8 @@ def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
 
 @dataclass
 class Services:
-    """What routes reach through ``request.app.state.svc``."""
+    """What routes reach through ``request.app.state.svc``: every long-lived component, built
+    once in the lifespan. A plain container; the live loop's behaviour is the desk's."""
 
     settings: Settings
     engine: SignalEngine
@@ -80,75 +64,16 @@ class Services:
     broker: Broker
     risk: RiskManager
     orders: OrderService
+    desk: Desk
+    auto_trader: AutoTrader
     auth: Authenticator
     limiter: TokenBucketLimiter
     explain_limiter: TokenBucketLimiter
     hub: SignalHub
     metrics: Metrics
     reloader: ModelReloader
-    feed_status: dict[str, Any] = field(default_factory=dict)
+    feed_status: FeedStatus
     llm_router: Any = None
-    kill_actions: threading.Thread | None = None  # set when an order's own check fired the switch
-
-    def quote_from_bar(self, symbol: str, bar: dict[str, Any]) -> None:
-        """Price the paper broker from a bar's close (its quote time is the bar's end)."""
-        if isinstance(self.broker, PaperBroker):
-            ts = pd.Timestamp(bar["ts"]).to_pydatetime() + dt.timedelta(minutes=1)
-            self.on_quote(Quote(symbol, float(bar["bid_close"]), float(bar["ask_close"]), ts))
-
-    def on_quote(self, q: Quote) -> None:
-        """A new quote from the feed: paper fills, feed lag, kill-switch watch.
-
-        Quotes for symbols this service does not serve are dropped and counted: a feed (or a
-        NATS publisher) sending junk symbols must not create paper quotes or metric series.
-        """
-        if q.symbol not in self.settings.symbols:
-            self.count_dropped("other", "unknown_symbol")  # "other": a bounded label value
-            return
-        if isinstance(self.broker, PaperBroker):
-            self.broker.update_quote(q)
-        self.feed_status[q.symbol] = q.ts  # /metrics derives the feed lag from it when rendered
-        if self.risk.watch(on_quote=True):
-            self._halt_guarded(persist=True)
-
-    def count_dropped(self, symbol: str, reason: str) -> None:
-        """Count one dropped feed event (``feed_status["dropped"]`` and the metric)."""
-        self.feed_status["dropped"] = self.feed_status.get("dropped", 0) + 1
-        self.metrics.feed_dropped.labels(symbol, reason).inc()
-
-    def on_drawdown_kill(self) -> list[str]:
-        """The drawdown switch just engaged: persist it, cancel working orders, maybe flatten."""
-        save_halt(self.ledger, self.risk.killed_reason, "risk")
-        return self.orders.halt(self.settings.flatten_on_kill)
-
-    def _killed_in_order(self, reason: str) -> None:
-        # Called by the pre-trade check, inside the order's transaction (on SQLite, holding the
-        # ledger's write lock): the state is saved with the rejected order, but the actions,
-        # which write and place closing orders themselves, run once that transaction is over.
-        save_halt(self.ledger, reason, "risk")
-        self.kill_actions = threading.Thread(target=self._halt_guarded, name="kill-switch", daemon=True)
-        self.kill_actions.start()
-
-    def _halt_guarded(self, persist: bool = False) -> None:
-        # Called from the feed and from a thread: the switch holds in memory whatever happens,
-        # and a failure is logged rather than stopping the feed or vanishing in a thread.
-        try:
-            if persist:
-                save_halt(self.ledger, self.risk.killed_reason, "risk")
-            self.orders.halt(self.settings.flatten_on_kill)
-        except Exception:
-            log.exception("kill-switch actions failed")
-
-    def kill(self, reason: str, flatten: bool, actor: str) -> list[str]:
-        """Engage the kill switch by hand (persisted), cancel working orders, maybe flatten."""
-        self.risk.engage(reason)  # in memory first: a ledger failure must not leave trading on
-        save_halt(self.ledger, reason, actor)
-        return self.orders.halt(flatten)
-
-    def resume(self, actor: str) -> None:
-        """Release the kill switch (persisted); the drawdown peak restarts at today's equity."""
-        save_halt(self.ledger, None, actor)
-        self.risk.reset(self.risk.read_equity())
 
 
 def build_services(
@@ -187,16 +112,20 @@ def build_services(
     # SQLite with the paper broker runs inline on the loop (see OrderService.place_async):
     # measured ~600 orders/s inline against ~330 through a worker thread.
     sqlite = ledger.engine.dialect.name == "sqlite"
-    local = sqlite and isinstance(broker, PaperBroker)
+    local = sqlite and broker.capabilities.in_process
     workers = (None if local else 2) if sqlite else 8
     # One transaction per paper order on SQLite (see OrderService.place). Not on PostgreSQL,
     # where a duplicate client id aborts the whole transaction it happens in.
     orders = OrderService(ledger, broker, risk, on_event=hub.publish, workers=workers, atomic=local)
     orders.observe_broker = metrics.broker_seconds.observe
     orders.observe_status = lambda status: metrics.orders.labels(status).inc()
-    if isinstance(broker, PaperBroker):
-        broker.on_fill = orders.apply_fill
-        restore_paper(broker, ledger, cfg.paper_balance)
+    feed_status = FeedStatus()
+    desk = Desk(ledger, broker, risk, orders, cfg.symbols, feed_status, metrics, cfg.flatten_on_kill)
+    caps = broker.capabilities
+    if caps.reports_own_deals:  # limit fills, sl/tp closes and swaps, as quotes arrive
+        cast(LocalAccount, broker).on_fill = desk.on_broker_deal
+    if caps.restored_from_ledger:
+        restore_account(cast(LocalAccount, broker), ledger, cfg.paper_balance)
     reconcile(ledger, broker)
     # The drawdown peak starts at today's equity, not at the first account request.
     risk.peak_equity = risk.read_equity()
@@ -215,13 +144,15 @@ def build_services(
         on_swap=lambda m: metrics.model_version.labels(m.name, m.alias).set(float(m.version)),
     )
     metrics.model_version.labels(engine.loaded.name, engine.loaded.alias).set(float(engine.loaded.version))
-    svc = Services(
+    return Services(
         cfg,
         engine,
         ledger,
         broker,
         risk,
         orders,
+        desk,
+        AutoTrader(desk, cfg.auto_trade_symbols, cfg.auto_trade_lots),
         auth,
         TokenBucketLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst),
         TokenBucketLimiter(
@@ -230,6 +161,5 @@ def build_services(
         hub,
         metrics,
         reloader,
+        feed_status,
     )
-    risk.on_kill = svc._killed_in_order
-    return svc

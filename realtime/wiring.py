@@ -7,10 +7,8 @@ import logging
 import time
 from typing import Any
 
-from realtime.brokers.paper import PaperBroker
 from realtime.inference.signals import Signal
 from realtime.services import Services
-from realtime.trading.autotrader import auto_trade
 from realtime.trading.sync import BrokerSync, run_periodically
 
 log = logging.getLogger(__name__)
@@ -32,7 +30,7 @@ def wire_signals(svc: Services) -> None:
             },
         )
         if svc.settings.auto_trade_symbols:
-            auto_trade(svc, sig)
+            svc.auto_trader.on_signal(sig)
 
     svc.engine.listeners.append(_on_signal)
 
@@ -49,19 +47,19 @@ async def start_background(svc: Services, feed: Any = None) -> list[asyncio.Task
     if feed is None and cfg.feed != "none":
         from realtime.feeds.factory import make_feed
 
-        feed = make_feed(svc)
+        feed = make_feed(cfg, svc.broker)
     if feed is not None:
         from realtime.feeds.runner import FeedRunner
 
-        runner = FeedRunner(svc, feed)
-        svc.feed_status["running"] = True
-        svc.feed_status["started"] = time.time()
+        runner = FeedRunner(feed, svc.desk, svc.engine, svc.feed_status, cfg.max_tick_future_s)
+        svc.feed_status.running = True
+        svc.feed_status.started = time.time()
         tasks.append(asyncio.create_task(runner.run(), name="feed"))
     if cfg.model_poll_s > 0:
         tasks.append(asyncio.create_task(svc.reloader.poll(cfg.model_poll_s), name="model-poll"))
-    # The paper broker books its own events (limit fills, sl/tp closes) as quotes arrive, through
-    # on_fill; a remote broker's are only seen by reading them back.
-    if cfg.broker_sync_s > 0 and not isinstance(svc.broker, PaperBroker):
+    # An in-process broker hands its own deals (limit fills, sl/tp closes) to the desk as quotes
+    # arrive; a remote broker's are only seen by reading them back.
+    if cfg.broker_sync_s > 0 and svc.broker.capabilities.needs_sync:
         sync = run_periodically(BrokerSync(svc.orders), cfg.broker_sync_s)
         tasks.append(asyncio.create_task(sync, name="broker-sync"))
     return tasks

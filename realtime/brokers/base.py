@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from realtime.errors import BrokerUnavailableError
 
@@ -104,11 +105,40 @@ class AccountState:
     currency: str = "USD"
 
 
+@dataclass(frozen=True)
+class BrokerCapabilities:
+    """What a broker can do and needs, so the service asks this rather than which broker it has.
+
+    ``in_process``: its fills happen in this process in microseconds (no network), so an order
+    may run inline on the event loop and book its fill in the order's own ledger transaction.
+    ``priced_by_feed``: the service's feed prices it (``update_quote``); a remote broker quotes
+    itself. ``reports_own_deals``: it hands the deals it makes on its own (resting limit fills,
+    sl/tp closes, swap) to ``on_fill`` as they happen. ``restored_from_ledger``: it keeps no state
+    across restarts, so start-up rebuilds its account from the ledger (``restore``).
+    ``needs_sync``: it acts out of the service's sight (a terminal, a server), so a periodic sync
+    reads its deals back. ``keeps_history``: its ``market_data`` offers ticks and closed bars.
+    """
+
+    in_process: bool = False
+    priced_by_feed: bool = False
+    reports_own_deals: bool = False
+    restored_from_ledger: bool = False
+    needs_sync: bool = False
+    keeps_history: bool = False
+
+
 @runtime_checkable
 class Broker(Protocol):
     """What the order service needs from any broker. Methods raise BrokerError subclasses."""
 
     name: str
+    capabilities: BrokerCapabilities
+
+    @property
+    def market_data(self) -> Any:
+        """The API its ticks and bars are read from (the MetaTrader5 module, a bridge or a
+        simulator) when ``capabilities.keeps_history``; None otherwise."""
+        ...
 
     def submit(self, intent: OrderIntent) -> ExecReport:
         """Send one order; a market order comes back filled, a limit order placed or filled."""
@@ -149,4 +179,27 @@ class Broker(Protocol):
     def position_closes(self, broker_position_id: str) -> list[ExecReport]:
         """The deals that closed (part of) a position, oldest first; ``ref`` set when one of the
         ledger's orders made the deal, else ``reason`` says why the broker closed it."""
+        ...
+
+
+class LocalAccount(Protocol):
+    """What a broker whose account lives in this process (the paper broker) offers on top of
+    :class:`Broker`, as its capabilities say: quotes from the service's feed
+    (``priced_by_feed``), its own deals handed to ``on_fill`` (``reports_own_deals``), and an
+    account rebuilt from the ledger on start-up (``restored_from_ledger``)."""
+
+    on_fill: Callable[[ExecReport | SwapReport], object] | None
+
+    def update_quote(self, quote: Quote) -> list[ExecReport]:
+        """Take a new quote; fill what it crosses and return those reports."""
+        ...
+
+    def restore(
+        self,
+        positions: list[BrokerPosition],
+        working: Sequence[tuple[str, OrderIntent]] = (),
+        balance: float | None = None,
+        swap_through: Mapping[str, dt.datetime] | None = None,
+    ) -> None:
+        """Rebuild the account from the ledger's open positions, working orders and balance."""
         ...

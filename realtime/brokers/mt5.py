@@ -14,6 +14,7 @@ from typing import Any
 from realtime.brokers import mt5_constants as c
 from realtime.brokers.base import (
     AccountState,
+    BrokerCapabilities,
     BrokerOutcomeUnknownError,
     BrokerPosition,
     ExecReport,
@@ -58,9 +59,15 @@ class MT5Broker:
     """A hedging MT5 account driven through ``mt5``; orders carry ``magic`` and ``af:<ref>``."""
 
     name = "mt5"
+    capabilities = BrokerCapabilities(needs_sync=True, keeps_history=True)
 
     def __init__(self, mt5: Any, magic: int = 234000, deviation: int = 20, **login: Any):
         self.mt5, self.magic, self.deviation, self._login = mt5, magic, deviation, login
+
+    @property
+    def market_data(self) -> Any:
+        """The terminal's API: the feed reads its ticks, warm-up its closed bars."""
+        return self.mt5
 
     def connect(self) -> None:
         """``initialize`` the terminal; BrokerUnavailableError with ``last_error`` on failure."""

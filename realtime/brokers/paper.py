@@ -14,6 +14,7 @@ from marketdata.instruments import get_instrument
 from ml.costs import CostModel, deal_commission, deal_price, gross_pnl, required_margin
 from realtime.brokers.base import (
     AccountState,
+    BrokerCapabilities,
     BrokerPosition,
     ExecReport,
     OrderIntent,
@@ -37,6 +38,10 @@ class PaperBroker:
     """
 
     name = "paper"
+    capabilities = BrokerCapabilities(
+        in_process=True, priced_by_feed=True, reports_own_deals=True, restored_from_ledger=True
+    )
+    market_data = None  # no ticks or bars of its own: the service's feed prices it
 
     def __init__(
         self,

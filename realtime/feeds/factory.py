@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from marketdata.store import ParquetStore
+from realtime.brokers.base import Broker
 from realtime.errors import FeedError
+from realtime.feeds.base import Feed
+from realtime.settings import Settings
 
 
-def make_feed(svc: Any) -> Any:
-    """The feed named by ``settings.feed``."""
-    cfg = svc.settings
+def make_feed(cfg: Settings, broker: Broker) -> Feed:
+    """The feed named by ``cfg.feed``; ``broker`` supplies the ticks of a feed it keeps (MT5)."""
     if cfg.feed == "replay":
         from realtime.feeds.replay import ReplayFeed
 
@@ -29,13 +30,12 @@ def make_feed(svc: Any) -> Any:
     if cfg.feed == "mt5":
         from realtime.feeds.mt5_feed import MT5TickFeed
 
-        mt5 = getattr(svc.broker, "mt5", None)
-        if mt5 is None:
+        if not broker.capabilities.keeps_history:
             raise FeedError("feed=mt5 needs broker=mt5 (the terminal supplies the ticks)")
         # From the start of this minute: the minutes before are closed bars that warm-up (store
         # or ``recent_bars``) already fed, and a partial copy of one would be fed twice.
         since = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-        return MT5TickFeed(mt5, cfg.symbols, since=since)
+        return MT5TickFeed(broker.market_data, cfg.symbols, since=since)
     if cfg.feed == "dukascopy":
         from realtime.feeds.dukascopy_feed import DukascopyLiveFeed
 

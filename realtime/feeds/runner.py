@@ -11,7 +11,10 @@ import pandas as pd
 
 from realtime.brokers.base import Quote
 from realtime.feeds.base import BarEvent, Feed
+from realtime.feeds.status import FeedStatus
 from realtime.inference.bars import LateTickError, RollingBars
+from realtime.inference.signals import SignalEngine
+from realtime.trading.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -30,28 +33,30 @@ class FeedRunner:
     Only the feed's own stream failing ends the run, and /ready then reports the feed down.
     """
 
-    def __init__(self, svc: Any, feed: Feed):
-        self.svc, self.feed, self.bars = svc, feed, RollingBars()
-        self.events = 0
+    def __init__(
+        self, feed: Feed, desk: Desk, engine: SignalEngine, status: FeedStatus, max_tick_future_s: float
+    ):
+        self.feed, self.desk, self.engine, self.status = feed, desk, engine, status
+        self.max_tick_future_s = max_tick_future_s
+        self.bars = RollingBars()
 
     def handle(self, ev: Quote | BarEvent) -> None:
-        """Apply one event synchronously."""
-        svc = self.svc
+        """Apply one event synchronously: quotes to the desk, closed bars to the signal engine."""
         if isinstance(ev, BarEvent):
-            if ev.symbol in svc.engine.symbols:
-                svc.quote_from_bar(ev.symbol, ev.bar)
-                svc.engine.on_bar(ev.symbol, ev.bar)
+            if ev.symbol in self.engine.symbols:
+                self.desk.quote_from_bar(ev.symbol, ev.bar)
+                self.engine.on_bar(ev.symbol, ev.bar)
             return
         ahead = (ev.ts - dt.datetime.now(dt.UTC)).total_seconds()
-        if ahead > svc.settings.max_tick_future_s:
+        if ahead > self.max_tick_future_s:
             raise FutureTickError(f"{ev.symbol} tick at {ev.ts.isoformat()} is {ahead:.1f}s in the future")
         closed = None
-        if ev.symbol in svc.engine.symbols:
+        if ev.symbol in self.engine.symbols:
             # Rolled first: a late tick raises here, before it can move the quote backwards.
             closed = self.bars.on_tick(ev.symbol, int(ev.ts.timestamp() * 1000), ev.bid, ev.ask)
-        svc.on_quote(ev)
+        self.desk.on_quote(ev)
         if closed is not None:
-            svc.engine.on_bar(ev.symbol, closed)
+            self.engine.on_bar(ev.symbol, closed)
 
     def handle_or_drop(self, ev: Quote | BarEvent) -> bool:
         """``handle``; a late or failing event is dropped, counted and logged. True when applied."""
@@ -70,42 +75,25 @@ class FeedRunner:
         return False
 
     def _drop(self, symbol: str, reason: str) -> None:
-        # An unserved symbol is counted under one bounded label value, as Services.on_quote does.
-        label = symbol if symbol in self.svc.settings.symbols else "other"
-        self.svc.count_dropped(label, reason)
+        self.desk.count_dropped(symbol, reason)  # an unserved symbol under one bounded label
 
     async def run(self) -> None:
         """Until the feed ends or the task is cancelled; a feed failure is logged, and /ready says so."""
-        status = self.svc.feed_status
-        status["task"] = asyncio.current_task()  # /ready asks the task itself (see feed_alive)
-        status["running"] = True
+        status = self.status
+        status.task = asyncio.current_task()  # /ready asks the task itself (FeedStatus.alive)
+        status.running = True
         try:
             async for ev in self.feed.stream():
                 await asyncio.to_thread(self.handle_or_drop, ev)
-                self.events += 1
-                status["events"] = self.events
+                status.events += 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("feed %s failed", self.feed.name)
-            status["error"] = f"{type(exc).__name__}: {exc}"
+            status.error = f"{type(exc).__name__}: {exc}"
         finally:
-            status["running"] = False
-            status["ended"] = dt.datetime.now(dt.UTC).isoformat()
-
-
-def feed_alive(feed_status: dict[str, Any], configured_feed: str) -> bool:
-    """Whether the feed is up: its runner task is still running, or no feed was ever started.
-
-    A feed object handed to ``create_app`` runs with ``settings.feed == "none"``, so the
-    setting alone cannot tell; the runner's task (or its running flag) can.
-    """
-    task = feed_status.get("task")
-    if isinstance(task, asyncio.Task):
-        return not task.done() and bool(feed_status.get("running", True))
-    if "running" in feed_status:
-        return bool(feed_status["running"])
-    return configured_feed == "none"
+            status.running = False
+            status.ended = dt.datetime.now(dt.UTC)
 
 
 def bar_records(bars: pd.DataFrame) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 R = TypeVar("R")
 
@@ -62,3 +62,8 @@ def from_mapping(cls: type[R], m: Mapping[Any, Any]) -> R:
     if names is None:  # fields() builds a tuple per call; this runs on every order
         names = _NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
     return cls(**{k: m[k] for k in names})
+
+
+def closing_side(side: str) -> Literal["buy", "sell"]:
+    """The side of the order that closes a position held on ``side``."""
+    return "sell" if side == "buy" else "buy"

@@ -12,6 +12,7 @@ from ml.costs import gross_pnl
 from realtime.ledger import tables as t
 from realtime.ledger import totals
 from realtime.ledger.core import LedgerCore, new_id
+from realtime.ledger.rows import closing_side
 
 if TYPE_CHECKING:
     from realtime.ledger.rows import OrderRow
@@ -196,7 +197,7 @@ class Trades:
                 SYSTEM_USER_ID,
                 cid,
                 symbol=pos["symbol"],
-                side="sell" if pos["side"] == "buy" else "buy",
+                side=closing_side(pos["side"]),
                 type="market",
                 volume=volume,
                 position_id=pos["id"],

@@ -59,12 +59,12 @@ def revoke_key(
 @router.post("/kill")
 def kill(body: KillIn, who: AdminDep, svc: ServicesDep) -> dict[str, object]:
     """Engage the kill switch by hand (it survives restarts): cancel working orders, optionally flatten."""
-    actions = svc.kill(f"{body.reason} (by {who.name})", body.flatten, who.name)
+    actions = svc.desk.kill(f"{body.reason} (by {who.name})", body.flatten, who.name)
     return {"halted": svc.risk.killed_reason, "actions": actions}
 
 
 @router.post("/resume")
 def resume(who: AdminDep, svc: ServicesDep) -> dict[str, object]:
     """Release the kill switch (also after a restart); the drawdown peak restarts at today's equity."""
-    svc.resume(who.name)
+    svc.desk.resume(who.name)
     return {"halted": None}

@@ -6,7 +6,6 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from realtime.deps import ServicesDep
-from realtime.feeds.runner import feed_alive
 from realtime.inference.model import can_predict
 from realtime.schemas import HealthOut
 
@@ -32,7 +31,7 @@ async def ready(svc: ServicesDep) -> JSONResponse:
     loaded = svc.engine.loaded
     checks = {
         "model": loaded is not None and can_predict(loaded),
-        "feed": feed_alive(svc.feed_status, svc.settings.feed),
+        "feed": svc.feed_status.alive(svc.settings.feed),
         "broker": await run_in_threadpool(svc.broker.ping),
         "ledger": await run_in_threadpool(svc.ledger.ping),
     }
@@ -41,7 +40,7 @@ async def ready(svc: ServicesDep) -> JSONResponse:
         "checks": checks,
         "model_version": loaded.version if loaded is not None else None,
         "model_reload_error": svc.reloader.last_error,
-        "feed_error": svc.feed_status.get("error"),
+        "feed_error": svc.feed_status.error,
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
@@ -50,5 +49,5 @@ async def ready(svc: ServicesDep) -> JSONResponse:
 def metrics(svc: ServicesDep) -> Response:
     """Prometheus text format; gauges that depend on the clock are computed now."""
     svc.metrics.ws_clients.set(svc.hub.clients)
-    svc.metrics.refresh_feed_lag(svc.feed_status)
+    svc.metrics.refresh_feed_lag(svc.feed_status.last_quote)
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 )
 async def place_order(body: OrderIn, who: TraderDep, svc: ServicesDep, response: Response) -> OrderOut:
     """Place a market or limit order; it is written to the ledger before the broker sees it."""
-    order, created = await svc.orders.place_async(who, body)
+    order, created = await svc.desk.place_async(who, body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return OrderOut.model_validate(order)

@@ -1,13 +1,11 @@
 """/api/v1/positions and /api/v1/account."""
 
 import datetime as dt
-import time
 
 from fastapi import APIRouter, Query
 
 from realtime.deps import ServicesDep, TraderDep, ViewerDep
-from realtime.errors import NotFoundError
-from realtime.schemas import AccountOut, CloseIn, IdPath, OrderIn, OrderOut, PositionOut
+from realtime.schemas import AccountOut, CloseIn, IdPath, OrderOut, PositionOut
 
 router = APIRouter(tags=["positions"])
 
@@ -38,27 +36,15 @@ def close_position(
 
     The remaining volume is checked when the closing order is written, in its transaction.
     """
-    pos = svc.ledger.get_position(position_id)
-    if pos is None or pos.status != "open" or not svc.orders.may_close(who, pos):
-        raise NotFoundError(f"no open position {position_id}")
     body = body or CloseIn()
-    volume = body.volume or pos.volume
-    o = OrderIn(
-        symbol=pos.symbol,
-        side="sell" if pos.side == "buy" else "buy",
-        volume=volume,
-        client_order_id=body.client_order_id or f"close-{position_id}-{time.time_ns()}",
-    )
-    order, _ = svc.orders.place(who, o, position_id=position_id)
+    order = svc.desk.close_position(who, position_id, body.volume, body.client_order_id)
     return OrderOut.model_validate(order)
 
 
 @router.get("/account", response_model=AccountOut)
 def account(who: ViewerDep, svc: ServicesDep) -> AccountOut:
     """Balance, equity, margin and today's P&L from the broker and the ledger."""
-    acct = svc.broker.account()
-    if svc.risk.observe_equity(acct.equity):  # the watch runs on quotes; this read is free
-        svc.on_drawdown_kill()
+    acct = svc.desk.account()  # the watch runs on quotes; this read feeds it too, for free
     return AccountOut(
         broker=svc.broker.name,
         balance=acct.balance,

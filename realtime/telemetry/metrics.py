@@ -57,17 +57,17 @@ class Metrics:
         """The text exposition format."""
         return generate_latest(self.registry)
 
-    def refresh_feed_lag(self, last_quotes: Mapping[str, Any], now: dt.datetime | None = None) -> None:
+    def refresh_feed_lag(
+        self, last_quotes: Mapping[str, dt.datetime], now: dt.datetime | None = None
+    ) -> None:
         """Set the lag of every symbol to ``now`` minus its newest quote time.
 
         Called when /metrics renders, not only when a quote arrives: a stalled feed must show
-        a growing lag, not the lag of its last quote frozen. ``last_quotes`` is
-        ``Services.feed_status``, whose non-datetime values are the runner's own status keys.
+        a growing lag, not the lag of its last quote frozen (``FeedStatus.last_quote``).
         """
         now = now or dt.datetime.now(dt.UTC)
         for symbol, ts in list(last_quotes.items()):
-            if isinstance(ts, dt.datetime):
-                self.feed_lag.labels(symbol).set((now - ts).total_seconds())
+            self.feed_lag.labels(symbol).set((now - ts).total_seconds())
 
 
 def route_template(scope: dict[str, Any]) -> str:

@@ -10,13 +10,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Literal
 
 from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport, OrderIntent, SwapReport
 from realtime.errors import (
     BrokerError,
     BrokerUnavailableError,
-    CloseVolumeError,
     ConflictError,
     NotFoundError,
     RiskRejectedError,
@@ -24,7 +22,6 @@ from realtime.errors import (
 from realtime.ledger.accounts import Principal
 from realtime.ledger.rows import OrderRow, PositionRow
 from realtime.ledger.store import Ledger
-from realtime.ledger.trades import SYSTEM_USER_ID
 from realtime.schemas import OrderIn
 from realtime.trading.checks import check_order_input, check_retry
 from realtime.trading.fills import book_broker_close, book_fill, book_swap
@@ -34,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 class OrderService:
-    """The single path every order takes; routes and auto-trading both call it."""
+    """The single path every order takes (the desk calls it for routes, auto-trading and the kill
+    switch): validate, risk, ledger, broker, fill."""
 
     def __init__(
         self,
@@ -260,32 +258,14 @@ class OrderService:
         if self.ledger.set_order_status(order_id, "cancelled", message, only_from=("placed",)):
             self.observe_status("cancelled")
 
-    def halt(self, flatten: bool) -> list[str]:
-        """Kill switch actions: cancel every working order and optionally close every position."""
+    def cancel_working(self, message: str) -> list[str]:
+        """Cancel every working order (the kill switch); one line per order saying what happened."""
         done = []
         for order in self.ledger.list_orders(status=("placed",), limit=10_000):
             try:
                 self.broker.cancel(order.broker_order_id or "")
-                self._cancelled(order.id, "kill switch")
+                self._cancelled(order.id, message)
                 done.append(f"cancelled order {order.id}")
             except BrokerError as exc:
                 done.append(f"cancel of order {order.id} failed: {exc}")
-        if flatten:
-            for pos in self.ledger.positions():
-                system = Principal(SYSTEM_USER_ID, "kill-switch", "admin", "system")
-                side: Literal["buy", "sell"] = "sell" if pos.side == "buy" else "buy"
-                o = OrderIn(
-                    symbol=pos.symbol,
-                    side=side,
-                    volume=pos.volume,
-                    client_order_id=f"flatten-{pos.id}-{int(time.time())}",
-                )
-                try:
-                    self.place(system, o, position_id=pos.id)
-                    done.append(f"closed position {pos.id}")
-                # A close already in flight (CloseVolumeError) or one that just closed it
-                # (NotFoundError) must not stop the other positions from being flattened.
-                except (BrokerError, CloseVolumeError, NotFoundError) as exc:
-                    done.append(f"close of position {pos.id} failed: {exc}")
-        self.ledger.audit("risk", "kill_switch", {"reason": self.risk.killed_reason, "actions": done})
         return done

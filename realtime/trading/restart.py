@@ -1,9 +1,9 @@
-"""What a restart rebuilds from the ledger: the paper account, which keeps no state of its own."""
+"""What a restart rebuilds from the ledger: an in-process account (paper), which keeps no state
+of its own."""
 
 from __future__ import annotations
 
-from realtime.brokers.base import BrokerPosition, OrderIntent, Side
-from realtime.brokers.paper import PaperBroker
+from realtime.brokers.base import BrokerPosition, LocalAccount, OrderIntent, Side
 from realtime.errors import LedgerError
 from realtime.ledger.store import Ledger
 
@@ -17,11 +17,11 @@ def side_of(side: str) -> Side:
     raise LedgerError(f"ledger row has side {side!r}; expected 'buy' or 'sell'")
 
 
-def restore_paper(broker: PaperBroker, ledger: Ledger, opening_balance: float) -> None:
-    """Put the paper account back as the ledger left it: open positions with their sl/tp,
-    resting limit orders under their broker ids, the balance with every realised P&L, swap and
-    commission since the ledger began (not the opening balance again), and how far each
-    position's swap is settled, so no rollover is charged twice."""
+def restore_account(broker: LocalAccount, ledger: Ledger, opening_balance: float) -> None:
+    """Put an in-process account (``capabilities.restored_from_ledger``) back as the ledger left
+    it: open positions with their sl/tp, resting limit orders under their broker ids, the balance
+    with every realised P&L, swap and commission since the ledger began (not the opening balance
+    again), and how far each position's swap is settled, so no rollover is charged twice."""
     positions = ledger.positions()
     swapped = ledger.swaps_through()
     broker_pos = {p.id: p.broker_position_id or str(p.id) for p in positions}

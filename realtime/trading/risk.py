@@ -53,8 +53,8 @@ class RiskManager:
     daily-loss check adds to the day's realised P&L without a broker round trip per order;
     ``watch_every_s`` bounds how often it is read (0: every quote and every order), since a read
     is a terminal round trip on MT5 and a pass over every open position on paper.
-    ``on_kill`` runs when the pre-trade check itself finds the drawdown breached: it is called
-    inside the order's transaction, so it must not place orders there (see Services).
+    When the pre-trade check itself finds the drawdown breached, the KillSwitchError it raises
+    says so (``engaged_now``): the caller runs the switch's actions once the order is answered.
     """
 
     def __init__(
@@ -65,7 +65,6 @@ class RiskManager:
     ):
         self.limits = limits
         self.equity, self.watch_every_s = equity, watch_every_s
-        self.on_kill: Callable[[str], None] = lambda reason: None
         self.peak_equity: float | None = None
         self.killed_reason: str | None = None
         self.unrealised_pnl = 0.0  # equity - balance at the last account read
@@ -148,10 +147,9 @@ class RiskManager:
         lim = self.limits
         if closing:
             return
-        if self.killed_reason is None and self.watch(on_quote=False):
-            self.on_kill(self.killed_reason or "")
+        engaged_now = self.killed_reason is None and self.watch(on_quote=False)
         if self.killed_reason:
-            raise KillSwitchError(f"trading halted by the kill switch: {self.killed_reason}")
+            raise KillSwitchError(f"trading halted by the kill switch: {self.killed_reason}", engaged_now)
         if not in_trading_hours(now.hour, lim.trading_hours_utc):
             start, end = lim.trading_hours_utc
             raise RiskRejectedError(f"outside trading hours {start:02d}:00-{end:02d}:00 UTC")

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from realtime.inference.signals import Signal
 from realtime.main import create_app
-from realtime.trading.autotrader import AUTO, auto_trade
+from realtime.services import Services
+from realtime.trading.autotrader import AUTO
 from tests.realtime.conftest import make_user, settings_for
 
 TS = dt.datetime(2024, 3, 7, 9, tzinfo=dt.UTC)
@@ -17,6 +18,11 @@ TS = dt.datetime(2024, 3, 7, 9, tzinfo=dt.UTC)
 
 def signal(direction: int, minutes: int) -> Signal:
     return Signal("EURUSD", direction, 0.5 + 0.2 * direction, TS + dt.timedelta(minutes=minutes), "1", {})
+
+
+def auto_trade(svc: Services, sig: Signal) -> None:
+    """Hand ``sig`` to the app's auto-trader, as the signal engine's listener does."""
+    svc.auto_trader.on_signal(sig)
 
 
 def test_auto_trading_opens_flips_and_never_touches_a_traders_positions(ledger_dir):

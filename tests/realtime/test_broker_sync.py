@@ -224,11 +224,11 @@ def test_metrics_count_resting_fills_cancels_and_kill_switch_cancels(ledger_dir)
         gone = c.post("/api/v1/orders", json=order(type="limit", price=round(q.ask - 0.003, 5)), headers=tr)
         assert lim.json()["status"] == gone.json()["status"] == "placed"
         assert c.delete(f"/api/v1/orders/{gone.json()['id']}", headers=tr).status_code == 200
-        svc.on_quote(Quote("EURUSD", q.bid - 0.0025, q.ask - 0.0025, q.ts))  # crosses lim only
+        svc.desk.on_quote(Quote("EURUSD", q.bid - 0.0025, q.ask - 0.0025, q.ts))  # crosses lim only
         assert c.get(f"/api/v1/orders/{lim.json()['id']}", headers=tr).json()["status"] == "filled"
         assert status_count(c, "filled") == filled + 1
         assert status_count(c, "cancelled") == cancelled + 1
-        svc.on_quote(q)
+        svc.desk.on_quote(q)
         c.post("/api/v1/orders", json=order(type="limit", price=round(q.ask - 0.004, 5)), headers=tr)
         k = c.post("/admin/kill", json={"reason": "metrics test"}, headers=ADMIN)
         assert k.status_code == 200 and any("cancelled order" in a for a in k.json()["actions"])
@@ -247,10 +247,10 @@ def test_paper_sl_or_tp_hit_closes_the_ledger_position_with_realised_pnl(ledger_
         assert r.status_code == 201
         [pos] = svc.ledger.positions()
         balance = svc.broker.account().balance
-        svc.on_quote(Quote("EURUSD", q.bid - 0.0005, q.ask - 0.0005, q.ts))  # inside: nothing happens
+        svc.desk.on_quote(Quote("EURUSD", q.bid - 0.0005, q.ask - 0.0005, q.ts))  # inside: nothing happens
         assert svc.ledger.positions() == [pos]
         move = -0.0015 if hit == "sl" else 0.0015
-        svc.on_quote(Quote("EURUSD", q.bid + move, q.ask + move, q.ts))
+        svc.desk.on_quote(Quote("EURUSD", q.bid + move, q.ask + move, q.ts))
         assert svc.ledger.positions() == [] and svc.broker.positions() == []
         closed = svc.ledger.get_position(pos.id)
         # A long exits at the bid; a stop slips 0.5 pip like a market order, a take-profit does not.

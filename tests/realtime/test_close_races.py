@@ -126,8 +126,8 @@ def test_resting_limit_orders_count_toward_total_exposure(ledger_dir: Path):
         # A market order is refused too while the limit works: 1.5 resting + 1.0 > 2.
         assert c.post("/api/v1/orders", json=order(), headers=ADMIN).status_code == 403
         # A crossing quote fills the one accepted limit: 1.5 lots open, never 6.
-        svc.on_quote(Quote("EURUSD", q.bid - 0.0025, q.ask - 0.0025, q.ts))
-        svc.on_quote(q)
+        svc.desk.on_quote(Quote("EURUSD", q.bid - 0.0025, q.ask - 0.0025, q.ts))
+        svc.desk.on_quote(q)
         held = c.get("/api/v1/positions", headers=ADMIN).json()
         assert sum(p["volume"] for p in held) == pytest.approx(1.5)
         # Filled, it counts once (as a position), and the room left is 0.5.

@@ -29,7 +29,7 @@ def test_an_open_loss_stops_new_orders_but_not_closing(ledger_dir):
         q = svc.broker.quote("EURUSD")
         first = c.post("/api/v1/orders", json=_order(), headers=ADMIN)
         assert first.status_code in (200, 201), first.text
-        svc.on_quote(Quote("EURUSD", q.bid - 0.01, q.ask - 0.01, q.ts))  # ~ -1,000 USD on 1 lot
+        svc.desk.on_quote(Quote("EURUSD", q.bid - 0.01, q.ask - 0.01, q.ts))  # ~ -1,000 USD on 1 lot
         acct = c.get("/api/v1/account", headers=ADMIN).json()
         assert acct["equity"] - acct["balance"] < -500.0
         r = c.post("/api/v1/orders", json=_order(volume=5.0), headers=ADMIN)
@@ -45,7 +45,7 @@ def test_a_small_open_loss_does_not_stop_orders(ledger_dir):
         svc = c.app.state.svc
         q = svc.broker.quote("EURUSD")
         assert c.post("/api/v1/orders", json=_order(), headers=ADMIN).status_code in (200, 201)
-        svc.on_quote(Quote("EURUSD", q.bid - 0.001, q.ask - 0.001, q.ts))  # ~ -100 USD
+        svc.desk.on_quote(Quote("EURUSD", q.bid - 0.001, q.ask - 0.001, q.ts))  # ~ -100 USD
         r = c.post("/api/v1/orders", json=_order(), headers=ADMIN)
         assert r.status_code in (200, 201), r.text
 

@@ -50,10 +50,10 @@ def test_a_future_tick_is_dropped_and_real_ticks_keep_flowing(ledger_dir):
         feed.q.put(Quote("EURUSD", 1.5, 1.5001, _now() + dt.timedelta(days=1)))  # one bad tick
         feed.q.put(Quote("EURUSD", 1.2, 1.2001, _now()))
         feed.q.put(Quote("EURUSD", 1.3, 1.3001, _now() + dt.timedelta(seconds=1)))  # within tolerance
-        assert wait_for(lambda: st.get("events") == 4), st
-        assert st.get("dropped") == 1 and st["running"]
+        assert wait_for(lambda: st.events == 4), st
+        assert st.dropped == 1 and st.running
         assert svc.broker.quote("EURUSD").bid == pytest.approx(1.3)
-        assert st["EURUSD"] <= _now() + dt.timedelta(seconds=5)
+        assert st.last_quote["EURUSD"] <= _now() + dt.timedelta(seconds=5)
         text = c.get("/metrics").text
         dropped = "realtime_feed_dropped_ticks_total"
         assert metric_sample(text, dropped, symbol="EURUSD", reason="future") == 1.0
@@ -67,8 +67,8 @@ def test_the_tolerance_is_a_setting(ledger_dir):
     with TestClient(create_app(settings_for(ledger_dir, max_tick_future_s=120.0), feed=feed)) as c:
         st = c.app.state.svc.feed_status
         feed.q.put(Quote("EURUSD", 1.1, 1.1001, _now() + dt.timedelta(seconds=60)))
-        assert wait_for(lambda: st.get("events") == 1), st
-        assert st.get("dropped", 0) == 0
+        assert wait_for(lambda: st.events == 1), st
+        assert st.dropped == 0
 
 
 def test_replayed_history_is_not_dropped_as_future(ledger_dir):
@@ -78,8 +78,8 @@ def test_replayed_history_is_not_dropped_as_future(ledger_dir):
         t0 = dt.datetime(2024, 3, 5, 10, tzinfo=dt.UTC)
         for i in range(3):
             feed.q.put(Quote("EURUSD", 1.1, 1.1001, t0 + dt.timedelta(minutes=i)))
-        assert wait_for(lambda: st.get("events") == 3), st
-        assert st.get("dropped", 0) == 0 and st["EURUSD"] == t0 + dt.timedelta(minutes=2)
+        assert wait_for(lambda: st.events == 3), st
+        assert st.dropped == 0 and st.last_quote["EURUSD"] == t0 + dt.timedelta(minutes=2)
 
 
 def test_a_future_tick_from_nats_is_dropped(nats_url, ledger_dir):
@@ -99,11 +99,11 @@ def test_a_future_tick_from_nats_is_dropped(nats_url, ledger_dir):
             await nc.flush()
             await nc.close()
 
-        assert wait_for(lambda: st.get("running") is True)
+        assert wait_for(lambda: st.running is True)
         time.sleep(0.3)  # let the subscription start
         asyncio.run(publish())
-        assert wait_for(lambda: st.get("events") == 2), st
-        assert st.get("dropped") == 1
+        assert wait_for(lambda: st.events == 2), st
+        assert st.dropped == 1
         assert svc.broker.quote("EURUSD").bid == pytest.approx(1.2)
 
 
@@ -128,11 +128,11 @@ def test_quotes_for_symbols_not_served_are_ignored_and_counted(ledger_dir):
         svc, st = c.app.state.svc, c.app.state.svc.feed_status
         for i in range(5):
             feed.q.put(Quote(f"JUNK{i}", 1.0, 1.0001, _now()))
-        svc.on_quote(Quote("JUNK9", 1.0, 1.0001, _now()))  # straight into the service, too
+        svc.desk.on_quote(Quote("JUNK9", 1.0, 1.0001, _now()))  # straight into the service, too
         feed.q.put(Quote("EURUSD", 1.1, 1.1001, _now()))
-        assert wait_for(lambda: st.get("events") == 6), st
-        assert st.get("dropped") == 6
-        assert not any(k.startswith("JUNK") for k in st)
+        assert wait_for(lambda: st.events == 6), st
+        assert st.dropped == 6
+        assert not any(k.startswith("JUNK") for k in st.last_quote)
         assert all(svc.broker.quote(f"JUNK{i}") is None for i in (0, 9))
         text = c.get("/metrics").text
         assert "JUNK" not in text

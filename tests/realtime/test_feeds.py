@@ -226,10 +226,10 @@ def test_a_late_tick_is_dropped_and_counted_and_the_feed_keeps_running(ledger_di
         t0 = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
         for minutes, bid in ((0, 1.1), (2, 1.2), (1, 1.3), (3, 1.4)):  # the 1-minute tick is late
             feed.q.put(Quote("EURUSD", bid, bid + 1e-4, t0 + dt.timedelta(minutes=minutes)))
-        assert wait_for(lambda: st.get("events") == 4), st
-        assert st["running"] and "error" not in st and st["dropped"] == 1
+        assert wait_for(lambda: st.events == 4), st
+        assert st.running and st.error is None and st.dropped == 1
         # The late tick did not move the quote (or the feed clock) backwards.
-        assert st["EURUSD"] == t0 + dt.timedelta(minutes=3)
+        assert st.last_quote["EURUSD"] == t0 + dt.timedelta(minutes=3)
         assert c.app.state.svc.broker.quote("EURUSD").bid == pytest.approx(1.4)
         text = c.get("/metrics").text
         assert metric_sample(text, "realtime_feed_dropped_ticks_total", symbol="EURUSD", reason="late") == 1.0
@@ -247,7 +247,7 @@ def test_ready_reports_a_dead_feed(ledger_dir):
     with TestClient(create_app(settings_for(ledger_dir), feed=feed)) as c:
         assert c.get("/ready").json()["checks"]["feed"] is True
         feed.q.put(ConnectionError("upstream closed"))
-        assert wait_for(lambda: c.app.state.svc.feed_status.get("running") is False)
+        assert wait_for(lambda: c.app.state.svc.feed_status.running is False)
         r = c.get("/ready")
         assert r.status_code == 503
         assert r.json()["checks"]["feed"] is False
@@ -266,7 +266,7 @@ def test_feed_lag_grows_while_quotes_stop(ledger_dir):
     with TestClient(create_app(settings_for(ledger_dir), feed=feed)) as c:
         ts = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
         feed.q.put(Quote("EURUSD", 1.1, 1.1001, ts))
-        assert wait_for(lambda: c.app.state.svc.feed_status.get("EURUSD") == ts)
+        assert wait_for(lambda: c.app.state.svc.feed_status.last_quote.get("EURUSD") == ts)
         first = metric_sample(c.get("/metrics").text, "realtime_feed_lag_seconds", symbol="EURUSD")
         assert first is not None and 30.0 <= first < 40.0
         time.sleep(1.5)  # no quotes meanwhile: the lag keeps counting

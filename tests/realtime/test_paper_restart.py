@@ -21,7 +21,7 @@ def order(**kw: object) -> dict[str, object]:
 
 
 def quote_at(c: TestClient, bid: float) -> None:
-    c.app.state.svc.on_quote(Quote("EURUSD", bid, bid + 0.0001, dt.datetime.now(dt.UTC)))
+    c.app.state.svc.desk.on_quote(Quote("EURUSD", bid, bid + 0.0001, dt.datetime.now(dt.UTC)))
 
 
 def test_resting_limits_stops_and_the_balance_survive_a_restart(ledger_dir: Path) -> None:

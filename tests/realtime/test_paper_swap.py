@@ -39,7 +39,7 @@ def svc(c: TestClient) -> Services:
 
 
 def at(c: TestClient, ts: dt.datetime, bid: float = 1.1000) -> None:
-    svc(c).on_quote(Quote("EURUSD", bid, bid + 0.0001, ts))
+    svc(c).desk.on_quote(Quote("EURUSD", bid, bid + 0.0001, ts))
 
 
 def buy(c: TestClient, side: str = "buy", volume: float = 0.1) -> None:
