@@ -36,20 +36,26 @@ FLAT_REL_STD = 1e-6
 class RollingWindow:
     """The last ``n`` values with running sums about an anchor: mean and population variance."""
 
-    __slots__ = ("anchor", "count", "n", "pos", "ring", "s1", "s2", "since")
+    __slots__ = ("anchor", "changes", "count", "n", "pos", "ring", "s1", "s2", "since")
 
     def __init__(self, n: int):
         self.n, self.ring, self.pos, self.count = n, [0.0] * n, 0, 0
         self.anchor = self.s1 = self.s2 = 0.0
         self.since = 0
+        self.changes = 0  # neighbours in the window that differ: 0 means exactly flat
 
     def push(self, x: float) -> None:
         """Add ``x``, dropping the oldest value once the window is full."""
+        ring, pos, n = self.ring, self.pos, self.n
         if self.count == 0:
             self.anchor = x
+        elif x != ring[pos - 1]:  # pos - 1 is the newest value (index -1 wraps around)
+            self.changes += 1
         d = x - self.anchor
-        if self.count == self.n:
-            old = self.ring[self.pos] - self.anchor
+        if self.count == n:
+            if ring[pos] != ring[(pos + 1) % n]:  # the oldest pair leaves the window
+                self.changes -= 1
+            old = ring[pos] - self.anchor
             self.s1 += d - old
             self.s2 += d * d - old * old
         else:
@@ -92,10 +98,26 @@ class RollingWindow:
 
     def zscore(self, x: float) -> float:
         """``ml.indicators.zscore`` of ``x``, the newest value, over this full window."""
+        if self.changes == 0:
+            return _flat_zscore(x, self.n)
         mean, var = self.mean(), self.var()
         if var <= (FLAT_REL_STD * abs(mean)) ** 2:
             return float(zscore(self.values(), self.n)[-1])
         return (x - mean) / math.sqrt(var)
+
+
+_FLAT: dict[tuple[float, int], float] = {}
+
+
+def _flat_zscore(x: float, n: int) -> float:
+    """The batch z-score of ``n`` equal values ``x`` (0, or +-1 when their mean rounds off x):
+    a constant tick count or spread repeats it bar after bar, so it is computed once."""
+    z = _FLAT.get((x, n))
+    if z is None:
+        if len(_FLAT) > 4096:
+            _FLAT.clear()
+        z = _FLAT[(x, n)] = float(zscore(np.full(n, x), n)[-1])
+    return z
 
 
 class TruncatedEMA:

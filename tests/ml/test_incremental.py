@@ -99,3 +99,17 @@ def test_running_sums_do_not_drift():
     tail = x[-60:]
     assert abs(w.mean() - tail.mean()) < 1e-12
     assert abs(np.sqrt(w.var()) - tail.std()) < 1e-12
+
+
+def test_a_window_knows_exactly_when_it_is_flat():
+    rng = np.random.default_rng(4)
+    x = rng.choice([1.0, 2.0], p=[0.97, 0.03], size=5_000)  # long flat runs, and breaks
+    w = incremental.RollingWindow(20)
+    flats = 0
+    for i, v in enumerate(x):
+        w.push(float(v))
+        if w.full:
+            tail = x[i - 19 : i + 1]
+            assert (w.changes == 0) == bool((tail == tail[0]).all())
+            flats += w.changes == 0
+    assert 0 < flats < len(x) - 19
