@@ -194,11 +194,13 @@ class MT5Bridge:
         return function
 
 
-def mt5_module(bridge: str | None, timeout_s: float = 30.0) -> Any:
+def mt5_module(
+    bridge: str | None, timeout_s: float = 30.0, backoff_s: float = 0.5, max_backoff_s: float = 30.0
+) -> Any:
     """The MetaTrader5 API: over the bridge at ``bridge`` (host:port), else the local module,
     which exists on Windows only."""
     if bridge:
-        return MT5Bridge(bridge, timeout_s=timeout_s)
+        return MT5Bridge(bridge, timeout_s=timeout_s, backoff_s=backoff_s, max_backoff_s=max_backoff_s)
     try:
         import MetaTrader5
     except ImportError as exc:

@@ -38,7 +38,12 @@ def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
         if mt5_module is None:  # Windows: the MetaTrader5 module; elsewhere REALTIME_MT5_BRIDGE
             from marketdata.mt5_bridge import mt5_module as load_mt5
 
-            mt5_module = load_mt5(settings.mt5_bridge, settings.mt5_bridge_timeout_s)
+            mt5_module = load_mt5(
+                settings.mt5_bridge,
+                settings.mt5_bridge_timeout_s,
+                settings.mt5_bridge_backoff_s,
+                settings.mt5_bridge_max_backoff_s,
+            )
         broker = MT5Broker(mt5_module, magic=settings.mt5_magic, deviation=settings.mt5_deviation)
         broker.connect()
         return broker

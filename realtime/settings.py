@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # MetaTrader5 Docker images); unset: ``import MetaTrader5`` in this process (Windows).
     mt5_bridge: str | None = None
     mt5_bridge_timeout_s: float = Field(default=30.0, gt=0.0)
+    # A dropped bridge is retried after this delay, doubling up to the maximum.
+    mt5_bridge_backoff_s: float = Field(default=0.5, gt=0.0)
+    mt5_bridge_max_backoff_s: float = Field(default=30.0, gt=0.0)
     feed: Literal["none", "replay", "nats", "mt5", "dukascopy"] = "none"
     feed_speed: float = 0.0  # replay: 0 = as fast as possible, 1 = real time, 60 = a minute per second
     nats_url: str | None = None

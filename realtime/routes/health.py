@@ -1,5 +1,7 @@
 """/health (liveness), /ready (model, feed, broker, ledger) and /metrics."""
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -10,6 +12,12 @@ from realtime.inference.model import can_predict
 from realtime.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
+
+
+def bridge_health(svc: ServicesDep) -> dict[str, Any] | None:
+    """The MT5 bridge's link state, when the broker reaches its terminal over one."""
+    link_health = getattr(svc.broker, "link_health", None)
+    return link_health() if callable(link_health) else None
 
 
 @router.get("/health")
@@ -27,7 +35,8 @@ async def health(svc: ServicesDep) -> HealthOut:
 
 @router.get("/ready")
 async def ready(svc: ServicesDep) -> JSONResponse:
-    """200 when the model, feed, broker and ledger all answer; 503 naming what does not."""
+    """200 when the model, feed, broker (and its bridge) and ledger all answer; 503 naming what
+    does not. Asking the broker is what lets a dropped bridge try to reconnect."""
     loaded = svc.engine.loaded
     checks = {
         "model": loaded is not None and can_predict(loaded),
@@ -35,12 +44,16 @@ async def ready(svc: ServicesDep) -> JSONResponse:
         "broker": await run_in_threadpool(svc.broker.ping),
         "ledger": await run_in_threadpool(svc.ledger.ping),
     }
+    link = bridge_health(svc)
+    if link is not None:
+        checks["bridge"] = bool(link["connected"])
     body = {
         "ready": all(checks.values()),
         "checks": checks,
         "model_version": loaded.version if loaded is not None else None,
         "model_reload_error": svc.reloader.last_error,
         "feed_error": svc.feed_status.error,
+        **({"bridge": link} if link is not None else {}),
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
@@ -50,4 +63,5 @@ def metrics(svc: ServicesDep) -> Response:
     """Prometheus text format; gauges that depend on the clock are computed now."""
     svc.metrics.ws_clients.set(svc.hub.clients)
     svc.metrics.refresh_feed_lag(svc.feed_status.last_quote)
+    svc.metrics.refresh_bridge(bridge_health(svc))
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)

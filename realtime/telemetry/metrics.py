@@ -48,6 +48,16 @@ class Metrics:
             "realtime_model_version", "Served model version", ["name", "alias"], registry=r
         )
         self.ws_clients = Gauge("realtime_ws_clients", "Connected WebSocket clients", registry=r)
+        self.bridge_up = Gauge("realtime_mt5_bridge_up", "1 while the MT5 bridge link is up", registry=r)
+        self.bridge_reconnects = Gauge(
+            "realtime_mt5_bridge_reconnects", "MT5 bridge reconnections since start", registry=r
+        )
+        self.bridge_drops = Gauge(
+            "realtime_mt5_bridge_drops", "MT5 bridge links lost since start", registry=r
+        )
+        self.bridge_down_s = Gauge(
+            "realtime_mt5_bridge_down_seconds", "How long the MT5 bridge has been down (0 if up)", registry=r
+        )
         # LLM usage of the explain endpoint: tokens, cost, requests, cache hits/misses, hit rate.
         self.llm = LLMMetrics(registry=r)
         Gauge("alphaforge_llm_cache_hit_rate", "LLM response cache hits / lookups", registry=r
@@ -56,6 +66,15 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+    def refresh_bridge(self, health: Mapping[str, Any] | None) -> None:
+        """Copy the MT5 bridge's link state (``MT5Broker.link_health``) into its gauges."""
+        if health is None:
+            return
+        self.bridge_up.set(1.0 if health["connected"] else 0.0)
+        self.bridge_reconnects.set(health["reconnects"])
+        self.bridge_drops.set(health["drops"])
+        self.bridge_down_s.set(health["down_for_s"] or 0.0)
 
     def refresh_feed_lag(
         self, last_quotes: Mapping[str, dt.datetime], now: dt.datetime | None = None
