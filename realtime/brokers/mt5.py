@@ -273,9 +273,3 @@ class MT5Broker:
     def ping(self) -> bool:
         """True when ``account_info`` answers."""
         return self.mt5.account_info() is not None
-
-    def link_health(self) -> dict[str, Any] | None:
-        """The bridge link's state (connected, reconnects, drops, down_for_s), or None when the
-        MetaTrader5 module is in this process."""
-        health = getattr(self.mt5, "health", None)
-        return health() if callable(health) else None

@@ -15,9 +15,10 @@ router = APIRouter(tags=["health"])
 
 
 def bridge_health(svc: ServicesDep) -> dict[str, Any] | None:
-    """The MT5 bridge's link state, when the broker reaches its terminal over one."""
-    link_health = getattr(svc.broker, "link_health", None)
-    return link_health() if callable(link_health) else None
+    """The link state of the API the broker talks to (connected, reconnects, drops, down_for_s)
+    when that API is reached over a bridge (``MT5Bridge.health``); None for one in process."""
+    health = getattr(svc.broker.market_data, "health", None)
+    return health() if callable(health) else None
 
 
 @router.get("/health")

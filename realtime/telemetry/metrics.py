@@ -68,7 +68,7 @@ class Metrics:
         return generate_latest(self.registry)
 
     def refresh_bridge(self, health: Mapping[str, Any] | None) -> None:
-        """Copy the MT5 bridge's link state (``MT5Broker.link_health``) into its gauges."""
+        """Copy the MT5 bridge's link state (``MT5Bridge.health``) into its gauges."""
         if health is None:
             return
         self.bridge_up.set(1.0 if health["connected"] else 0.0)
