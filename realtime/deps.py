@@ -62,9 +62,10 @@ async def current_principal(request: Request) -> Principal:
             "missing or invalid API key or token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    wait = svc.limiter.acquire(principal.key_id)
+    # One bucket per user, whether it calls with a key or a session token.
+    wait = svc.limiter.acquire(f"user:{principal.user_id}")
     if wait:
-        raise RateLimitedError(f"rate limit of {svc.limiter.rate:g} requests/s exceeded for this key", wait)
+        raise RateLimitedError(f"rate limit of {svc.limiter.rate:g} requests/s exceeded for this user", wait)
     return principal
 
 

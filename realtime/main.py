@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: A
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ws.router)
-    app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes, max_header_bytes=cfg.max_header_bytes)
     if cfg.cors_origins:
         app.add_middleware(
             CORSMiddleware,

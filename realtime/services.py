@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from ml.costs import CostModel
 from realtime.access.auth import Authenticator
-from realtime.access.ratelimit import TokenBucketLimiter
+from realtime.access.ratelimit import TokenBucketLimiter, make_limiter
 from realtime.brokers.base import Broker, LocalAccount
 from realtime.brokers.paper import PaperBroker
 from realtime.events.hub import SignalHub
@@ -90,8 +90,8 @@ def build_services(
     observations are wired to it here, so it must be the same object the app serves.
     """
     ledger = Ledger(cfg.resolved_ledger_url(), cfg.ledger_schema)
-    admin = ledger.accounts.ensure_user("admin", "admin")
-    ledger.accounts.add_api_key(admin, cfg.api_key.get_secret_value())
+    for key_id in ledger.accounts.install_bootstrap_key(cfg.api_key.get_secret_value()):
+        log.warning("REALTIME_API_KEY changed: the previous bootstrap key %s is revoked", key_id)
     broker = make_broker(cfg, mt5_module)
     risk = RiskManager(
         RiskLimits(
@@ -138,8 +138,10 @@ def build_services(
         ledger,
         cfg.jwt_secret.get_secret_value() if cfg.jwt_secret else None,
         cfg.jwt_ttl_s,
-        login_limiter=TokenBucketLimiter(cfg.login_rate_per_min / 60.0, cfg.login_burst),
-        bad_key_limiter=TokenBucketLimiter(cfg.bad_key_rate_per_min / 60.0, cfg.bad_key_burst),
+        login_limiter=make_limiter(cfg.login_rate_per_min / 60.0, cfg.login_burst, cfg.redis_url, "login"),
+        bad_key_limiter=make_limiter(
+            cfg.bad_key_rate_per_min / 60.0, cfg.bad_key_burst, cfg.redis_url, "bad-key"
+        ),
     )
     reloader = ModelReloader(
         engine,
@@ -159,9 +161,12 @@ def build_services(
         desk,
         AutoTrader(desk, cfg.auto_trade_symbols, cfg.auto_trade_lots),
         auth,
-        TokenBucketLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst),
-        TokenBucketLimiter(
-            cfg.explain_rate_limit_per_min / 60.0, max(1, int(cfg.explain_rate_limit_per_min))
+        make_limiter(cfg.rate_limit_per_s, cfg.rate_limit_burst, cfg.redis_url, "api"),
+        make_limiter(
+            cfg.explain_rate_limit_per_min / 60.0,
+            max(1, int(cfg.explain_rate_limit_per_min)),
+            cfg.redis_url,
+            "explain",
         ),
         hub,
         metrics,

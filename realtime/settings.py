@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     otel: bool = False  # FastAPI's OpenTelemetry traces/metrics/logs (exporters via OTEL_* variables)
     max_body_bytes: int = 16_384
+    max_header_bytes: int = Field(default=16_384, ge=1024)
+    # Rate limits shared by every worker and replica through Redis (e.g. redis://127.0.0.1:6379/0);
+    # None keeps them in this process, which is right for one worker only.
+    redis_url: str | None = None
 
     @field_validator("api_key")
     @classmethod

@@ -16,6 +16,7 @@ import jwt
 from realtime.access.ratelimit import TokenBucketLimiter
 from realtime.errors import RateLimitedError
 from realtime.ledger.accounts import ROLES, Principal
+from realtime.ledger.keys import key_id_of
 from realtime.ledger.store import Ledger
 
 _ALG = "HS256"
@@ -46,6 +47,10 @@ class Authenticator:
         # verifies it and the rest find it cached, instead of each burning ~50 ms of CPU; it
         # also stops a flood of wrong keys from taking every core.
         self._verify_lock = threading.Lock()
+        # user_id -> ((role, session_version) or None when disabled/gone, expiry): a token is
+        # checked against its user's current state, read at most once per TTL per user.
+        self._sessions: dict[int, tuple[tuple[str, int] | None, float]] = {}
+        self.session_ttl_s = min(cache_ttl_s, 5.0)
 
     def cached(self, key: str) -> Principal | None:
         """The cached principal of ``key``, when verified recently."""
@@ -64,7 +69,10 @@ class Authenticator:
             if principal is not None:
                 return principal
             # Under the verify lock, so checking then charging the bucket cannot race.
-            bucket = f"ip:{client}"
+            # Per address and key id: only a known key id costs an scrypt (an unknown one is
+            # refused by a lookup), so guessing one key's secret is what needs limiting, and a
+            # desk's valid key is not refused because another key failed from the same address.
+            bucket = f"ip:{client}:{key_id_of(key)}"
             wait = self.bad_key_limiter.wait(bucket) if client else 0.0
             if wait:
                 raise RateLimitedError("too many failed API key attempts from this address", wait)
@@ -86,6 +94,21 @@ class Authenticator:
                 self._cache.clear()
             else:
                 self._cache = {h: v for h, v in self._cache.items() if v[0].key_id != key_id}
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop every cached key and session state of ``user_id`` (after a governance change)."""
+        with self._lock:
+            self._cache = {h: v for h, v in self._cache.items() if v[0].user_id != user_id}
+            self._sessions.pop(user_id, None)
+
+    def _session_state(self, user_id: int) -> tuple[str, int] | None:
+        hit = self._sessions.get(user_id)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        state = self.ledger.accounts.session_state(user_id)
+        with self._lock:
+            self._sessions[user_id] = (state, time.monotonic() + self.session_ttl_s)
+        return state
 
     def revoke(self, key_id: str) -> bool:
         """Revoke key ``key_id`` in the ledger and drop it from the cache, so that this
@@ -117,8 +140,12 @@ class Authenticator:
         """A signed HS256 token for ``p``, valid for ``jwt_ttl_s``."""
         if not self.jwt_secret:
             raise RuntimeError("JWT sessions are disabled: set REALTIME_JWT_SECRET")
+        state = self.ledger.accounts.session_state(p.user_id)
+        if state is None:
+            raise RuntimeError(f"user {p.user_id} is disabled")
         now = dt.datetime.now(dt.UTC)
         claims = {
+            "sv": state[1],
             "sub": str(p.user_id),
             "name": p.name,
             "role": p.role,
@@ -140,6 +167,10 @@ class Authenticator:
         sub = claims.get("sub")
         if claims.get("role") not in ROLES or not isinstance(sub, str) or not sub.isdigit():
             return None  # signed by us, so only an old or foreign token shape: refuse it
+        # The user's sessions end when it is disabled, changes role or has them revoked.
+        state = self._session_state(int(sub))
+        if state is None or state != (claims["role"], claims.get("sv")):
+            return None
         return Principal(
             int(claims["sub"]), str(claims.get("name", "")), claims["role"], f"session:{claims['sub']}"
         )

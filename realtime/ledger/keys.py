@@ -11,6 +11,9 @@ import secrets
 # passwords; verified keys are cached in memory by the authenticator so requests stay fast.
 _N, _R, _P = 2**14, 8, 1
 KEY_PREFIX = "af"
+# Key ids of keys without the af_ shape: the operator's REALTIME_API_KEY. Not hex, so no
+# generated key id can start with it.
+BOOTSTRAP_PREFIX = "op-"
 
 
 def hash_secret(secret: str) -> str:
@@ -49,4 +52,4 @@ def key_id_of(key: str) -> str:
     parts = key.split("_", 2)
     if len(parts) == 3 and parts[0] == KEY_PREFIX and len(parts[1]) == 12:
         return parts[1]
-    return "b" + hashlib.sha256(key.encode()).hexdigest()[:11]
+    return BOOTSTRAP_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:9]

@@ -66,6 +66,7 @@ class Ledger:
         self._unit = threading.local()
         t.metadata.create_all(self.engine)
         with self.begin() as c:
+            t.add_missing_columns(c, schema)
             if totals.missing(c):  # a ledger written before the running totals existed
                 totals.rebuild(c)
         self.accounts, self.trades = Accounts(self), Trades(self)

@@ -38,6 +38,9 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(256)),
     sa.Column("created_at", _ts, nullable=False),
+    sa.Column("disabled_at", _ts),  # set: no key, password or session of the user works
+    # Part of every session token; bumping it ends the user's sessions (JWTs) at once.
+    sa.Column("session_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 api_keys = sa.Table(
@@ -164,3 +167,23 @@ risk_state = sa.Table(
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("updated_at", _ts, nullable=False),
 )
+
+
+# Columns added after a table first shipped: (table, column DDL). create_all never alters an
+# existing table, so a ledger written by an older release gets them here.
+_ADDED = [
+    ("af_users", "disabled_at TIMESTAMP WITH TIME ZONE"),
+    ("af_users", "session_version INTEGER NOT NULL DEFAULT 0"),
+]
+
+
+def add_missing_columns(conn: sa.Connection, schema: str | None) -> None:
+    """ALTER TABLE ... ADD COLUMN for each column of ``_ADDED`` an existing table lacks."""
+    insp = sa.inspect(conn)
+    for table, ddl in _ADDED:
+        name = ddl.split()[0]
+        if name not in {c["name"] for c in insp.get_columns(table, schema=schema)}:
+            if conn.dialect.name == "sqlite":
+                ddl = ddl.replace(" WITH TIME ZONE", "")
+            qualified = f'"{schema}"."{table}"' if schema else f'"{table}"'
+            conn.execute(sa.text(f"ALTER TABLE {qualified} ADD COLUMN {ddl}"))

@@ -17,7 +17,7 @@ async def explain(
     symbol: str, engine: EngineDep, svc: ServicesDep, who: ViewerDep, top_k: int = Query(5, ge=1, le=20)
 ) -> dict[str, object]:
     """Explain the newest signal; 503 when no LLM provider is configured or reachable."""
-    wait = svc.explain_limiter.acquire(who.key_id)
+    wait = svc.explain_limiter.acquire(f"user:{who.user_id}")
     if wait:
         raise RateLimitedError("explain rate limit exceeded for this key", wait)
     sig = engine.latest(symbol.upper())
