@@ -202,6 +202,9 @@ def test_the_schema_declares_roles_and_errors(live_app):
     assert "403" not in raw["paths"]["/api/v1/positions"]["get"]["responses"]  # viewers may read
 
 
+PATH_VALUES: dict[str, object] = {"order_id": 1, "position_id": 1, "name": "nobody"}
+
+
 @pytest.mark.parametrize(
     "body",
     [b'{"symbol": "EURUSD", "side": ', b"\xff\xfe", b"[1, 2", b'{"volume": "0.1"'],
@@ -213,7 +216,9 @@ def test_malformed_json_is_a_declared_4xx(live_app, body):
         if not _has_body(op):
             continue
         case = op.Case(
-            path_parameters={k: 1 for k in ("order_id", "position_id")} if op.path_parameters else None,
+            path_parameters={k: v for k, v in PATH_VALUES.items() if "{" + k + "}" in op.path}
+            if op.path_parameters
+            else None,
             headers={"X-API-Key": keys["admin"]},
             media_type="application/json",
             body={},
