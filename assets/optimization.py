@@ -10,6 +10,7 @@ from pydantic import Field
 from assets.resources import MarketDataResource, MLflowResource
 from marketdata.instruments import get_instrument
 from ml.backtest import CostModel
+from ml.costs.currency import fx_symbol
 from ml.optimize import SearchSpec, WalkForward, optimize
 from ml.optimize.report import heatmap_png
 from ml.optimize.tracking import log_search
@@ -54,7 +55,10 @@ def strategy_optimization(context: dg.AssetExecutionContext, config: Optimizatio
     wf = WalkForward(config.train_bars, config.test_bars)
     costs = CostModel(commission_per_lot=config.commission_per_lot,
                       slippage_pips=config.slippage_pips)
-    result = optimize(bars, spec, get_instrument(config.symbol), costs, wf)
+    inst = get_instrument(config.symbol)
+    cross = fx_symbol(inst, costs.account_currency)  # GBPJPY in USD converts through USDJPY
+    fx = {"fx_bars": store.read_bars(cross, start, end, config.timeframe)} if cross else {}
+    result = optimize(bars, spec, inst, costs, wf, backtest_kwargs=fx)
     heatmap = heatmap_png(result.table, "fast", "slow")
     run_id = log_search(result, spec, wf, mlflow_server.tracking_uri, symbol=config.symbol,
                         heatmap=heatmap)

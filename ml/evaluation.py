@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from marketdata.instruments import get_instrument
-from ml.backtest import BacktestResult, CostModel, run_backtest
+from ml.backtest import BacktestError, BacktestResult, CostModel, run_backtest
+from ml.costs.currency import fx_symbol
 from ml.dataset import FeatureStore
 from ml.models import SignalModel, signal_from_prob
 from ml.optimize.overfitting import deflated_sharpe_ratio
@@ -26,6 +27,7 @@ class EvaluationConfig:
     slippage_spread_frac: float = 0.1
     cash: float = 100_000.0
     fraction: float = 1.0
+    account_currency: str = "USD"  # every money figure, converted at each bar's rate
 
 
 def signals_for_bars(model: SignalModel, symbol: str, bars: pd.DataFrame, feats: pd.DataFrame) -> np.ndarray:
@@ -49,7 +51,8 @@ def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], st
     their warm-up. Returns pooled figures (for the promotion gate) and per-symbol results.
     """
     costs = CostModel(commission_per_lot=cfg.commission_per_lot,
-                      slippage_spread_frac=cfg.slippage_spread_frac)
+                      slippage_spread_frac=cfg.slippage_spread_frac,
+                      account_currency=cfg.account_currency)
     results: dict[str, BacktestResult] = {}
     for symbol in symbols:
         bars = store.read_bars(symbol, start.date(), end)
@@ -58,14 +61,21 @@ def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], st
             continue
         feats = store.read_features(symbol, start.date(), end)
         signal = signals_for_bars(model, symbol, bars, feats)
-        results[symbol] = run_backtest(bars, signal, get_instrument(symbol), costs,
-                                       cash=cfg.cash, fraction=cfg.fraction)
+        inst = get_instrument(symbol)
+        cross = fx_symbol(inst, cfg.account_currency)  # GBPJPY in USD converts through USDJPY
+        fx_bars = store.read_bars(cross, start.date(), end) if cross else None
+        results[symbol] = run_backtest(bars, signal, inst, costs, cash=cfg.cash,
+                                       fraction=cfg.fraction, fx_bars=fx_bars)
     return pooled_metrics(results, n_trials), results
 
 
 def pooled_metrics(results: dict[str, BacktestResult], n_trials: int = 1) -> dict[str, float]:
     """Figures across symbols: mean Sharpe, worst drawdown, total trades and P&L, and the
-    deflated Sharpe ratio of the pooled per-bar returns given ``n_trials`` candidates."""
+    deflated Sharpe ratio of the pooled per-bar returns given ``n_trials`` candidates. Money is
+    pooled only within one account currency."""
+    currencies = {r.currency for r in results.values()}
+    if len(currencies) > 1:
+        raise BacktestError(f"cannot pool results in different currencies: {sorted(currencies)}")
     if not results:
         return {"sharpe": math.nan, "max_drawdown": math.nan, "n_trades": 0.0, "total_pnl": 0.0,
                 "dsr": math.nan}

@@ -61,7 +61,8 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
     """Run the bar loop over ``px`` (:class:`~ml.backtest.step.Prices`) for ``signal`` (-1/0/+1)
     with ``plan`` (:class:`~ml.backtest.step.Plan`) and charges ``c``
     (:class:`~ml.backtest.step.Charges`). Returns (equity, position_units,
-    trades[n_trades, N_TRADE_FIELDS])."""
+    trades[n_trades, N_TRADE_FIELDS]); money (cash, equity, P&L, costs) in the account currency,
+    each amount converted at the rate of the bar it is booked on."""
     n = px.bo.shape[0]
     equity = np.empty(n)
     position = np.zeros(n)
@@ -93,16 +94,16 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
                 slip = slippage(c.slip_fixed, c.slip_frac, open_spread)
                 if pos_dir != 0:  # close at this bar's open
                     fill = market_price(px.bo[i] if pos_dir > 0 else px.ao[i], -pos_dir, slip)
-                    cash, comm, gross = close_trade(fill, pos_dir, units, entry_px, cash, c)
-                    _record_exit(trades, n_trades - 1, i, fill, EXIT_SIGNAL, comm, open_spread,
-                                 slip, units, gross)
+                    cash, comm, gross = close_trade(fill, pos_dir, units, entry_px, cash, c, i)
+                    _record_exit(trades, n_trades - 1, i, fill, EXIT_SIGNAL, comm,
+                                 open_spread * c.fx[i], slip * c.fx[i], units, gross)
                     pos_dir = 0
                     units = 0.0
                 if want != 0:  # open at this bar's open
                     fill = market_price(px.ao[i] if want > 0 else px.bo[i], want, slip)
                     u = entry_units(plan, i, cash, fill, c)
                     if u > 0.0 and np.isfinite(u):
-                        comm = step.commission(u, fill, c.comm_per_unit, c.comm_rate)
+                        comm = step.commission(u, fill, c.comm_per_unit, c.comm_rate, c.fx[i])
                         cash -= comm
                         pos_dir = want
                         units = u
@@ -116,15 +117,15 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
                         trades[n_trades, T_ENTRY_PX] = fill
                         trades[n_trades, T_EXIT_PX] = np.nan
                         trades[n_trades, T_COMMISSION] = comm
-                        trades[n_trades, T_SPREAD] = 0.5 * open_spread * u
-                        trades[n_trades, T_SLIPPAGE] = slip * u
+                        trades[n_trades, T_SPREAD] = 0.5 * open_spread * c.fx[i] * u
+                        trades[n_trades, T_SLIPPAGE] = slip * c.fx[i] * u
                         n_trades += 1
         if pos_dir != 0:  # stop-loss / take-profit inside the bar
             reason, fill, slip = bar_stop(pos_dir, sl_px, tp_px, px, i, c)
             if reason >= 0:
-                cash, comm, gross = close_trade(fill, pos_dir, units, entry_px, cash, c)
-                _record_exit(trades, n_trades - 1, i, fill, reason, comm, px.spread_est[i], slip,
-                             units, gross)
+                cash, comm, gross = close_trade(fill, pos_dir, units, entry_px, cash, c, i)
+                _record_exit(trades, n_trades - 1, i, fill, reason, comm,
+                             px.spread_est[i] * c.fx[i], slip * c.fx[i], units, gross)
                 blocked = pos_dir
                 pos_dir = 0
                 units = 0.0
@@ -136,12 +137,12 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
             close_spread = px.ac[i] - px.bc[i]
             slip = slippage(c.slip_fixed, c.slip_frac, close_spread)
             fill = market_price(px.bc[i] if pos_dir > 0 else px.ac[i], -pos_dir, slip)
-            cash, comm, gross = close_trade(fill, pos_dir, units, entry_px, cash, c)
-            _record_exit(trades, n_trades - 1, i, fill, EXIT_END, comm, close_spread, slip, units,
-                         gross)
+            cash, comm, gross = close_trade(fill, pos_dir, units, entry_px, cash, c, i)
+            _record_exit(trades, n_trades - 1, i, fill, EXIT_END, comm, close_spread * c.fx[i],
+                         slip * c.fx[i], units, gross)
             pos_dir = 0
             units = 0.0
-        equity[i] = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i])
+        equity[i] = mark(pos_dir, cash, units, entry_px, px, i, c)
         position[i] = pos_dir * units
     return equity, position, trades[:n_trades]
 

@@ -17,6 +17,7 @@ from ml.backtest.metrics import compute_metrics
 from ml.backtest.sizing import sizing_arrays, volatility_fraction
 from ml.backtest.step import Charges, Plan, Prices
 from ml.costs import CostModel
+from ml.costs.currency import bar_rates
 from ml.costs.rollover import swap_multipliers
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ class BacktestResult:
     equity: mark-to-market equity at each bar's close (longs valued at the bid, shorts at the ask).
     position: signed units held at each bar's close. open_trades: trades still open at the end
     (only when ``close_at_end=False``; exit_price NaN, P&L marked at the last close).
-    metrics: see :func:`ml.backtest.metrics.compute_metrics`.
+    metrics: see :func:`ml.backtest.metrics.compute_metrics`. currency: the account currency
+    every money figure (P&L, costs, equity) is in, each converted at its bar's rate.
     """
 
     trades: pd.DataFrame
@@ -45,6 +47,7 @@ class BacktestResult:
     metrics: dict[str, float]
     position: pd.Series
     open_trades: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRADE_COLUMNS))
+    currency: str = "USD"
 
 
 def _signal_array(signal: pd.Series | np.ndarray, index: pd.DatetimeIndex,
@@ -133,6 +136,7 @@ def kernel_settings(
     stop_loss_pips: float | None = None,
     take_profit_pips: float | None = None,
     close_at_end: bool = True,
+    fx_bars: pd.DataFrame | None = None,
 ) -> tuple[Plan, Charges]:
     """Validate sizing, stops and cash and return the kernel's trading plan and charges.
 
@@ -155,7 +159,13 @@ def kernel_settings(
     swap_mult = swap_multipliers(b.index.asi8) if costs.apply_swap else np.zeros(n)
     plan = Plan(mode, size_param, (lot_step or 0.0) * instrument.contract_size, sl, tp,
                 float(cash), bool(close_at_end))
-    return plan, Charges(*costs.terms(instrument), swap_mult)
+    pair = None
+    if fx_bars is not None:
+        fb = load_bars(fx_bars)
+        pair = (fb.index, 0.5 * (fb.bid["open"] + fb.ask["open"]))
+    fx = bar_rates(instrument, costs.account_currency, b.index, 0.5 * (b.bid["open"] + b.ask["open"]),
+                   pair)
+    return plan, Charges(*costs.terms(instrument), swap_mult, np.ascontiguousarray(fx))
 
 
 def run_backtest(
@@ -175,6 +185,7 @@ def run_backtest(
     stop_loss_pips: float | None = None,
     take_profit_pips: float | None = None,
     close_at_end: bool = True,
+    fx_bars: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Backtest a target-position ``signal`` on bid/ask ``bars``.
 
@@ -184,7 +195,10 @@ def run_backtest(
     ``all_in`` fraction of equity in whole units net of commission (backtesting.py's default
     sizing); ``vol_target`` annualised volatility. ``lot_step`` rounds sizes down to whole
     multiples of that many lots. Stops are in pips from the entry fill. Positions still open at
-    the end are closed at the last close unless ``close_at_end`` is False.
+    the end are closed at the last close unless ``close_at_end`` is False. Money is in
+    ``costs.account_currency``: an instrument quoted in another currency converts through its
+    conversion pair, its own bars when it is that pair (USDJPY for USD), else ``fx_bars``, the
+    pair's bars (GBPJPY for USD needs USDJPY's).
     """
     costs = costs or CostModel()
     b = load_bars(bars)
@@ -193,7 +207,7 @@ def run_backtest(
         b, instrument, costs, cash, units=units, fraction=fraction, all_in=all_in,
         vol_target=vol_target, vol_lookback=vol_lookback, max_leverage=max_leverage,
         lot_step=lot_step, stop_loss_pips=stop_loss_pips, take_profit_pips=take_profit_pips,
-        close_at_end=close_at_end)
+        close_at_end=close_at_end, fx_bars=fx_bars)
     equity, position, rows = core.simulate(price_arrays(b), sig, *settings)
     all_trades = _trade_frame(rows, b.index, instrument.contract_size)
     is_open = all_trades["exit_bar"] < 0
@@ -202,13 +216,13 @@ def run_backtest(
     if len(open_trades):  # mark to market at the last close, on the side that would exit
         last = np.where(open_trades["direction"] > 0, b.bid["close"][-1], b.ask["close"][-1])
         open_trades["gross_pnl"] = (open_trades["direction"] * open_trades["size"]
-                                    * (last - open_trades["entry_price"]))
+                                    * (last - open_trades["entry_price"]) * settings[1].fx[-1])
         open_trades["pnl"] = (open_trades["gross_pnl"] - open_trades["commission"]
                               - open_trades["swap"])
     eq = pd.Series(equity, index=b.index, name="equity")
     pos = pd.Series(position, index=b.index, name="position")
-    metrics = compute_metrics(eq, trades, position, float(cash))
+    metrics = compute_metrics(eq, trades, position, float(cash), settings[1].fx)
     log.debug("backtest %s: %d trades, final equity %.2f",
               instrument.symbol, len(trades), equity[-1])
     return BacktestResult(trades=trades, equity=eq, metrics=metrics, position=pos,
-                          open_trades=open_trades)
+                          open_trades=open_trades, currency=costs.account_currency)

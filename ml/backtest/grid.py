@@ -57,6 +57,7 @@ def sma_grid(
     long_only: bool = False,
     close_at_end: bool = True,
     drawdown: bool = True,
+    fx_bars: pd.DataFrame | None = None,
     **sizing_and_stops,
 ) -> pd.DataFrame:
     """Backtest an SMA crossover for every ``(fast, slow)`` in ``pairs``; one row per pair.
@@ -66,7 +67,8 @@ def sma_grid(
     ``stop_loss_pips``, ``take_profit_pips``). Everything, bars included, is validated before
     any cell runs. Columns: ``GRID_COLUMNS``; max_drawdown as in
     :func:`ml.backtest.metrics.drawdown_stats`, or NaN with ``drawdown=False``, which skips the
-    per-bar equity marks that only the drawdown needs.
+    per-bar equity marks that only the drawdown needs. Money is in ``costs.account_currency``
+    (``fx_bars`` as in :func:`ml.backtest.run_backtest`).
     """
     allowed = {"units", "fraction", "all_in", "vol_target", "vol_lookback", "max_leverage",
                "lot_step", "stop_loss_pips", "take_profit_pips"}
@@ -77,7 +79,7 @@ def sma_grid(
     costs = costs or CostModel()
     b = load_bars(bars)
     plan, charges = kernel_settings(b, instrument, costs, cash, close_at_end=close_at_end,
-                                    **sizing_and_stops)
+                                    fx_bars=fx_bars, **sizing_and_stops)
     windows, rows = np.unique(grid, return_inverse=True)
     rows = rows.reshape(grid.shape).astype(np.int64)
     mid = np.ascontiguousarray(b.mid_close)

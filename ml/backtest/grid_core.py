@@ -152,7 +152,7 @@ def _fill(i, want, pos_dir, units, entry_px, cash, closed, px, plan, c):  # prag
     slip = slippage(c.slip_fixed, c.slip_frac, px.ao[i] - px.bo[i])
     if pos_dir != 0:
         fill = market_price(px.bo[i] if pos_dir > 0 else px.ao[i], -pos_dir, slip)
-        cash = close_trade(fill, pos_dir, units, entry_px, cash, c)[0]
+        cash = close_trade(fill, pos_dir, units, entry_px, cash, c, i)[0]
         closed += 1
         pos_dir = 0
         units = 0.0
@@ -160,7 +160,7 @@ def _fill(i, want, pos_dir, units, entry_px, cash, closed, px, plan, c):  # prag
         fill = market_price(px.ao[i] if want > 0 else px.bo[i], want, slip)
         u = entry_units(plan, i, cash, fill, c)
         if u > 0.0 and np.isfinite(u):
-            cash -= commission(u, fill, c.comm_per_unit, c.comm_rate)
+            cash -= commission(u, fill, c.comm_per_unit, c.comm_rate, c.fx[i])
             pos_dir = want
             units = u
             entry_px = fill
@@ -204,7 +204,7 @@ def _skip(i, stop, fast, slow, off, swaps, px, c, marks, pos_dir, cash, units, e
         if swaps and c.swap_mult[i] > 0.0:
             break
         if marks:
-            eq = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i])
+            eq = mark(pos_dir, cash, units, entry_px, px, i, c)
             peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
         fp, sp = fi, si
         i += 1
@@ -268,7 +268,7 @@ def cell_chunk(k, lo, hi, fast, slow, off, px, plan, c, flags, fst, ist):  # pra
         if stops and pos_dir != 0:
             reason, fill, _ = bar_stop(pos_dir, sl_px, tp_px, px, i, c)
             if reason >= 0:
-                cash = close_trade(fill, pos_dir, units, entry_px, cash, c)[0]
+                cash = close_trade(fill, pos_dir, units, entry_px, cash, c, i)[0]
                 closed += 1
                 blocked, pos_dir, units = pos_dir, 0, 0.0
         if swaps and pos_dir != 0 and c.swap_mult[i] > 0.0:
@@ -276,11 +276,11 @@ def cell_chunk(k, lo, hi, fast, slow, off, px, plan, c, flags, fst, ist):  # pra
         if i == n - 1 and plan.close_at_end and pos_dir != 0:
             slip = slippage(c.slip_fixed, c.slip_frac, px.ac[i] - px.bc[i])
             fill = market_price(px.bc[i] if pos_dir > 0 else px.ac[i], -pos_dir, slip)
-            cash = close_trade(fill, pos_dir, units, entry_px, cash, c)[0]
+            cash = close_trade(fill, pos_dir, units, entry_px, cash, c, i)[0]
             closed += 1
             pos_dir, units = 0, 0.0
         if drawdown or i == n - 1:
-            eq = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i])
+            eq = mark(pos_dir, cash, units, entry_px, px, i, c)
             peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
         i += 1
     fst[k, F_CASH], fst[k, F_UNITS], fst[k, F_ENTRY], fst[k, F_STOP], fst[k, F_TARGET] = (

@@ -66,23 +66,38 @@ def drawdown_stats(equity: pd.Series) -> tuple[float, float]:
     return float(dd.max()), longest / 86_400
 
 
+def _cagr(growth: float, years: float) -> float:
+    if not (years > 0 and growth > 0):
+        return math.nan
+    try:
+        return growth ** (1.0 / years) - 1.0
+    except OverflowError:  # a gain over a few hours, annualised
+        return math.inf
+
+
 def compute_metrics(
-    equity: pd.Series, trades: pd.DataFrame, position: np.ndarray, cash: float
+    equity: pd.Series, trades: pd.DataFrame, position: np.ndarray, cash: float,
+    fx: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """All headline metrics of one backtest as plain floats."""
+    """All headline metrics of one backtest as plain floats. ``fx``: the quote-to-account rate
+    per bar, which converts the traded notional (turnover) to the equity's currency."""
     values = equity.to_numpy(dtype=float)
     returns = np.diff(values, prepend=cash) / np.concatenate([[cash], values[:-1]])
     ppy = bars_per_year(equity.index)
     years = years_spanned(equity.index)
     final = float(values[-1]) if values.size else cash
     total_return = final / cash - 1.0
-    cagr = (final / cash) ** (1.0 / years) - 1.0 if years > 0 and final > 0 else math.nan
+    cagr = _cagr(final / cash, years)
     max_dd, dd_days = drawdown_stats(equity)
     pnl = trades["pnl"].to_numpy(dtype=float) if len(trades) else np.zeros(0)
     wins, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
     notional = 0.0
     if len(trades):
-        notional = float((trades["size"] * (trades["entry_price"] + trades["exit_price"])).sum())
+        entry, exit_ = trades["entry_price"].to_numpy(), trades["exit_price"].to_numpy()
+        if fx is not None:
+            entry = entry * fx[trades["entry_bar"].to_numpy()]
+            exit_ = exit_ * fx[trades["exit_bar"].to_numpy()]
+        notional = float((trades["size"].to_numpy() * (entry + exit_)).sum())
     mean_equity = float(values.mean()) if values.size else cash
     return {
         "final_equity": final,

@@ -53,7 +53,8 @@ class Plan(NamedTuple):
 
 class Charges(NamedTuple):
     """A cost model's per-unit terms (:class:`ml.costs.CostTerms`) and, per bar, the rollovers
-    (Wednesday = 3) a position held at its close pays."""
+    (Wednesday = 3) a position held at its close pays and the quote-to-account rate that
+    converts the bar's money (:func:`ml.costs.currency.bar_rates`)."""
 
     comm_per_unit: float
     comm_rate: float
@@ -62,6 +63,7 @@ class Charges(NamedTuple):
     swap_long: float
     swap_short: float
     swap_mult: np.ndarray
+    fx: np.ndarray
 
 
 slippage = njit(inline="always")(formulas.slippage)
@@ -69,28 +71,31 @@ market_price = njit(inline="always")(formulas.market_price)
 commission = njit(inline="always")(formulas.commission)
 price_pnl = njit(inline="always")(formulas.price_pnl)
 swap_amount = njit(inline="always")(formulas.swap_amount)
+units_for = njit(inline="always")(formulas.units_for)
 
 
 @njit(inline="always")
 def entry_units(plan, i, cash, px, c):  # pragma: no cover - numba
     """Units of an entry filled at ``px`` on bar i (decided at bar i-1), before the > 0 check."""
     p = plan.size_param[i - 1]
+    fx = c.fx[i]
     if plan.size_mode == SIZE_UNITS:
         u = p
     elif plan.size_mode == SIZE_FRACTION:
-        u = p * cash / px
+        u = units_for(p * cash, px, fx)
     else:
-        u = (p * cash) // (px + c.comm_per_unit + c.comm_rate * px)
+        u = (p * cash) // (px * fx + c.comm_per_unit + c.comm_rate * px * fx)
     if plan.unit_step > 0.0:
         u = np.floor(u / plan.unit_step + 1e-9) * plan.unit_step
     return u
 
 
 @njit(inline="always")
-def close_trade(px, pos_dir, units, entry_px, cash, c):  # pragma: no cover - numba
-    """Close ``units`` held in ``pos_dir`` from ``entry_px`` at ``px``: (cash, commission, gross)."""
-    comm = commission(units, px, c.comm_per_unit, c.comm_rate)
-    gross = price_pnl(pos_dir, units, entry_px, px)
+def close_trade(px, pos_dir, units, entry_px, cash, c, i):  # pragma: no cover - numba
+    """Close ``units`` held in ``pos_dir`` from ``entry_px`` at ``px`` on bar i: (cash,
+    commission, gross P&L), money in the account currency."""
+    comm = commission(units, px, c.comm_per_unit, c.comm_rate, c.fx[i])
+    gross = price_pnl(pos_dir, units, entry_px, px, c.fx[i])
     return cash + (gross - comm), comm, gross
 
 
@@ -138,14 +143,15 @@ def bar_stop(pos_dir, sl_px, tp_px, px, i, c):  # pragma: no cover - numba
 @njit(inline="always")
 def swap_due(pos_dir, units, i, c):  # pragma: no cover - numba
     """Swap P&L of a position held at bar i's close (0 when no rollover falls in the bar)."""
-    return swap_amount(units, c.swap_long if pos_dir > 0 else c.swap_short, c.swap_mult[i])
+    per_unit = c.swap_long if pos_dir > 0 else c.swap_short
+    return swap_amount(units, per_unit, c.swap_mult[i], c.fx[i])
 
 
 @njit(inline="always")
-def mark(pos_dir, cash, units, entry_px, bid_close, ask_close):  # pragma: no cover - numba
-    """Equity with the position marked on the side that would exit it."""
+def mark(pos_dir, cash, units, entry_px, px, i, c):  # pragma: no cover - numba
+    """Equity at bar i's close with the position marked on the side that would exit it."""
     if pos_dir > 0:
-        return cash + price_pnl(1, units, entry_px, bid_close)
+        return cash + price_pnl(1, units, entry_px, px.bc[i], c.fx[i])
     if pos_dir < 0:
-        return cash + price_pnl(-1, units, entry_px, ask_close)
+        return cash + price_pnl(-1, units, entry_px, px.ac[i], c.fx[i])
     return cash

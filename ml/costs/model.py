@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from marketdata.instruments import Instrument, get_instrument
 from ml.costs import formulas
+from ml.costs.currency import DEFAULT_ACCOUNT_CURRENCY
 from ml.costs.errors import InvalidCostError
 
 
@@ -35,7 +36,10 @@ class CostModel:
     commission_rate: fraction of the traded notional per side. slippage_pips and
     slippage_spread_frac add an adverse price move to every market and stop fill (take-profit
     fills are limit orders and get their price). apply_swap: charge the instrument's overnight swap
-    at each rollover (see :mod:`ml.costs.rollover`), tripled on Wednesdays.
+    at each rollover (see :mod:`ml.costs.rollover`), tripled on Wednesdays. account_currency:
+    the currency of every money figure (P&L, commission, swap, margin, equity), converted from
+    the instrument's quote currency at the rate of the moment (:mod:`ml.costs.currency`);
+    commission_per_lot is in it.
     """
 
     commission_per_lot: float = 0.0
@@ -43,6 +47,7 @@ class CostModel:
     slippage_pips: float = 0.0
     slippage_spread_frac: float = 0.0
     apply_swap: bool = True
+    account_currency: str = DEFAULT_ACCOUNT_CURRENCY
 
     def __post_init__(self) -> None:
         names = ("commission_per_lot", "commission_rate", "slippage_pips", "slippage_spread_frac")
@@ -50,6 +55,9 @@ class CostModel:
             value = getattr(self, name)
             if not value >= 0.0:  # also rejects NaN
                 raise InvalidCostError(f"CostModel.{name} must be >= 0, got {value!r}")
+        ccy = self.account_currency
+        if not (isinstance(ccy, str) and len(ccy) == 3 and ccy.isalpha() and ccy.isupper()):
+            raise InvalidCostError(f"CostModel.account_currency must be a code like 'USD', got {ccy!r}")
 
     def terms(self, instrument: Instrument) -> CostTerms:
         """The per-unit numbers of this model for ``instrument``."""
@@ -74,18 +82,23 @@ def deal_price(terms: CostTerms, side: str, bid: float, ask: float, limit: bool)
     return formulas.market_price(ask if d > 0 else bid, d, slip)
 
 
-def deal_commission(terms: CostTerms, instrument: Instrument, lots: float, price: float) -> float:
-    """Commission of one side of a ``lots`` deal at ``price``."""
+def deal_commission(terms: CostTerms, instrument: Instrument, lots: float, price: float,
+                    fx: float = 1.0) -> float:
+    """Commission of one side of a ``lots`` deal at ``price`` in the account currency (``fx``:
+    the quote-to-account rate)."""
     return formulas.commission(lots * instrument.contract_size, price, terms.comm_per_unit,
-                               terms.comm_rate)
+                               terms.comm_rate, fx)
 
 
-def gross_pnl(symbol: str, side: str, volume: float, open_price: float, close_price: float) -> float:
-    """Quote-currency P&L of ``volume`` lots opened at ``open_price`` and closed at ``close_price``."""
+def gross_pnl(symbol: str, side: str, volume: float, open_price: float, close_price: float,
+              fx: float = 1.0) -> float:
+    """P&L of ``volume`` lots opened at ``open_price`` and closed at ``close_price``, converted
+    from the quote currency at ``fx`` (1.0: left in the quote currency)."""
     units = volume * get_instrument(symbol).contract_size
-    return formulas.price_pnl(direction(side), units, open_price, close_price)
+    return formulas.price_pnl(direction(side), units, open_price, close_price, fx)
 
 
-def required_margin(instrument: Instrument, lots: float, price: float, leverage: float) -> float:
-    """Margin of ``lots`` at ``price`` and ``leverage``, in quote currency."""
-    return lots * instrument.contract_size * price / leverage
+def required_margin(instrument: Instrument, lots: float, price: float, leverage: float,
+                    fx: float = 1.0) -> float:
+    """Margin of ``lots`` at ``price`` and ``leverage``, converted at ``fx``."""
+    return lots * instrument.contract_size * price / leverage * fx

@@ -52,6 +52,9 @@ class ExecReport:
     ``ref`` is the ledger order the execution belongs to; a deal the broker made on its own
     (a stop-loss, take-profit or stop-out closing a position) has no ``ref``, names the position
     in ``broker_position_id`` and says why in ``reason`` ("sl", "tp", "stop_out", "broker").
+    ``commission`` is in the account currency; ``fx`` is the rate that converted the symbol's
+    quote currency to it at the deal (1.0 when they are the same), which the ledger applies to
+    the P&L it computes from prices.
     """
 
     status: Literal["filled", "placed"]
@@ -64,6 +67,7 @@ class ExecReport:
     ts: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     ref: int | None = None
     reason: str | None = None
+    fx: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from marketdata.instruments import get_instrument
+from marketdata.instruments import Instrument, get_instrument
 from ml.costs import CostModel, deal_commission, deal_price, gross_pnl, required_margin
+from ml.costs.currency import LiveRates, conversion_pair, quote_currency
 from realtime.brokers.base import (
     AccountState,
     BrokerCapabilities,
@@ -35,6 +36,10 @@ class PaperBroker:
     With ``costs.apply_swap``, a quote past a rollover charges each open position of its symbol
     the instrument's swap for every rollover since the position's last quote, as the backtest
     does; each charge goes to ``on_fill`` as a :class:`SwapReport`.
+
+    Money (balance, commission, P&L, swap, margin) is in ``costs.account_currency``, converted
+    from each symbol's quote currency at the latest quote of its conversion pair (USDJPY for
+    JPY in a USD account); an order whose money cannot be converted yet is refused.
     """
 
     name = "paper"
@@ -58,8 +63,9 @@ class PaperBroker:
         self._reports: dict[int, ExecReport] = {}
         self._closes: dict[str, list[ExecReport]] = {}  # closing deals by position, for the sync
         self._stops: set[str] = set()  # ids of positions with an sl or tp
-        self._swaps = SwapAccrual(self.costs.apply_swap)
-        self._book = OpenBook()
+        self._rates = LiveRates(self.costs.account_currency)
+        self._swaps = SwapAccrual(self.costs.apply_swap, self._rates)
+        self._book = OpenBook(self._rates)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -67,6 +73,7 @@ class PaperBroker:
         """Take a new quote; fill the resting limit orders it crosses, close the positions whose
         sl or tp it crosses, and return their reports (each also goes to ``on_fill``)."""
         with self._lock:
+            self._rates.update(quote.symbol, quote.bid, quote.ask)
             # Swap first: positions this quote closes were held across the rollover before it.
             swaps = self._swaps.charge(self._quotes.get(quote.symbol), quote, self._positions)
             self.balance += sum(r.amount for r in swaps)
@@ -115,10 +122,10 @@ class PaperBroker:
         becomes a market order and slips; a take-profit is a limit order and gets its price."""
         side: Side = "sell" if pos.side == "buy" else "buy"
         oid = str(next(self._ids))
-        price, commission, deal = self._deal(pos.symbol, side, pos.volume, q, limit=reason == "tp")
-        self._reduce(pos.broker_position_id, pos.volume, price)
+        price, commission, deal, fx = self._deal(pos.symbol, side, pos.volume, q, limit=reason == "tp")
+        self._reduce(pos.broker_position_id, pos.volume, price, fx)
         report = ExecReport(
-            "filled", oid, price, pos.volume, commission, deal, pos.broker_position_id, reason=reason
+            "filled", oid, price, pos.volume, commission, deal, pos.broker_position_id, reason=reason, fx=fx
         )
         self._closes.setdefault(pos.broker_position_id, []).append(report)
         return report
@@ -130,20 +137,32 @@ class PaperBroker:
 
     def _deal(
         self, symbol: str, side: Side, volume: float, q: Quote, limit: bool
-    ) -> tuple[float, float, str]:
-        """(price, commission, deal id) of a deal at the touch; a limit fill has no slippage."""
+    ) -> tuple[float, float, str, float]:
+        """(price, commission, deal id, quote-to-account rate) of a deal at the touch; a limit
+        fill has no slippage."""
         inst = get_instrument(symbol)
         terms = self.costs.terms(inst)
+        fx = self._fx(inst)
         price = deal_price(terms, side, q.bid, q.ask, limit)
-        commission = deal_commission(terms, inst, volume, price)
+        commission = deal_commission(terms, inst, volume, price, fx)
         self.balance -= commission
-        return price, commission, str(next(self._ids))
+        return price, commission, str(next(self._ids)), fx
 
-    def _reduce(self, pos_id: str, volume: float, price: float) -> None:
+    def _fx(self, inst: Instrument) -> float:
+        """The rate converting ``inst``'s quote currency to the account's, or refuse."""
+        fx = self._rates.rate(inst)
+        if fx is None:
+            pair = conversion_pair(quote_currency(inst), self.costs.account_currency)
+            raise BrokerUnavailableError(
+                f"no {pair[0] if pair else ''} quote yet to convert {quote_currency(inst)} "
+                f"to the account currency {self.costs.account_currency}")
+        return fx
+
+    def _reduce(self, pos_id: str, volume: float, price: float, fx: float) -> None:
         """Take ``volume`` lots off position ``pos_id`` at ``price`` and realise the P&L."""
         pos = self._positions.pop(pos_id)
         self._book.add(pos.symbol, pos.side, -min(volume, pos.volume), pos.price_open)
-        self.balance += gross_pnl(pos.symbol, pos.side, volume, pos.price_open, price)
+        self.balance += gross_pnl(pos.symbol, pos.side, volume, pos.price_open, price, fx)
         if pos.volume - volume > 1e-9:
             self._positions[pos_id] = replace(pos, volume=pos.volume - volume)
         else:
@@ -158,14 +177,14 @@ class PaperBroker:
             self._stops.add(p.broker_position_id)
 
     def _fill(self, o: OrderIntent, q: Quote, oid: str, limit: bool) -> ExecReport:
-        price, commission, deal = self._deal(o.symbol, o.side, o.volume, q, limit)
+        price, commission, deal, fx = self._deal(o.symbol, o.side, o.volume, q, limit)
         if o.close_position is not None:
-            self._reduce(o.close_position, o.volume, price)
+            self._reduce(o.close_position, o.volume, price, fx)
             pos_id = o.close_position
         else:
             pos_id = oid
             self._open(BrokerPosition(oid, o.symbol, o.side, o.volume, price, o.ref, sl=o.sl, tp=o.tp), q.ts)
-        report = ExecReport("filled", oid, price, o.volume, commission, deal, pos_id, ref=o.ref)
+        report = ExecReport("filled", oid, price, o.volume, commission, deal, pos_id, ref=o.ref, fx=fx)
         self._reports[o.ref] = report
         if o.close_position is not None:
             self._closes.setdefault(pos_id, []).append(report)
@@ -248,7 +267,8 @@ class PaperBroker:
         pnl, margin = self._book.marked(self._quotes, self.leverage)
         free = self.balance + pnl - margin
         price = intent.price if intent.price is not None else (q.ask if intent.side == "buy" else q.bid)
-        needed = required_margin(get_instrument(intent.symbol), intent.volume, price, self.leverage)
+        inst = get_instrument(intent.symbol)
+        needed = required_margin(inst, intent.volume, price, self.leverage, self._fx(inst))
         if needed > free:
             raise BrokerError(f"not enough free margin: the order needs {needed:,.2f}, {free:,.2f} is free")
 

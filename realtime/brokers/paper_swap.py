@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from marketdata.instruments import get_instrument
+from ml.costs.currency import LiveRates
 from ml.costs.formulas import swap_amount
 from ml.costs.rollover import rollovers_between, trading_day
 from realtime.brokers.base import BrokerPosition, Quote, SwapReport
@@ -21,8 +22,9 @@ class SwapAccrual:
     broker calls it under its own lock.
     """
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, rates: LiveRates | None = None):
         self.enabled = enabled
+        self._rates = rates or LiveRates()
         self._through: dict[str, dt.datetime] = {}
         self._scan: set[str] = set()
 
@@ -43,7 +45,8 @@ class SwapAccrual:
         self, prev: Quote | None, q: Quote, positions: Mapping[str, BrokerPosition]
     ) -> list[SwapReport]:
         """The swap of every rollover between each ``q.symbol`` position's settled time and
-        ``q.ts``: instrument swap points per lot and night, times pip size and contract size."""
+        ``q.ts``: instrument swap points per lot and night, times pip size and contract size,
+        converted to the account currency at the latest rate."""
         # Quotes are hot: with no rollover between the symbol's last quote and this one, every
         # position is settled already (each was settled to, or opened at, a quote since then).
         if not self.enabled or (
@@ -57,13 +60,16 @@ class SwapAccrual:
             since = self._through.get(pid)
             if pos.symbol != q.symbol or (since is not None and now <= since):
                 continue
-            self._through[pid] = now
-            if since is None:
-                continue
             inst = get_instrument(pos.symbol)
+            fx = self._rates.rate(inst)
+            if fx is None and since is not None:  # no rate yet (a restart): settle on a later quote
+                continue
+            self._through[pid] = now
+            if since is None or fx is None:
+                continue
             points = inst.swap_long if pos.side == "buy" else inst.swap_short
             for instant, weight in rollovers_between(int(since.timestamp()), int(now.timestamp())):
-                amount = swap_amount(pos.volume * inst.contract_size, points * inst.pip_size, weight)
+                amount = swap_amount(pos.volume * inst.contract_size, points * inst.pip_size, weight, fx)
                 rollover = dt.datetime.fromtimestamp(instant, dt.UTC)
                 out.append(SwapReport(pid, pos.symbol, pos.side, pos.volume, rollover, weight, amount))
         return out

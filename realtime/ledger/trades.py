@@ -83,8 +83,11 @@ class Trades:
         broker_deal_id: str | None = None,
         broker_position_id: str | None = None,
         broker_order_id: str | None = None,
+        fx: float = 1.0,
     ) -> int | None:
         """Mark ``order`` filled, store the fill, open or reduce a position; return the position id.
+        ``commission`` is in the account currency; ``fx`` converts the P&L of a closing fill from
+        the symbol's quote currency to it (the rate at the deal).
 
         Idempotent: a second call for an already-filled order changes nothing and returns None,
         so reconciliation after a restart can replay fills safely.
@@ -104,7 +107,7 @@ class Trades:
                 return None
             realized = None
             if order.position_id is not None:
-                realized, symbol, side, closed = self._reduce(c, order.position_id, price, volume, ts)
+                realized, symbol, side, closed = self._reduce(c, order.position_id, price, volume, ts, fx)
             c.execute(
                 _INSERT_FILL,
                 {
@@ -143,12 +146,13 @@ class Trades:
             )
 
     def _reduce(
-        self, c: sa.Connection, position_id: int, price: float, volume: float, ts: dt.datetime
+        self, c: sa.Connection, position_id: int, price: float, volume: float, ts: dt.datetime, fx: float
     ) -> tuple[float, str, str, float]:
-        """Reduce or close a position; return (realised P&L, symbol, side, lots closed)."""
+        """Reduce or close a position; return (realised P&L in the account currency, symbol, side,
+        lots closed)."""
         pos = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().one()
         closed = min(volume, pos["volume"])
-        pnl = gross_pnl(pos["symbol"], pos["side"], volume, pos["open_price"], price)
+        pnl = gross_pnl(pos["symbol"], pos["side"], volume, pos["open_price"], price, fx)
         left = round(pos["volume"] - volume, 8)
         values: dict[str, object] = {"realized_pnl": (pos["realized_pnl"] or 0.0) + pnl, "close_price": price}
         if left <= 0:
@@ -168,6 +172,7 @@ class Trades:
         broker_deal_id: str,
         broker_order_id: str | None,
         reason: str,
+        fx: float = 1.0,
     ) -> OrderRow | None:
         """Book a deal the broker made on its own that closed (part of) an open position: a
         stop-loss, take-profit, stop-out or a close by hand at the terminal.
@@ -204,7 +209,7 @@ class Trades:
                 message=f"closed at the broker ({reason})",
             )
             self.record_fill(
-                order, price, volume, commission, ts, broker_deal_id, broker_position_id, broker_order_id
+                order, price, volume, commission, ts, broker_deal_id, broker_position_id, broker_order_id, fx
             )
             detail = {
                 "position_id": pos["id"],

@@ -30,6 +30,7 @@ def book_fill(ledger: Ledger, order: OrderRow, report: ExecReport) -> int | None
         report.broker_deal_id,
         report.broker_position_id,
         report.broker_order_id,
+        fx=report.fx,
     )
 
 
@@ -48,6 +49,7 @@ def book_broker_close(ledger: Ledger, report: ExecReport) -> OrderRow | None:
         report.broker_deal_id,
         report.broker_order_id,
         report.reason or "broker",
+        fx=report.fx,
     )
 
 

@@ -81,7 +81,9 @@ def test_stops_swaps_and_sizing_cells_equal_the_reference_loop(case):
     stops = {"stop_loss_pips": case.pop("sl_pips", None),
              "take_profit_pips": case.pop("tp_pips", None)}
     pairs = [(4, 12), (6, 30), (10, 21)]
-    grid = sma_grid(bars, pairs, inst, CostModel(**cfg), long_only=long_only,
+    # the reference loop books in the quote currency: a JPY account for GBPJPY
+    grid = sma_grid(bars, pairs, inst, CostModel(**cfg, account_currency=inst.symbol[-3:]),
+                    long_only=long_only,
                     close_at_end=close_at_end, **case, **stops)
     for row in grid.itertuples():
         final, n_trades, max_dd = _reference_cell(

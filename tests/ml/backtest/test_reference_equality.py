@@ -47,6 +47,7 @@ def test_engine_matches_reference_loop(seed, case):
         slippage_pips=cfg.pop("slippage_pips", 0.0),
         slippage_spread_frac=cfg.pop("slippage_spread_frac", 0.0),
         apply_swap=cfg.pop("apply_swap", True),
+        account_currency=inst.symbol[-3:],  # the reference loop books in the quote currency
     )
     res = run_backtest(bars, sig, inst, costs, cash=100_000.0,
                        stop_loss_pips=cfg.pop("sl_pips", None),
