@@ -208,3 +208,29 @@ def mt5_module(
             "the MetaTrader5 package is Windows-only; elsewhere set an MT5 bridge (host:port)"
         ) from exc
     return MetaTrader5
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m marketdata.mt5_bridge HOST:PORT``: check a bridge end to end (connect,
+    ``initialize``, terminal version, account server and currency) and print what it found."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("address", help="host:port of the bridge (mt5linux listens on 18812 or 8001)")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    args = ap.parse_args(argv)
+    mt5 = MT5Bridge(args.address, timeout_s=args.timeout)
+    ok = bool(mt5.initialize())
+    account = mt5.account_info() if ok else None
+    print(json.dumps({
+        "bridge": args.address, "initialized": ok, "last_error": list(mt5.last_error()),
+        "version": list(mt5.version() or ()) if ok else None,
+        "account": {"server": account.server, "currency": account.currency} if account else None,
+    }))  # fmt: skip
+    mt5.close()
+    return 0 if ok and account is not None else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

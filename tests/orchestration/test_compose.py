@@ -39,7 +39,7 @@ def _config(project: Path) -> dict:
 def test_docker_compose_config_resolves(project):
     config = _config(project)
     services = config["services"]
-    assert set(services) == SERVICES
+    assert {name for name, svc in services.items() if not svc.get("profiles")} == SERVICES
     for name, svc in services.items():
         assert "healthcheck" in svc, f"{name} has no healthcheck"
         for port in svc.get("ports", []):  # published on loopback only
@@ -78,3 +78,13 @@ def test_no_secret_is_written_in_the_compose_file():
     for key, value in example.items():
         if value and ("PASSWORD" in key or "KEY" in key):
             assert value not in text, key
+
+
+def test_the_mt5_profile_adds_a_terminal_whose_bridge_stays_private(project):
+    mt5 = _config(project)["services"]["mt5"]
+    assert mt5["profiles"] == ["mt5"]  # off unless `--profile mt5` asks for it
+    published = [str(p) for p in mt5.get("ports", [])]
+    assert published and all(p.startswith("127.0.0.1:") for p in published)
+    assert not any("8001" in p for p in published)  # the RPyC port runs code: never published
+    assert "8001" in " ".join(mt5["healthcheck"]["test"])
+    assert mt5["environment"]["PASSWORD"].startswith("replace-me")  # from .env

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 import numpy as np
@@ -124,3 +125,13 @@ def test_reconnects_back_off():
         assert b.account_info() is None
     assert attempts == [0.0, 1.0, 3.0, 7.0, 11.0]  # 1, 2, 4, then capped at 4
     assert b.health()["down_for_s"] == pytest.approx(11.75)
+
+
+def test_the_bridge_check_command(server, capsys):
+    from marketdata.mt5_bridge import main
+
+    assert main([server.address, "--timeout", "5"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["initialized"] and out["account"] == {"server": "Sim-Server", "currency": "USD"}
+    server.kill()
+    assert main([server.address, "--timeout", "5"]) == 1
