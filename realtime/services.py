@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
     """The configured broker; MT5 needs the MetaTrader5 module (or a bridge/simulator object)."""
     if settings.broker == "mt5":
+        from marketdata.mt5_utc import UTCTerminal
+        from marketdata.server_time import parse_server_tz
         from realtime.brokers.mt5 import MT5Broker
 
         if mt5_module is None:  # Windows: the MetaTrader5 module; elsewhere REALTIME_MT5_BRIDGE
@@ -44,6 +46,8 @@ def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
                 settings.mt5_bridge_backoff_s,
                 settings.mt5_bridge_max_backoff_s,
             )
+        if parse_server_tz(settings.mt5_server_tz)[0] is not None:  # a server clock other than UTC
+            mt5_module = UTCTerminal(mt5_module, settings.mt5_server_tz)
         broker = MT5Broker(mt5_module, magic=settings.mt5_magic, deviation=settings.mt5_deviation)
         broker.connect()
         return broker

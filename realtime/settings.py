@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # MetaTrader5 Docker images); unset: ``import MetaTrader5`` in this process (Windows).
     mt5_bridge: str | None = None
     mt5_bridge_timeout_s: float = Field(default=30.0, gt=0.0)
+    # The broker's server clock (UTC, an IANA zone such as Europe/Athens, or ny-close): MT5 stamps
+    # ticks, bars and deals with it; the service converts to UTC both ways.
+    mt5_server_tz: str = "UTC"
     # A dropped bridge is retried after this delay, doubling up to the maximum.
     mt5_bridge_backoff_s: float = Field(default=0.5, gt=0.0)
     mt5_bridge_max_backoff_s: float = Field(default=30.0, gt=0.0)
