@@ -204,6 +204,8 @@ class LocalAccount(Protocol):
         working: Sequence[tuple[str, OrderIntent]] = (),
         balance: float | None = None,
         swap_through: Mapping[str, dt.datetime] | None = None,
+        ids_after: int = 0,
     ) -> None:
-        """Rebuild the account from the ledger's open positions, working orders and balance."""
+        """Rebuild the account from the ledger's open positions, working orders and balance;
+        new broker ids start above ``ids_after``."""
         ...

@@ -225,10 +225,12 @@ class PaperBroker:
         working: Sequence[tuple[str, OrderIntent]] = (),
         balance: float | None = None,
         swap_through: Mapping[str, dt.datetime] | None = None,
+        ids_after: int = 0,
     ) -> None:
         """Rebuild the account from the ledger after a restart (paper keeps no state of its
         own): open positions, resting limit orders under their broker ids, the balance, and per
-        position (by broker id) the time its swap is settled to (absent: from the next quote)."""
+        position (by broker id) the time its swap is settled to (absent: from the next quote);
+        new ids start above ``ids_after`` (the ledger's largest broker id)."""
         with self._lock:
             if balance is not None:
                 self.balance = balance
@@ -239,8 +241,10 @@ class PaperBroker:
                 self._working[oid] = intent
             used = [int(i) for i in [*(p.broker_position_id for p in positions), *(o for o, _ in working)]
                     if i.isdigit()]
-            if used:  # new ids continue after the restored ones
-                self._ids = itertools.count(max(max(used) + 1, next(self._ids)))
+            # New ids continue after every id the ledger ever booked (deals of closed positions
+            # included), not only after the restored ones.
+            floor = max([*used, ids_after]) + 1
+            self._ids = itertools.count(max(floor, next(self._ids)))
 
     def positions(self) -> list[BrokerPosition]:
         """Open paper positions."""

@@ -241,6 +241,22 @@ class Ledger:
         with self._reader() as c:
             return totals.lifetime_pnl(c)
 
+    def max_broker_id(self) -> int:
+        """The largest numeric broker id (order, deal or position) the ledger has ever booked, 0
+        if none: an in-process broker numbers on from here after a restart, so a new deal can
+        never carry the id of one booked before it (and be taken for already booked)."""
+        cols = (t.orders.c.broker_order_id, t.fills.c.broker_deal_id, t.positions.c.broker_position_id)
+        best = 0
+        with self._reader() as c:
+            for col in cols:
+                # Numeric strings order by length, then text: no CAST, which differs by backend.
+                q = sa.select(col).where(col.is_not(None)).order_by(sa.func.length(col).desc(), col.desc())
+                for (value,) in c.execute(q.limit(50)):
+                    if str(value).isdigit():
+                        best = max(best, int(value))
+                        break
+        return best
+
     def swaps_through(self) -> dict[int, dt.datetime]:
         """The last rollover whose swap is booked, per position id."""
         with self._reader() as c:

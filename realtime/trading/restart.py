@@ -48,4 +48,5 @@ def restore_account(broker: LocalAccount, ledger: Ledger, opening_balance: float
         opening_balance + ledger.lifetime_pnl(),
         # Swap is settled up to the last rollover booked, else from the position's opening.
         {broker_pos[p.id]: swapped.get(p.id, p.opened_at) for p in positions},
+        ids_after=ledger.max_broker_id(),
     )
