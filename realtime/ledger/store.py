@@ -251,9 +251,10 @@ class Ledger:
             for col in cols:
                 # Numeric strings order by length, then text: no CAST, which differs by backend.
                 q = sa.select(col).where(col.is_not(None)).order_by(sa.func.length(col).desc(), col.desc())
-                for (value,) in c.execute(q.limit(50)):
-                    if str(value).isdigit():
-                        best = max(best, int(value))
+                for value in c.execute(q.limit(50)).scalars():
+                    text = str(value)
+                    if text.isdigit():
+                        best = max(best, int(text))
                         break
         return best
 
