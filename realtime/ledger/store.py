@@ -251,7 +251,8 @@ class Ledger:
             for col in cols:
                 # Numeric strings order by length, then text: no CAST, which differs by backend.
                 q = sa.select(col).where(col.is_not(None)).order_by(sa.func.length(col).desc(), col.desc())
-                for value in c.execute(q.limit(50)).scalars():
+                values: list[object] = list(c.execute(q.limit(50)).scalars())
+                for value in values:
                     text = str(value)
                     if text.isdigit():
                         best = max(best, int(text))
