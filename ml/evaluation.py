@@ -17,6 +17,7 @@ from ml.costs.currency import fx_symbol
 from ml.dataset import FeatureStore
 from ml.models import SignalModel, signal_from_prob
 from ml.optimize.overfitting import deflated_sharpe_ratio
+from ml.policy import TradingPolicy
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class EvaluationConfig:
     cash: float = 100_000.0
     fraction: float = 1.0
     account_currency: str = "USD"  # every money figure, converted at each bar's rate
+    policy: TradingPolicy | None = None  # None: TradingPolicy(fraction=fraction)
+
+    def trading_policy(self) -> TradingPolicy:
+        """The policy the evaluation trades, the one the live auto-trader uses too."""
+        return self.policy or TradingPolicy(fraction=self.fraction)
 
 
 def signals_for_bars(model: SignalModel, symbol: str, bars: pd.DataFrame, feats: pd.DataFrame) -> np.ndarray:
@@ -64,8 +70,9 @@ def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], st
         inst = get_instrument(symbol)
         cross = fx_symbol(inst, cfg.account_currency)  # GBPJPY in USD converts through USDJPY
         fx_bars = store.read_bars(cross, start.date(), end) if cross else None
-        results[symbol] = run_backtest(bars, signal, inst, costs, cash=cfg.cash,
-                                       fraction=cfg.fraction, fx_bars=fx_bars)
+        policy = cfg.trading_policy()
+        results[symbol] = run_backtest(bars, policy.targets(signal), inst, costs, cash=cfg.cash,
+                                       fx_bars=fx_bars, **policy.backtest_kwargs(inst))
     return pooled_metrics(results, n_trials), results
 
 

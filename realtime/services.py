@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from ml.costs import CostModel
+from ml.policy import TradingPolicy
 from realtime.access.auth import Authenticator
 from realtime.access.ratelimit import TokenBucketLimiter, make_limiter
 from realtime.brokers.base import Broker, LocalAccount
@@ -56,9 +57,20 @@ def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
             commission_per_lot=settings.commission_per_lot,
             slippage_pips=settings.slippage_pips,
             apply_swap=settings.paper_swap,
+            account_currency=settings.account_currency,
         ),
         balance=settings.paper_balance,
         leverage=settings.leverage,
+    )
+
+
+def trading_policy(settings: Settings) -> TradingPolicy:
+    """The auto-trader's policy: the same object the evaluation backtest trades, sized in lots."""
+    return TradingPolicy(
+        long_only=settings.auto_trade_long_only,
+        lots=settings.auto_trade_lots,
+        stop_loss_pips=settings.auto_trade_stop_loss_pips,
+        take_profit_pips=settings.auto_trade_take_profit_pips,
     )
 
 
@@ -163,7 +175,7 @@ def build_services(
         risk,
         orders,
         desk,
-        AutoTrader(desk, cfg.auto_trade_symbols, cfg.auto_trade_lots),
+        AutoTrader(desk, cfg.auto_trade_symbols, trading_policy(cfg)),
         auth,
         make_limiter(cfg.rate_limit_per_s, cfg.rate_limit_burst, cfg.redis_url, "api"),
         make_limiter(

@@ -79,7 +79,13 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     nats_subject_prefix: str = "alphaforge"
     auto_trade_symbols: list[str] = []
+    # The auto-trader's trading policy (ml.policy.TradingPolicy, as the evaluation backtest's):
+    # lots per position, long-only, stops in pips from the entry.
     auto_trade_lots: float = 0.1
+    auto_trade_long_only: bool = False
+    auto_trade_stop_loss_pips: float | None = Field(default=None, gt=0.0)
+    auto_trade_take_profit_pips: float | None = Field(default=None, gt=0.0)
+    account_currency: str = Field(default="USD", pattern="^[A-Z]{3}$")  # every money figure is in it
     # risk
     max_order_lots: float = 10.0
     max_position_lots: float = 20.0

@@ -36,6 +36,7 @@ from ml.optimize.walkforward import (
     evaluate_candidate,
     walk_forward_selection,
 )
+from ml.policy import TradingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def _init_worker(context: dict[str, Any]) -> None:
 def _evaluate(params: dict[str, Any]) -> CandidateResult:
     c = _CTX
     return evaluate_candidate(c["bars"], c["strategy"], params, c["instrument"], c["costs"],
-                              c["wf"], c["backtest_kwargs"])
+                              c["wf"], c["backtest_kwargs"], c["policy"])
 
 
 @dataclass
@@ -153,8 +154,11 @@ def overfitting_stats(candidates: list[CandidateResult], best: CandidateResult, 
 
 
 def optimize(bars: pd.DataFrame, spec: SearchSpec, instrument: Instrument, costs: CostModel,
-             wf: WalkForward, backtest_kwargs: dict[str, Any] | None = None) -> SearchResult:
-    """Run the search; see the module docstring for what is optimised and what is reported."""
+             wf: WalkForward, backtest_kwargs: dict[str, Any] | None = None,
+             policy: TradingPolicy | None = None) -> SearchResult:
+    """Run the search; see the module docstring for what is optimised and what is reported.
+    Every candidate's signal trades through ``policy`` (the default :class:`TradingPolicy`),
+    as the evaluation backtest and the live auto-trader do."""
     if spec.strategy not in STRATEGIES:
         raise OptimizationError(f"unknown strategy {spec.strategy!r}; known: {sorted(STRATEGIES)}")
     if spec.method not in ("grid", "optuna"):
@@ -163,7 +167,8 @@ def optimize(bars: pd.DataFrame, spec: SearchSpec, instrument: Instrument, costs
     wf.folds(len(bars))
     bt_kwargs = {"cash": 100_000.0, **(backtest_kwargs or {})}
     context = {"bars": bars, "strategy": spec.strategy, "instrument": instrument,
-               "costs": costs, "wf": wf, "backtest_kwargs": bt_kwargs}
+               "costs": costs, "wf": wf, "backtest_kwargs": bt_kwargs,
+               "policy": policy or TradingPolicy()}
     if spec.workers > 1:
         executor = ProcessPoolExecutor(max_workers=spec.workers, initializer=_init_worker,
                                        initargs=(context,),

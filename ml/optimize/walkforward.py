@@ -23,6 +23,7 @@ from ml.backtest.bars import load_bars
 from ml.backtest.metrics import bars_per_year, sharpe_ratio
 from ml.backtest.strategies import sma_cross_signal
 from ml.errors import MLError
+from ml.policy import TradingPolicy
 
 
 class OptimizationError(MLError, ValueError):
@@ -86,14 +87,21 @@ class CandidateResult:
 
 def evaluate_candidate(bars: pd.DataFrame, strategy: str, params: dict[str, Any],
                        instrument: Instrument, costs: CostModel, wf: WalkForward,
-                       backtest_kwargs: dict[str, Any] | None = None) -> CandidateResult:
-    """Backtest ``params`` once and score each fold in and out of sample."""
+                       backtest_kwargs: dict[str, Any] | None = None,
+                       policy: TradingPolicy | None = None) -> CandidateResult:
+    """Backtest ``params`` once, trading the signal through ``policy`` (the default
+    :class:`TradingPolicy`), and score each fold in and out of sample."""
     try:
         signal_fn, _valid = STRATEGIES[strategy]
     except KeyError:
         raise OptimizationError(f"unknown strategy {strategy!r}; known: {sorted(STRATEGIES)}") from None
-    signal = signal_fn(bars, **params)
-    kwargs = {"cash": 100_000.0, **(backtest_kwargs or {})}
+    policy = policy or TradingPolicy()
+    signal = policy.targets(signal_fn(bars, **params))
+    extra = backtest_kwargs or {}
+    own = policy.backtest_kwargs(instrument)
+    if extra.keys() & {"units", "fraction", "all_in", "vol_target"}:  # the caller sizes
+        own = {k: v for k, v in own.items() if k not in ("units", "fraction")}
+    kwargs = {"cash": 100_000.0, **own, **extra}
     res = run_backtest(bars, signal, instrument, costs, **kwargs)
     eq = res.equity.to_numpy()
     returns = np.diff(eq, prepend=kwargs["cash"]) / np.r_[kwargs["cash"], eq[:-1]]

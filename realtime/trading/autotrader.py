@@ -1,10 +1,13 @@
-"""The auto-trader: follows the champion model's signal on the configured symbols with its own
-positions, never a trader's."""
+"""The auto-trader: trades the champion model's signal on the configured symbols through the
+one trading policy the evaluation backtest and the optimiser use (:class:`ml.policy.TradingPolicy`),
+with its own positions, never a trader's."""
 
 from __future__ import annotations
 
 import logging
 
+from marketdata.instruments import get_instrument
+from ml.policy import TradingPolicy
 from realtime.brokers.base import Side
 from realtime.errors import RealtimeError
 from realtime.inference.signals import Signal
@@ -19,11 +22,13 @@ AUTO = Principal(SYSTEM_USER_ID, "auto-trader", "trader", "auto")
 
 
 class AutoTrader:
-    """Trades ``lots`` on each signal of ``symbols`` through the desk: open on a direction, flip on
-    a reversal, hold on a flat signal."""
+    """Holds, per signal of ``symbols``, the position ``policy`` targets: long on +1, short on
+    -1, flat on 0, and flat after its stop or target closed a position until the signal turns."""
 
-    def __init__(self, desk: Desk, symbols: list[str], lots: float):
-        self.desk, self.symbols, self.lots = desk, set(symbols), lots
+    def __init__(self, desk: Desk, symbols: list[str], policy: TradingPolicy):
+        self.desk, self.symbols, self.policy = desk, set(symbols), policy
+        self._held: dict[str, int] = {}  # the direction last held per symbol
+        self._blocked: dict[str, int] = {}
 
     def positions(self, symbol: str) -> list[PositionRow]:
         """Open positions in ``symbol`` that the auto-trader opened itself (an opening order of the
@@ -39,19 +44,34 @@ class AutoTrader:
         return out
 
     def on_signal(self, sig: Signal) -> None:
-        """Follow the signal on an auto-traded symbol: open on a direction, flip on a reversal."""
-        if sig.symbol not in self.symbols or sig.signal == 0:
+        """Move the auto-trader's position in ``sig.symbol`` to the policy's target."""
+        if sig.symbol not in self.symbols:
             return
-        side: Side = "buy" if sig.signal > 0 else "sell"
         mine = self.positions(sig.symbol)
-        if any(p.side == side for p in mine):
+        current = 0 if not mine else (1 if mine[0].side == "buy" else -1)
+        if self._held.get(sig.symbol, 0) != 0 and current == 0:
+            # closed without us (its stop or target at the broker): flat until the signal turns
+            self._blocked[sig.symbol] = self._held[sig.symbol]
+        target, self._blocked[sig.symbol] = self.policy.target(sig.signal, self._blocked.get(sig.symbol, 0))
+        self._held[sig.symbol] = current
+        if target == current and all((p.side == "buy") == (target > 0) for p in mine):
             return
         try:
-            for p in mine:  # opposite exposure: close first
+            for p in mine:  # the wrong side, or a flat target: close first
                 self.desk.close_position(AUTO, p.id, client_order_id=f"auto-close-{p.id}")
+            self._held[sig.symbol] = 0
+            if target == 0:
+                return
+            side: Side = "buy" if target > 0 else "sell"
+            sl = tp = None
+            quote = self.desk.broker.quote(sig.symbol)
+            if quote is not None:  # levels from the touch the market order fills at
+                touch = quote.ask if target > 0 else quote.bid
+                sl, tp = self.policy.stops(get_instrument(sig.symbol), side, touch)
             cid = f"auto-{sig.symbol}-{int(sig.features_ts.timestamp())}"
-            self.desk.place(
-                AUTO, OrderIn(symbol=sig.symbol, side=side, volume=self.lots, client_order_id=cid)
-            )
+            order = OrderIn(symbol=sig.symbol, side=side, volume=self.policy.order_lots(),
+                            client_order_id=cid, sl=sl, tp=tp)
+            self.desk.place(AUTO, order)
+            self._held[sig.symbol] = target
         except RealtimeError as exc:
             log.warning("auto-trade on %s skipped: %s", sig.symbol, exc)

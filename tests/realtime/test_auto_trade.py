@@ -44,13 +44,16 @@ def test_auto_trading_opens_flips_and_never_touches_a_traders_positions(ledger_d
         assert svc.ledger.get_order(short.order_id).user_id == AUTO.user_id
         auto_trade(svc, signal(-1, 1))  # same direction: already short, nothing more
         assert auto_open() == [short]
-        auto_trade(svc, signal(0, 2))  # flat signal: holds
-        assert auto_open() == [short]
-        auto_trade(svc, signal(1, 3))  # reversal: close the short, open a long
+        auto_trade(svc, signal(0, 2))  # flat signal: flat, as in the evaluation backtest
+        assert auto_open() == []
+        assert svc.ledger.get_position(short.id).status == "closed"
+        auto_trade(svc, signal(-1, 3))  # short again
+        [short] = auto_open()
+        auto_trade(svc, signal(1, 4))  # reversal: close the short, open a long
         [long] = auto_open()
         assert (long.side, long.volume) == ("buy", 0.2)
         assert svc.ledger.get_position(short.id).status == "closed"
-        auto_trade(svc, signal(-1, 4))  # and back
+        auto_trade(svc, signal(-1, 5))  # and back
         [short2] = auto_open()
         assert short2.side == "sell" and svc.ledger.get_position(long.id).status == "closed"
         # The trader's positions, long and short, went through every flip untouched.
