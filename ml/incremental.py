@@ -173,6 +173,8 @@ class IncrementalFeatures:
         """Add a closed bar; return its features, or None while history is too short."""
         fs = self.fs
         bid_high, bid_low, bid_close, ask_high, ask_low, ask_close, spread = _prices(bar)
+        if fs.version >= 2:  # read before any state moves: a bar without them changes nothing
+            spread_max, ticks = _number(bar, "spread_max"), _number(bar, "tick_count")
         mid = (bid_close + ask_close) / 2.0
         high, low = (bid_high + ask_high) / 2.0, (bid_low + ask_low) / 2.0
         log_mid = math.log(mid)
@@ -201,9 +203,9 @@ class IncrementalFeatures:
             out["macd_signal"] = self._ema_sig.push(macd) if macd == macd else math.nan
             out[f"bb_pos_{fs.bb_window}"] = _z(self._bb, mid) / 2.0
             out[f"zscore_{fs.z_window}"] = _z(self._z_mid, mid)
-            out["spread_max_bps"] = float(bar["spread_max"]) / mid * 1e4  # type: ignore[arg-type]
+            out["spread_max_bps"] = spread_max / mid * 1e4
             out[f"spread_z_{fs.z_window}"] = _z(self._z_spread, spread)
-            out[f"ticks_z_{fs.z_window}"] = _z(self._z_ticks, float(bar["tick_count"]))  # type: ignore[arg-type]
+            out[f"ticks_z_{fs.z_window}"] = _z(self._z_ticks, ticks)
         if fs.calendar:
             _calendar(pd.Timestamp(bar["ts"]), fs, out)
         self.seen += 1
@@ -224,6 +226,13 @@ class IncrementalFeatures:
 def _z(window: RollingWindow, x: float) -> float:
     window.push(x)
     return window.zscore(x) if window.full else math.nan
+
+
+def _number(bar: Mapping[str, object], column: str) -> float:
+    try:
+        return float(bar[column])  # type: ignore[arg-type]
+    except KeyError:
+        raise InvalidBarsError(f"bar lacks column {column!r}") from None
 
 
 def _prices(bar: Mapping[str, object]) -> list[float]:

@@ -83,7 +83,8 @@ def test_a_bad_bar_is_refused_and_changes_nothing(symbol_bars):
     for bar in records[:150]:
         a.update(bar)
         b.update(bar)
-    for bad in ({**records[150], "bid_close": float("nan")}, {**records[150], "ask_low": 0.0}):
+    no_ticks = {k: v for k, v in records[150].items() if k != "tick_count"}
+    for bad in ({**records[150], "bid_close": float("nan")}, {**records[150], "ask_low": 0.0}, no_ticks):
         with pytest.raises(InvalidBarsError):
             a.update(bad)
     for bar in records[150:]:
