@@ -269,12 +269,24 @@ class PaperBroker:
     def _check_margin(self, intent: OrderIntent, q: Quote) -> None:
         """Refuse an opening order whose margin exceeds the free margin (as a broker would)."""
         pnl, margin = self._book.marked(self._quotes, self.leverage)
-        free = self.balance + pnl - margin
-        price = intent.price if intent.price is not None else (q.ask if intent.side == "buy" else q.bid)
-        inst = get_instrument(intent.symbol)
-        needed = required_margin(inst, intent.volume, price, self.leverage, self._fx(inst))
+        # Resting limit orders reserve their margin: each may fill on the next quote, so a book
+        # of them must never add up to more than the account could carry once they do.
+        free = self.balance + pnl - margin - sum(self._margin_of(o) for o in self._working.values())
+        needed = self._margin_of(intent, q)
         if needed > free:
             raise BrokerError(f"not enough free margin: the order needs {needed:,.2f}, {free:,.2f} is free")
+
+    def _margin_of(self, o: OrderIntent, q: Quote | None = None) -> float:
+        """The margin ``o`` takes once filled (at its limit, else at the touch); 0 for a close."""
+        if o.close_position is not None:
+            return 0.0
+        if o.price is not None:
+            price = o.price
+        else:
+            assert q is not None
+            price = q.ask if o.side == "buy" else q.bid
+        inst = get_instrument(o.symbol)
+        return required_margin(inst, o.volume, price, self.leverage, self._fx(inst))
 
     def ping(self) -> bool:
         """Always reachable."""

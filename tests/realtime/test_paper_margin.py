@@ -68,6 +68,23 @@ def test_an_order_beyond_free_margin_is_refused() -> None:
     assert b.positions() == []
 
 
+def test_resting_limit_orders_reserve_their_margin() -> None:
+    b = PaperBroker(CostModel(apply_swap=False), balance=1_000.0, leverage=30.0)
+    b.update_quote(Quote("EURUSD", 1.1000, 1.1001, T0))
+    placed = []
+    for i in range(10):  # sell limits above the market, 0.2 lots (~740 margin) each
+        try:
+            placed.append(b.submit(OrderIntent(i, "EURUSD", "sell", "limit", 0.2, price=1.1100)))
+        except BrokerError as exc:
+            assert "not enough free margin" in str(exc)
+    assert len(placed) == 1  # the second would need more than the first left free
+    with pytest.raises(BrokerError, match="not enough free margin"):
+        b.submit(OrderIntent(11, "EURUSD", "sell", "market", 0.2))
+    b.update_quote(Quote("EURUSD", 1.1100, 1.1101, T0 + dt.timedelta(seconds=1)))  # the limit fills
+    acct = b.account()
+    assert len(b.positions()) == 1 and acct.margin <= acct.equity
+
+
 def test_the_app_records_a_margin_refusal(ledger_dir: Path) -> None:
     with TestClient(create_app(settings_for(ledger_dir, paper_balance=1_000.0))) as c:
         body = {"symbol": "EURUSD", "side": "buy", "volume": 1.0, "client_order_id": uuid.uuid4().hex}
