@@ -57,11 +57,11 @@ class Settings(BaseSettings):
     ledger_url: str | None = None  # default: SQLite (WAL) at data_dir/ledger.db
     ledger_schema: str | None = None  # PostgreSQL schema (tests use a throwaway one)
     broker: Literal["paper", "mt5"] = "paper"
-    paper_balance: float = 100_000.0
-    commission_per_lot: float = 3.5
-    slippage_pips: float = 0.0
+    paper_balance: float = Field(default=100_000.0, gt=0.0)
+    commission_per_lot: float = Field(default=3.5, ge=0.0)
+    slippage_pips: float = Field(default=0.0, ge=0.0)
     paper_swap: bool = True  # overnight swap at the 17:00 New York rollover, as the backtest charges
-    leverage: float = 30.0
+    leverage: float = Field(default=30.0, gt=0.0, le=1000.0)
     mt5_magic: int = 234000
     mt5_deviation: int = 20
     # host:port of a classic RPyC server whose Python has the MetaTrader5 module (mt5linux, the
@@ -81,29 +81,34 @@ class Settings(BaseSettings):
     auto_trade_symbols: list[str] = []
     # The auto-trader's trading policy (ml.policy.TradingPolicy, as the evaluation backtest's):
     # lots per position, long-only, stops in pips from the entry.
-    auto_trade_lots: float = 0.1
+    auto_trade_lots: float = Field(default=0.1, gt=0.0)
     auto_trade_long_only: bool = False
     auto_trade_stop_loss_pips: float | None = Field(default=None, gt=0.0)
     auto_trade_take_profit_pips: float | None = Field(default=None, gt=0.0)
     account_currency: str = Field(default="USD", pattern="^[A-Z]{3}$")  # every money figure is in it
     # risk
-    max_order_lots: float = 10.0
-    max_position_lots: float = 20.0
-    max_total_exposure_lots: float = 50.0
-    max_daily_loss: float = 5_000.0
-    max_drawdown: float = 0.2
+    # Validated: a negative or zero limit would refuse everything or nothing without a word.
+    max_order_lots: float = Field(default=10.0, gt=0.0)
+    max_position_lots: float = Field(default=20.0, gt=0.0)
+    max_total_exposure_lots: float = Field(default=50.0, gt=0.0)
+    # Per user, working orders included: one trader cannot take the whole desk's room.
+    max_user_position_lots: float = Field(default=10.0, gt=0.0)
+    max_user_exposure_lots: float = Field(default=25.0, gt=0.0)
+    max_daily_loss: float = Field(default=5_000.0, gt=0.0)
+    max_drawdown: float = Field(default=0.2, gt=0.0, le=1.0)
     flatten_on_kill: bool = False  # the drawdown kill switch also closes every position
     # Kill-switch watch: read the broker's equity at most this often on quotes and orders
     # (0 = every one); a read is a pass over open positions (paper) or a round trip (MT5).
     equity_check_s: float = Field(default=0.05, ge=0.0)
     trading_hours_utc: tuple[int, int] = (0, 24)  # [start, end) UTC; (22, 6) wraps midnight
-    max_quote_age_s: float = 0.0  # 0 = do not check staleness (replayed history is old on purpose)
+    # 0 = do not check staleness (replayed history is old on purpose)
+    max_quote_age_s: float = Field(default=0.0, ge=0.0)
     # Ticks dated more than this ahead of the wall clock are dropped (one would freeze the bars).
     max_tick_future_s: float = Field(default=5.0, ge=0.0)
     # limits and web
-    rate_limit_per_s: float = 20.0
-    rate_limit_burst: int = 40
-    explain_rate_limit_per_min: float = 6.0
+    rate_limit_per_s: float = Field(default=20.0, gt=0.0)
+    rate_limit_burst: int = Field(default=40, ge=1)
+    explain_rate_limit_per_min: float = Field(default=6.0, gt=0.0)
     # Password guessing at /auth/token, per username and per client IP (scrypt per attempt).
     login_rate_per_min: float = Field(default=6.0, gt=0.0)
     login_burst: int = Field(default=5, ge=1)
@@ -114,7 +119,7 @@ class Settings(BaseSettings):
     ws_auth_check_s: float = Field(default=5.0, gt=0.0)
     cors_origins: list[str] = []
     otel: bool = False  # FastAPI's OpenTelemetry traces/metrics/logs (exporters via OTEL_* variables)
-    max_body_bytes: int = 16_384
+    max_body_bytes: int = Field(default=16_384, ge=1024)
     max_header_bytes: int = Field(default=16_384, ge=1024)
     # Rate limits shared by every worker and replica through Redis (e.g. redis://127.0.0.1:6379/0);
     # None keeps them in this process, which is right for one worker only.

@@ -235,6 +235,14 @@ class Ledger:
         with self._reader() as c:
             return totals.snapshot(c, symbol, day, exclude_order_id)
 
+    def user_exposure(
+        self, user_id: int, symbol: str, exclude_order_id: int | None = None
+    ) -> tuple[float, float]:
+        """One user's net lots of ``symbol`` and gross lots, its working opening orders counted
+        (see :func:`realtime.ledger.totals.user_snapshot`)."""
+        with self._reader() as c:
+            return totals.user_snapshot(c, user_id, symbol, exclude_order_id)
+
     def lifetime_pnl(self) -> float:
         """Realised P&L net of commissions since the ledger began (a paper account's balance
         is its opening balance plus this)."""

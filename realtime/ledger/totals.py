@@ -50,6 +50,42 @@ SNAPSHOT = sa.select(
 )
 
 
+_p = t.positions.c
+_MINE = _o.user_id == sa.bindparam("uid")
+_OPENED_BY = sa.and_(_p.status == "open", _p.order_id.in_(sa.select(_o.id).where(_MINE)))
+_P_SIGNED = sa.case((_p.side == "buy", _p.volume), else_=-_p.volume)
+
+# One user's share of the book: the positions its orders opened and its working opening orders,
+# so per-user limits charge resting orders to their owner rather than to the whole desk.
+USER_SNAPSHOT = sa.select(
+    sa.func.coalesce(
+        sa.select(sa.func.sum(_P_SIGNED))
+        .where(_OPENED_BY, _p.symbol == sa.bindparam("symbol"))
+        .scalar_subquery(),
+        0.0,
+    )
+    + sa.func.coalesce(
+        sa.select(sa.func.sum(_SIGNED))
+        .where(_WORKING, _MINE, _o.symbol == sa.bindparam("symbol"))
+        .scalar_subquery(),
+        0.0,
+    ),
+    sa.func.coalesce(sa.select(sa.func.sum(_p.volume)).where(_OPENED_BY).scalar_subquery(), 0.0)
+    + sa.func.coalesce(sa.select(sa.func.sum(_o.volume)).where(_WORKING, _MINE).scalar_subquery(), 0.0),
+)
+
+
+def user_snapshot(
+    c: sa.Connection, user_id: int, symbol: str, exclude_order_id: int | None = None
+) -> tuple[float, float]:
+    """(net lots of ``symbol``, gross lots over all symbols) of ``user_id``'s open positions and
+    working opening orders other than ``exclude_order_id``."""
+    params = {"uid": user_id, "symbol": symbol, "oid": -1 if exclude_order_id is None else exclude_order_id}
+    row: sa.Row[float, float] = c.execute(USER_SNAPSHOT, params).one()
+    net, gross = row
+    return float(net), float(gross)
+
+
 def _upsert(dialect: str, table: sa.Table, key: str, cols: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT (key) DO UPDATE SET col = col + excluded.col, for both backends."""
     ins = _INSERT[dialect](table).values({k: sa.bindparam(k) for k in (key, *cols)})

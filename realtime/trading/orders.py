@@ -119,6 +119,8 @@ class OrderService:
                     f"the {self.broker.name} broker is unreachable (no quote or account)"
                 )
             net, gross, day_pnl = self.ledger.risk_totals(o.symbol, now.date(), order.id)
+            closing = position_id is not None
+            mine = (0.0, 0.0) if closing else self.ledger.user_exposure(who.user_id, o.symbol, order.id)
             self.risk.check(
                 o.symbol,
                 o.side,
@@ -127,7 +129,8 @@ class OrderService:
                 day_pnl,
                 quote,
                 now,
-                closing=position_id is not None,
+                closing=closing,
+                user_exposure=mine,
             )
         except (RiskRejectedError, BrokerError) as exc:
             status = "failed" if isinstance(exc, BrokerUnavailableError) else "rejected"

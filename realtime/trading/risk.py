@@ -35,6 +35,10 @@ class RiskLimits:
     max_quote_age_s: float = 0.0
     # How far a quote's time may lie ahead of the clock before it counts as stale (clock skew).
     future_tolerance_s: float = 5.0
+    # Per user (its positions and working orders), so that one trader cannot take the whole
+    # desk's room: below the desk-wide limits, several traders are needed to fill those.
+    max_user_position_lots: float = 10.0
+    max_user_exposure_lots: float = 25.0
 
 
 def in_trading_hours(hour: int, window: tuple[int, int]) -> bool:
@@ -138,6 +142,7 @@ class RiskManager:
         quote: Quote | None,
         now: dt.datetime,
         closing: bool = False,
+        user_exposure: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         """Raise KillSwitchError (423) or RiskRejectedError (403) when the order breaks a limit.
 
@@ -175,6 +180,17 @@ class RiskManager:
             raise RiskRejectedError(
                 f"total exposure would be {gross + volume:.2f} lots, over the "
                 f"{lim.max_total_exposure_lots} limit"
+            )
+        user_net, user_gross = user_exposure  # the same, of the ordering user only
+        if abs(user_net + signed) > lim.max_user_position_lots:
+            raise RiskRejectedError(
+                f"your {symbol} position would be {user_net + signed:+.2f} lots (working orders "
+                f"included), over the {lim.max_user_position_lots} per-user limit"
+            )
+        if user_gross + volume > lim.max_user_exposure_lots:
+            raise RiskRejectedError(
+                f"your exposure would be {user_gross + volume:.2f} lots (working orders included), "
+                f"over the {lim.max_user_exposure_lots} per-user limit"
             )
         # Open losses count too: realised P&L alone lets a desk keep adding to a losing book.
         day = daily_pnl + self.unrealised_pnl
