@@ -21,6 +21,7 @@ from realtime import openapi
 from realtime.access.body_limit import BodySizeLimit
 from realtime.brokers.base import Broker
 from realtime.errors import ModelReloadError, RateLimitedError, RealtimeError
+from realtime.feeds.base import Feed
 from realtime.inference.model import load_by_alias
 from realtime.inference.signals import SignalEngine
 from realtime.routes import admin, auth, explain, health, orders, positions, signals, ws
@@ -71,7 +72,9 @@ def _configure_logging(cfg: Settings) -> None:
     configure_logging(cfg.log_level, secrets)
 
 
-def create_app(settings: Settings | None = None, mt5_module: Any = None, feed: Any = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, mt5_module: Any = None, feed: Feed | None = None
+) -> FastAPI:
     """Build the app; settings default to the environment. ``mt5_module``: the MetaTrader5 module
     or a stand-in (bridge, simulator); ``feed``: a Feed object overriding ``settings.feed``."""
     cfg = settings or Settings()  # type: ignore[call-arg]

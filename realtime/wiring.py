@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from realtime.feeds.base import Feed
 from realtime.inference.signals import Signal
 from realtime.services import Services
 from realtime.trading.sync import BrokerSync, run_periodically
@@ -35,7 +36,7 @@ def wire_signals(svc: Services) -> None:
     svc.engine.listeners.append(_on_signal)
 
 
-async def start_background(svc: Services, feed: Any = None) -> list[asyncio.Task[Any]]:
+async def start_background(svc: Services, feed: Feed | None = None) -> list[asyncio.Task[Any]]:
     """Connect NATS when configured, start the feed, alias polling and the broker sync; return
     the tasks."""
     cfg = svc.settings
