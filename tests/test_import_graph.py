@@ -180,3 +180,21 @@ def test_frameworks_stay_in_their_packages(lib):
     _, external = graph()
     wrong = sorted(m for m, libs in external.items() if lib in libs and m.split(".")[0] not in CONFINED[lib])
     assert wrong == []
+
+
+def test_only_the_broker_factory_knows_a_concrete_broker():
+    # Everything else asks the Broker interface what a broker can do (its capabilities).
+    edges, _ = graph()
+    concrete = {m for m in edges if m.startswith("realtime.brokers.") and m != "realtime.brokers.base"}
+    concrete -= {"realtime.brokers.mt5_constants"}
+    users = sorted(
+        src
+        for src, targets in edges.items()
+        if targets & concrete and not src.startswith("realtime.brokers.")
+    )
+    assert users == ["realtime.services"]
+
+
+def test_the_realtime_root_keeps_a_few_loose_modules():
+    loose = sorted(p.name for p in (REPO / "realtime").glob("*.py") if p.name != "__init__.py")
+    assert len(loose) <= 12, loose
