@@ -21,7 +21,14 @@ def check_order_input(o: OrderIn, reference: float | None) -> None:
         raise BadOrderError("a limit order needs a price")
     if o.type == "market" and o.price is not None:
         raise BadOrderError("a market order takes no price; use type=limit")
-    ref = o.price if o.type == "limit" else reference
+    # sl/tp are checked against the price the order will fill at: the touch for a market order
+    # and for a limit that is marketable now (it fills at the touch, better than its limit),
+    # the limit price for one that rests.
+    ref = reference
+    if o.type == "limit" and o.price is not None:
+        buy_now = o.side == "buy" and reference is not None and reference <= o.price
+        sell_now = o.side == "sell" and reference is not None and reference >= o.price
+        ref = reference if buy_now or sell_now else o.price
     if ref is None:
         return
     buy = o.side == "buy"

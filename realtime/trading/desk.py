@@ -20,7 +20,13 @@ from typing import Any, cast
 import pandas as pd
 
 from realtime.brokers.base import AccountState, Broker, ExecReport, LocalAccount, Quote, SwapReport
-from realtime.errors import BrokerError, CloseVolumeError, KillSwitchError, NotFoundError
+from realtime.errors import (
+    BrokerError,
+    CloseVolumeError,
+    IdempotencyConflictError,
+    KillSwitchError,
+    NotFoundError,
+)
 from realtime.feeds.status import FeedStatus
 from realtime.ledger.accounts import Principal
 from realtime.ledger.halts import save_halt
@@ -136,6 +142,22 @@ class Desk:
         """Close all (or ``volume`` lots) of a position ``who`` may close with an opposite market
         order; NotFoundError when there is no such open position of theirs. The remaining volume
         is checked when the closing order is written, in its transaction."""
+        if client_order_id is not None:
+            # A retried close answers the original close, even once the position is closed;
+            # the same id on another position is a different request under a used key.
+            first = self.ledger.order_by_client_id(who.user_id, client_order_id)
+            if first is not None:
+                if first.position_id != position_id:
+                    raise IdempotencyConflictError(
+                        f"client_order_id {client_order_id!r} already names order {first.id}, "
+                        f"which closes position {first.position_id}, not {position_id}"
+                    )
+                if volume is not None and abs(first.volume - volume) > 1e-9:
+                    raise IdempotencyConflictError(
+                        f"client_order_id {client_order_id!r} already names a close of {first.volume} "
+                        f"lots, not {volume}"
+                    )
+                return first
         pos = self.ledger.get_position(position_id)
         if pos is None or pos.status != "open" or not self.orders.may_close(who, pos):
             raise NotFoundError(f"no open position {position_id}")

@@ -219,8 +219,17 @@ class OrderService:
         if not booked:  # booked before (the other of the live path and the broker sync)
             return False
         self.observe_status("filled")
-        self._emit_fill(order, report, order.user_id)
+        self._emit_fill(order, report, self._owner(order))
         return True
+
+    def _owner(self, order: OrderRow) -> int:
+        """Who a fill concerns: for a close, the user whose order opened the position (the
+        kill switch's flatten closes other users' positions under the system user)."""
+        if order.position_id is None:
+            return order.user_id
+        pos = self.ledger.get_position(order.position_id)
+        opener = self.ledger.get_order(pos.order_id) if pos is not None and pos.order_id else None
+        return opener.user_id if opener is not None else order.user_id
 
     def _emit_fill(self, order: OrderRow, report: ExecReport, user_id: int, **extra: object) -> None:
         payload: dict[str, object] = {
@@ -240,9 +249,7 @@ class OrderService:
             return False
         self.observe_status("filled")
         # The event goes to whoever opened the position (the closing order is the system's).
-        pos = self.ledger.get_position(order.position_id or 0)
-        opener = self.ledger.get_order(pos.order_id) if pos is not None and pos.order_id else None
-        owner = opener.user_id if opener is not None else order.user_id
+        owner = self._owner(order)
         self._emit_fill(order, report, owner, position_id=order.position_id, reason=report.reason)
         return True
 
