@@ -10,6 +10,7 @@ COPY ml ml
 COPY assets assets
 COPY orchestration orchestration
 COPY realtime realtime
+COPY cli cli
 COPY dbt dbt
 COPY deploy deploy
 # dagster-dbt reads dbt's manifest when the definitions load

@@ -35,7 +35,7 @@ setup-dev: $(DEV_STAMP) ## plus the dev extras
 
 demo: $(STAMP) dbt-parse ## the main job on the embedded defaults (SYMBOLS=, START=, END=, SOURCE=synthetic)
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/python -m orchestration.demo --symbols $(SYMBOLS) --start $(START) --end $(END) --source $(SOURCE)
+	$(BIN)/python -m cli.demo --symbols $(SYMBOLS) --start $(START) --end $(END) --source $(SOURCE)
 
 test: $(DEV_STAMP) dbt-parse ## the whole suite
 	$(BIN)/python -m pytest -q

@@ -35,6 +35,7 @@ class TrainingSetConfig(dg.Config):
 
     start: str = ""
     end: str = ""
+    symbols: str = ""  # comma separated; empty = ALPHAFORGE_SYMBOLS
     horizon: int = 15
     label: str = "forward"  # or "triple_barrier"
 
@@ -56,7 +57,8 @@ class GateConfig(dg.Config):
 def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
                  market: MarketDataResource) -> dict[str, Any]:
     """Stored features with labels over the training window, and its lineage."""
-    store, symbols = market.store(), configured_symbols()
+    store = market.store()
+    symbols = [s.strip() for s in config.symbols.split(",") if s.strip()] or configured_symbols()
     days = sorted({d for s in symbols for d in store.days("features", s)})
     if not days:
         raise dg.Failure("no features stored yet: materialise ticks, bars_1m and features first")

@@ -1,8 +1,9 @@
-"""Partitions: day x symbol for market data, configured from the environment at load time."""
+"""Partitions: day x symbol for market data, from the environment or from the caller's settings."""
 
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -16,11 +17,24 @@ def configured_symbols() -> list[str]:
     return [s.strip().upper() for s in raw.split(",") if s.strip()]
 
 
-daily = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("ALPHAFORGE_PARTITION_START", DEFAULT_START), timezone="UTC"
-)
-symbols = dg.StaticPartitionsDefinition(configured_symbols())
-day_x_symbol = dg.MultiPartitionsDefinition({"date": daily, "symbol": symbols})
+def configured_start() -> str:
+    """First day of the daily partitions (ALPHAFORGE_PARTITION_START, ISO date)."""
+    return os.environ.get("ALPHAFORGE_PARTITION_START", DEFAULT_START)
+
+
+def day_x_symbol_for(symbol_names: Sequence[str], start: str) -> dg.MultiPartitionsDefinition:
+    """Daily partitions from ``start`` (UTC) crossed with ``symbol_names``."""
+    return dg.MultiPartitionsDefinition({
+        "date": dg.DailyPartitionsDefinition(start_date=start, timezone="UTC"),
+        "symbol": dg.StaticPartitionsDefinition(list(symbol_names)),
+    })
+
+
+# What the code location (`dagster dev`, the code server) loads; callers with their own settings
+# re-partition the market-data assets with orchestration.definitions.build_defs.
+day_x_symbol = day_x_symbol_for(configured_symbols(), configured_start())
+daily = day_x_symbol.get_partitions_def_for_dimension("date")
+symbols = day_x_symbol.get_partitions_def_for_dimension("symbol")
 
 
 def partition_day_symbol(context: dg.AssetExecutionContext) -> tuple[dt.date, str]:

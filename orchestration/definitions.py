@@ -2,10 +2,13 @@
 
 ``ALPHAFORGE_ENV`` (local | production) picks the resources map in orchestration.resources;
 its settings are validated here, at load time, so a missing variable or a bad URL stops the
-code server with the variable's name instead of failing the first run.
+code server with the variable's name instead of failing the first run. ``build_defs`` builds the
+same Definitions from a caller's :class:`BatchSettings` (the CLI's symbols, first day and source).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import dagster as dg
 
@@ -14,6 +17,7 @@ from assets.features import features
 from assets.market import bars_1m, ticks
 from assets.models import model_assets
 from assets.optimization import strategy_optimization
+from assets.partitions import day_x_symbol, day_x_symbol_for
 from orchestration.analytics import analytics_dbt_assets, analytics_job
 from orchestration.automation import automate
 from orchestration.evaluation import evaluate_model_version
@@ -27,21 +31,40 @@ from orchestration.jobs import (
 from orchestration.model_sensors import retrain_on_new_features
 from orchestration.resources import build_resources
 from orchestration.sensors import freshness_alert_sensor, model_version_sensor, run_failure_recorder
+from orchestration.settings import BatchSettings
 
-__all__ = ["build_resources", "defs"]
+__all__ = ["BatchSettings", "build_defs", "build_resources", "defs"]
 
 PYTHON_ASSETS = [ticks, bars_1m, features, *model_assets, strategy_optimization, market_brief]
 
-defs = dg.Definitions(
-    assets=[*automate(PYTHON_ASSETS), analytics_dbt_assets],
-    jobs=[ingest_job, ingest_ticks_job, train_job, evaluate_model_version, analytics_job],
-    schedules=[ingest_schedule, retrain_schedule],
-    sensors=[
-        model_version_sensor, freshness_alert_sensor, run_failure_recorder, retrain_on_new_features,
-        # evaluates the eager conditions of bars_1m, features and the dbt models; on by default
-        dg.AutomationConditionSensorDefinition(
-            "automation", target=dg.AssetSelection.all(),
-            default_status=dg.DefaultSensorStatus.RUNNING),
-    ],
-    resources=build_resources(),
-)
+
+def build_defs(batch: BatchSettings | None = None) -> dg.Definitions:
+    """The Definitions for ``batch`` (default: the environment's settings).
+
+    Symbols or a first day other than the environment's re-partition the day x symbol assets;
+    jobs, schedules and backfills follow them.
+    """
+    batch = batch or BatchSettings.from_env()
+    base = dg.Definitions(
+        assets=[*automate(PYTHON_ASSETS), analytics_dbt_assets],
+        jobs=[ingest_job, ingest_ticks_job, train_job, evaluate_model_version, analytics_job],
+        schedules=[ingest_schedule, retrain_schedule],
+        sensors=[
+            model_version_sensor, freshness_alert_sensor, run_failure_recorder, retrain_on_new_features,
+            # evaluates the eager conditions of bars_1m, features and the dbt models; on by default
+            dg.AutomationConditionSensorDefinition(
+                "automation", target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING),
+        ],
+        resources=build_resources(source=batch.source),
+    )
+    wanted = day_x_symbol_for(batch.symbols, batch.partition_start)
+    if wanted == day_x_symbol:
+        return base
+    with warnings.catch_warnings():  # map_asset_specs is a preview API in dagster 1.13
+        warnings.simplefilter("ignore")
+        return base.map_asset_specs(func=lambda spec: spec.replace_attributes(partitions_def=wanted)
+                                    if spec.partitions_def == day_x_symbol else spec)
+
+
+defs = build_defs()

@@ -14,14 +14,3 @@ class ConfigurationError(OrchestrationError):
         self.setting = setting
         message = f"{setting}: {problem}"
         super().__init__(f"{message}. {hint}".rstrip(". ") + ("." if hint else ""))
-
-
-class InputError(OrchestrationError):
-    """A command-line value the user can fix; the CLI shows the message on one line.
-
-    ``exit_code`` is the status the ``alphaforge`` command exits with.
-    """
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        self.exit_code = exit_code
-        super().__init__(message)

@@ -30,9 +30,9 @@ def _dbt(target: str) -> DbtCliResource:
                           target=target, dbt_executable=DBT_EXECUTABLE)
 
 
-def _local() -> dict[str, Any]:
+def _local(source: str) -> dict[str, Any]:
     return {
-        "market": MarketDataResource(source=settings.source(), dukascopy_url=settings.dukascopy_url(),
+        "market": MarketDataResource(source=source, dukascopy_url=settings.dukascopy_url(),
                                      mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
                                      data_dir=str(settings.data_dir())),
         "mlflow_server": MLflowResource(tracking_uri=settings.tracking_uri()),
@@ -41,9 +41,9 @@ def _local() -> dict[str, Any]:
     }
 
 
-def _production() -> dict[str, Any]:
+def _production(source: str) -> dict[str, Any]:
     return {
-        "market": MarketDataResource(source=settings.source(),
+        "market": MarketDataResource(source=source,
                                      dukascopy_url=dg.EnvVar("ALPHAFORGE_DUKASCOPY_URL"),
                                      mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
                                      data_dir=dg.EnvVar("ALPHAFORGE_DATA_DIR")),
@@ -57,11 +57,13 @@ def _production() -> dict[str, Any]:
 RESOURCES_BY_ENV = {"local": _local, "production": _production}
 
 
-def build_resources(env: str | None = None) -> dict[str, Any]:
+def build_resources(env: str | None = None, source: str | None = None) -> dict[str, Any]:
     """The resources of ``env`` (default: ALPHAFORGE_ENV), after validating its settings.
 
-    Raises :class:`orchestration.errors.ConfigurationError` naming the first bad variable.
+    ``source`` is the tick source (default: ALPHAFORGE_SOURCE). Raises
+    :class:`orchestration.errors.ConfigurationError` naming the first bad variable.
     """
     env = env or settings.environment()
-    settings.validate(env)
-    return RESOURCES_BY_ENV[env]()
+    source = source or settings.source()
+    settings.validate(env, source)
+    return RESOURCES_BY_ENV[env](source)

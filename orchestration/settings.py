@@ -3,14 +3,18 @@
 Every reader here is a plain function of ``os.environ`` so tests can set variables and call it.
 ``validate`` checks the variables an environment needs at definition load time, so a typo fails
 ``dagster dev`` / the code server immediately with the variable's name, not a run hours later.
+A caller that chooses its own values (the CLI) builds a :class:`BatchSettings` and passes it to
+``orchestration.definitions.build_defs`` instead of writing the environment.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from assets.partitions import configured_start, configured_symbols
 from orchestration.errors import ConfigurationError
 
 ENVIRONMENTS = ("local", "production")
@@ -83,6 +87,20 @@ def alert_webhook_url() -> str | None:
     return os.environ.get("ALPHAFORGE_ALERT_WEBHOOK_URL") or None
 
 
+@dataclass(frozen=True)
+class BatchSettings:
+    """The settings definitions are built from: partition symbols and first day, tick source."""
+
+    symbols: tuple[str, ...]
+    partition_start: str
+    source: str
+
+    @classmethod
+    def from_env(cls) -> BatchSettings:
+        """ALPHAFORGE_SYMBOLS, ALPHAFORGE_PARTITION_START and ALPHAFORGE_SOURCE, as `dagster dev` does."""
+        return cls(tuple(configured_symbols()), configured_start(), source())
+
+
 def check_url(setting: str, value: str) -> None:
     """Raise ConfigurationError unless ``value`` is a URL with a scheme allowed for ``setting``."""
     parsed = urlparse(value)
@@ -93,8 +111,12 @@ def check_url(setting: str, value: str) -> None:
         raise ConfigurationError(setting, f"{value!r} has no host name")
 
 
-def validate(env: str) -> None:
-    """Check every setting ``env`` reads; raise ConfigurationError naming the first bad one."""
+def validate(env: str, tick_source: str | None = None) -> None:
+    """Check every setting ``env`` reads; raise ConfigurationError naming the first bad one.
+
+    ``tick_source`` is the caller's choice of source (default: ALPHAFORGE_SOURCE).
+    """
+    tick_source = tick_source or source()
     if env == "production":
         for name, what in PRODUCTION_REQUIRED.items():
             if not os.environ.get(name, "").strip():
@@ -103,6 +125,6 @@ def validate(env: str) -> None:
     check_url("MLFLOW_TRACKING_URI", tracking_uri())
     if alert_webhook_url():
         check_url("ALPHAFORGE_ALERT_WEBHOOK_URL", alert_webhook_url() or "")
-    if source() not in {"dukascopy", "mt5", "synthetic"}:
-        raise ConfigurationError("ALPHAFORGE_SOURCE", f"unknown source {source()!r}",
+    if tick_source not in {"dukascopy", "mt5", "synthetic"}:
+        raise ConfigurationError("ALPHAFORGE_SOURCE", f"unknown source {tick_source!r}",
                                  "use 'dukascopy', 'mt5' or 'synthetic'")

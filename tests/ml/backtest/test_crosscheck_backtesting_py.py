@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from marketdata.instruments import get_instrument
 from ml.backtest import CostModel, run_backtest
 from ml.backtest.strategies import sma_cross_signal
-from orchestration.cli import app
 from tests.conftest import require
 
 try:  # a dev extra: backtesting==0.6.6

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from orchestration import commands
-from orchestration.errors import InputError
+from cli import inputs, runs
+from cli.errors import InputError
 
 UNREACHABLE = """\
 The Dukascopy datafeed at {url} could not be reached ({error}). alphaforge downloads tick
@@ -42,26 +42,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _configure_env(args: argparse.Namespace) -> None:
-    """Settings are read at definition load time, so they go into the environment first."""
-    from orchestration import settings
-
-    os.environ["ALPHAFORGE_SYMBOLS"] = args.symbols
-    os.environ["ALPHAFORGE_SOURCE"] = args.source
-    if args.start < os.environ.get("ALPHAFORGE_PARTITION_START", "2012-12-01"):
-        os.environ["ALPHAFORGE_PARTITION_START"] = args.start
-    home = settings.data_dir() / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-
-
-def _probe(symbols: list[str], day: dt.date) -> str | None:
+def _probe(source: str, symbols: list[str], day: dt.date) -> str | None:
     """Try one hour from the datafeed; return a user-facing paragraph when it is unreachable."""
     from assets.resources import MarketDataResource
     from marketdata.errors import DatafeedUnavailableError
-    from orchestration.definitions import build_resources
+    from orchestration.resources import build_resources
 
-    market: MarketDataResource = build_resources()["market"]
+    market: MarketDataResource = build_resources(source=source)["market"]
     if market.source != "dukascopy":
         return None
     client = market.model_copy(update={"retries": 1, "timeout_s": 5.0}).tick_source()
@@ -76,33 +63,34 @@ def main(argv: list[str] | None = None) -> int:
     """Run ingest for every (day, symbol), then train/backtest/promote; print where things are."""
     args = _parse(argv)
     try:
-        symbols, days = commands.symbols(args.symbols), commands.days(args.start, args.end)
+        symbols, days = inputs.symbols(args.symbols), inputs.days(args.start, args.end)
     except InputError as exc:
         print(f"alphaforge demo: error: {exc}", file=sys.stderr)
         return 1
-    _configure_env(args)
     import dagster as dg
 
     from orchestration import settings
-    from orchestration.definitions import defs
 
-    message = _probe(symbols, days[0])
+    message = _probe(args.source, symbols, days[0])
     if message:
         print(textwrap.fill(" ".join(message.split()), 100), file=sys.stderr)
         return 2
-    instance = dg.DagsterInstance.get()
+    defs = runs.definitions(runs.batch_settings(symbols, args.start, args.source))
+    instance = runs.instance()
     ingest, train = defs.resolve_job_def("ingest"), defs.resolve_job_def("train")
     for day in days:
         for symbol in symbols:
             key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
             result = ingest.execute_in_process(partition_key=key, instance=instance,
-                                               run_config=commands.QUIET, raise_on_error=False)
+                                               run_config=runs.QUIET, raise_on_error=False)
             if not result.success:
-                return commands.report_failure(result, f"ingest {symbol} {day}")
+                return runs.report_failure(result, f"ingest {symbol} {day}")
             print(f"ingested {symbol} {day}")
-    result = train.execute_in_process(instance=instance, run_config=commands.QUIET, raise_on_error=False)
+    training = {"ops": {"training_set": {"config": {"symbols": ",".join(symbols)}}}}
+    result = train.execute_in_process(instance=instance, run_config={**runs.QUIET, **training},
+                                      raise_on_error=False)
     if not result.success:
-        return commands.report_failure(result, "train")
+        return runs.report_failure(result, "train")
     promo = result.asset_materializations_for_node("promotion")[0].metadata
     data = settings.data_dir()
     print(textwrap.dedent(f"""
@@ -111,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         Results:
           lake (ticks, bars, features): {data / 'lake'}
           MLflow store:                 {settings.tracking_uri()}
-          Dagster runs:                 {os.environ['DAGSTER_HOME']}
+          Dagster runs:                 {runs.dagster_home()}
         Next:
           make dev     Dagster UI on http://127.0.0.1:3000
           make mlflow  MLflow UI on http://127.0.0.1:5000

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from ml.backtest.strategies import crossings, sma_cross_signal
-from orchestration.cli import app
 from tests.ml.backtest.helpers import random_bars
 
 

@@ -10,7 +10,7 @@ from tests.conftest import REPO
 def _demo(tmp_path, *args, **env):
     full_env = {**os.environ, "ALPHAFORGE_DATA_DIR": str(tmp_path), **env}
     full_env.pop("DAGSTER_HOME", None)
-    return subprocess.run([sys.executable, "-m", "orchestration.demo", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "cli.demo", *args], cwd=REPO,
                           env=full_env, capture_output=True, text=True, timeout=600)
 
 

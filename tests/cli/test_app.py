@@ -1,16 +1,16 @@
-"""The `alphaforge` CLI as a user runs it: the installed entry point on a fresh data dir, and the
-typer app in process for help texts and input errors (which fail before anything runs)."""
+"""The `alphaforge` CLI as a user runs it: ``python -m cli`` (what the installed ``alphaforge``
+script runs) on a fresh data dir, and the typer app in process for help texts and input errors
+(which fail before anything runs)."""
 
 import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.cli import app
+from cli.app import app
 from tests.conftest import REPO
 
 COMMANDS = ["ingest", "inspect", "train", "backtest", "optimise", "promote", "serve", "demo"]
@@ -25,13 +25,13 @@ SUMMARIES = {
     ("serve",): "The realtime API (signals, orders) on http://127.0.0.1:8000.",
     ("demo",): "The whole pipeline on a few days (same as make demo).",
 }
-ALPHAFORGE = Path(sys.executable).with_name("alphaforge")  # the pyproject entry point
+ALPHAFORGE = [sys.executable, "-m", "cli"]  # the pyproject entry point's module
 
 
 def _cli(tmp_path, *args, **env):
     full_env = {**os.environ, "ALPHAFORGE_DATA_DIR": str(tmp_path), **env}
     full_env.pop("DAGSTER_HOME", None)
-    return subprocess.run([str(ALPHAFORGE), *args], cwd=REPO, env=full_env,
+    return subprocess.run([*ALPHAFORGE, *args], cwd=REPO, env=full_env,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -122,7 +122,7 @@ def test_malformed_command_lines_are_usage_errors(args, message):
 
 def test_serve_without_a_key_says_what_to_set(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "REALTIME_API_KEY"}
-    proc = subprocess.run([str(ALPHAFORGE), "serve"], cwd=REPO, env=env,
+    proc = subprocess.run([*ALPHAFORGE, "serve"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "REALTIME_API_KEY" in proc.stderr
     _one_line_error(proc, "serve")

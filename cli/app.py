@@ -1,8 +1,5 @@
-"""The ``alphaforge`` command line: one typer app; the work is in orchestration.commands.
-
-marketdata.cli (``inspect``) and ml.backtest.cli (``backtest``) define their own commands and
-are added here.
-"""
+"""The ``alphaforge`` command line: one typer app; the work is in :mod:`cli.commands`,
+:mod:`cli.demo`, :mod:`cli.backtest` and :mod:`cli.inspect_bi5`."""
 
 from __future__ import annotations
 
@@ -14,10 +11,10 @@ from typing import Annotated, Any, Literal
 import typer
 from typer.core import TyperGroup
 
-from marketdata import cli as marketdata_cli
-from ml.backtest.cli import app as backtest_app
-from orchestration import commands, demo
-from orchestration.errors import InputError
+from cli import commands, demo
+from cli import inspect_bi5 as inspect_cli
+from cli.backtest import app as backtest_app
+from cli.errors import CLIError
 
 HELP = """\
 alphaforge: from Dukascopy ticks to a promoted model and a live trading API.
@@ -65,10 +62,10 @@ app = typer.Typer(
 
 
 def _run(name: str, work: Callable[[], int]) -> None:
-    """Run ``work``; show an :class:`InputError` as one line; exit with the status it returns."""
+    """Run ``work``; show a :class:`CLIError` as one line; exit with the status it returns."""
     try:
         code = work()
-    except InputError as exc:
+    except CLIError as exc:
         print(f"alphaforge {name}: error: {exc}", file=sys.stderr)
         code = exc.exit_code
     if code:
@@ -170,7 +167,7 @@ def serve(
 
 
 app.command("demo", rich_help_panel=START_HERE, epilog=demo.EPILOG)(demo.demo_command)
-app.command("inspect", rich_help_panel=TOOLS, epilog=marketdata_cli.EPILOG)(marketdata_cli.inspect_command)
+app.command("inspect", rich_help_panel=TOOLS, epilog=inspect_cli.EPILOG)(inspect_cli.inspect_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
+from cli.app import app
 from marketdata.schema import TICK_COLUMNS
-from orchestration.cli import app
 
 
 def _csv(out: str) -> pd.DataFrame:
