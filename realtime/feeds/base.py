@@ -18,6 +18,22 @@ class BarEvent:
     bar: dict[str, Any]
 
 
+class QuoteSink(Protocol):
+    """Where a feed runner delivers quotes (the trading desk): prices, the feed lag, the watch."""
+
+    def on_quote(self, q: Quote) -> None:
+        """Take one quote of any symbol (unserved ones are dropped and counted)."""
+        ...
+
+    def quote_from_bar(self, symbol: str, bar: dict[str, Any]) -> None:
+        """Take a closed bar's close as a quote, where the broker is priced by the feed."""
+        ...
+
+    def count_dropped(self, symbol: str, reason: str) -> None:
+        """Count one event the runner dropped (late, future, failed to apply)."""
+        ...
+
+
 class Feed(Protocol):
     """Anything that yields Quote (ticks) or BarEvent (closed bars), oldest first."""
 

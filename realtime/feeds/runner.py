@@ -10,11 +10,10 @@ from typing import Any
 import pandas as pd
 
 from realtime.brokers.base import Quote
-from realtime.feeds.base import BarEvent, Feed
+from realtime.feeds.base import BarEvent, Feed, QuoteSink
 from realtime.feeds.status import FeedStatus
 from realtime.inference.bars import LateTickError, RollingBars
 from realtime.inference.signals import SignalEngine
-from realtime.trading.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ class FeedRunner:
     """
 
     def __init__(
-        self, feed: Feed, desk: Desk, engine: SignalEngine, status: FeedStatus, max_tick_future_s: float
+        self, feed: Feed, desk: QuoteSink, engine: SignalEngine, status: FeedStatus, max_tick_future_s: float
     ):
         self.feed, self.desk, self.engine, self.status = feed, desk, engine, status
         self.max_tick_future_s = max_tick_future_s
