@@ -191,3 +191,17 @@ def test_only_the_broker_factory_knows_a_concrete_broker():
 def test_the_realtime_root_keeps_a_few_loose_modules():
     loose = sorted(p.name for p in (REPO / "realtime").glob("*.py") if p.name != "__init__.py")
     assert len(loose) <= 12, loose
+
+
+def test_no_cycle_among_the_subpackages_either():
+    # realtime.trading -> realtime.feeds -> realtime.trading would pass the module check with
+    # each module importing a different one; one level up it is still a knot.
+    edges, _ = graph()
+
+    def top2(m: str) -> str:
+        return ".".join(m.split(".")[:2])
+
+    grouped: dict[str, set[str]] = {}
+    for src, targets in edges.items():
+        grouped.setdefault(top2(src), set()).update(top2(d) for d in targets if top2(d) != top2(src))
+    assert cycles({k: {d for d in v if d in grouped} for k, v in grouped.items()}) == []
