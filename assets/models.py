@@ -9,12 +9,15 @@ import pyarrow.parquet as pq
 
 from assets.features import features
 from assets.partitions import configured_symbols
+from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
 from ml.dataset import training_frame
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.features import DEFAULT_FEATURE_SET
 from ml.promotion import promote_version
 from ml.registry import CHALLENGER, PromotionGate, load_registered
+from ml.report import markdown_table
+from ml.report.publish import publish_version_report
 from ml.training import TrainConfig, train_and_register
 
 # Torch families ask Kubernetes for a GPU node; the code picks cuda by itself when it is there.
@@ -104,19 +107,27 @@ signal_models = [_signal_model_asset(f) for f in model_families()]
 def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResource,
                      mlflow_server: MLflowResource, **models: dict[str, Any]) -> dict[str, Any]:
     """Out-of-sample backtest of every new version with spread, commission, slippage and swaps;
-    the best by Sharpe becomes @challenger. Trades and equity marks go to the lake for dbt."""
+    the best by Sharpe becomes @challenger. Trades and equity marks go to the lake for dbt; a
+    tearsheet per version goes to its MLflow run and data_dir/reports."""
     client = mlflow_server.activate()
-    name, table = mlflow_server.registered_model, {}
+    name, table, reports = mlflow_server.registered_model, {}, {}
     for info in models.values():
         model = load_registered(mlflow_server.tracking_uri, name, version=info["version"]).model
-        metrics, results = evaluate_oos(model, market.store(), info["symbols"],
-                                        pd.Timestamp(info["test_start"]), pd.Timestamp(info["end"]).date(),
+        start, end = pd.Timestamp(info["test_start"]), pd.Timestamp(info["end"]).date()
+        metrics, results = evaluate_oos(model, market.store(), info["symbols"], start, end,
                                         EvaluationConfig(), n_trials=len(models))
         write_backtest_outputs(market.store().root, f"{name}-{info['family']}", info["version"], results)
+        reports[info["version"]] = publish_version_report(
+            client, name, info["version"], model, market.store(), results, start, end,
+            market.reports_dir() / f"{name}-v{info['version']}")
         table[info["version"]] = {"family": info["family"], **metrics}
     best = max(table, key=lambda v: (table[v]["sharpe"] == table[v]["sharpe"], table[v]["sharpe"]))
     client.set_registered_model_alias(name, CHALLENGER, best)
-    context.add_output_metadata({"challenger": best, "candidates": dg.MetadataValue.json(table)})
+    meta = {"challenger": best, "candidates": dg.MetadataValue.json(table),
+            "candidates_table": dg.MetadataValue.md(markdown_table(pd.DataFrame(table).T))}
+    if reports.get(best) is not None:  # the challenger's tearsheet inline; every one is in MLflow
+        meta.update(report_metadata(client, mlflow_server.tracking_uri, reports[best]))
+    context.add_output_metadata(meta)
     return {"version": best, "metrics": table[best]}
 
 

@@ -11,11 +11,13 @@ import dagster as dg
 
 from assets.models import GateConfig
 from assets.partitions import configured_symbols
+from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
 from ml import promotion
 from ml.errors import NotEnoughDataError
 from ml.evaluation import EvaluationConfig, evaluate_oos
 from ml.registry import load_registered
+from ml.report.publish import publish_version_report
 
 
 class EvaluateVersionConfig(dg.Config):
@@ -37,9 +39,14 @@ def evaluate_version(context: dg.OpExecutionContext, config: EvaluateVersionConf
     except NotEnoughDataError as exc:
         raise dg.Failure(str(exc)) from None
     model = load_registered(mlflow_server.tracking_uri, name, version=config.version).model
-    metrics, _ = evaluate_oos(model, store, window.symbols, window.start, window.end, EvaluationConfig())
+    metrics, results = evaluate_oos(model, store, window.symbols, window.start, window.end,
+                                    EvaluationConfig())
+    report = publish_version_report(client, name, config.version, model, store, results, window.start,
+                                    window.end, market.reports_dir() / f"{name}-v{config.version}")
     context.add_output_metadata({**{k: float(v) for k, v in metrics.items()},
-                                 "oos_start": str(window.start), "symbols": ",".join(window.symbols)})
+                                 "oos_start": str(window.start), "symbols": ",".join(window.symbols),
+                                 **(report_metadata(client, mlflow_server.tracking_uri, report)
+                                    if report else {})})
     return {"version": config.version, "metrics": metrics}
 
 

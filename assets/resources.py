@@ -47,6 +47,10 @@ class MarketDataResource(dg.ConfigurableResource):
         """The Parquet lake under data_dir/lake."""
         return FeatureStore(Path(self.data_dir) / "lake")
 
+    def reports_dir(self) -> Path:
+        """Tearsheets (HTML and PNG) under data_dir/reports."""
+        return Path(self.data_dir) / "reports"
+
 
 class MLflowResource(dg.ConfigurableResource):
     """The MLflow tracking server / registry (a sqlite file under the data dir by default)."""
