@@ -74,6 +74,12 @@ class KillSwitchError(RiskRejectedError):
         self.engaged_now = engaged_now
 
 
+class SignalsOnlyError(RealtimeError):
+    """The served model never passed the promotion gate: signals only, no orders."""
+
+    status_code = 423
+
+
 class BrokerError(RealtimeError):
     """The broker refused the order; ``retcode`` carries the broker's own code when it has one."""
 

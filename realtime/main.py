@@ -22,9 +22,9 @@ from realtime.access.body_limit import BodySizeLimit
 from realtime.brokers.base import Broker
 from realtime.errors import ModelReloadError, RateLimitedError, RealtimeError
 from realtime.feeds.base import Feed
-from realtime.inference.model import load_by_alias
+from realtime.inference.model import load_serving
 from realtime.inference.signals import SignalEngine
-from realtime.routes import admin, auth, explain, health, orders, positions, signals, ws
+from realtime.routes import admin, auth, dashboard, explain, health, orders, positions, signals, ws
 from realtime.services import Services, build_services
 from realtime.settings import Settings
 from realtime.telemetry.logs import configure_logging
@@ -86,7 +86,8 @@ def create_app(
         # Again at start-up: uvicorn configures its own loggers when its Config is built, which
         # may come after create_app (an app object rather than a factory).
         _configure_logging(cfg)
-        loaded = load_by_alias(cfg.mlflow_tracking_uri, cfg.model_name, cfg.model_alias)
+        loaded = load_serving(cfg.mlflow_tracking_uri, cfg.model_name, cfg.model_alias,
+                              cfg.serve_newest_without_alias)
         engine = SignalEngine(loaded, cfg.symbols)
         store = ParquetStore(cfg.data_dir / "lake")
         from_store = {s: warm_up(engine, store, s, cfg.replay_bars) for s in cfg.symbols}
@@ -119,7 +120,8 @@ def create_app(
     # FastAPI's built-in OpenTelemetry is off unless asked for: /metrics already exports request
     # latency, and its per-request checks cost the hot signal path.
     telemetry: TelemetryConfig = {"tracing": cfg.otel, "metrics": cfg.otel, "logs": cfg.otel}
-    app = FastAPI(title="alphaforge realtime", version="1", lifespan=lifespan, telemetry=telemetry)
+    app = FastAPI(title="alphaforge realtime", version="1", lifespan=lifespan, telemetry=telemetry,
+                  docs_url=None, redoc_url=None)  # /docs with local assets: routes.dashboard
 
     @app.exception_handler(RealtimeError)
     async def _realtime_error(request: Request, exc: RealtimeError) -> JSONResponse:
@@ -159,4 +161,5 @@ def create_app(
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     openapi.install(app)
+    dashboard.install(app)
     return app

@@ -38,6 +38,9 @@ class HealthOut(BaseModel):
     model_version: str
     model_alias: str
     symbols: list[str]
+    mode: Literal["trading", "signals-only"] = "trading"
+    trading_enabled: bool = True
+    banner: str | None = None  # what a person must know, e.g. why orders are refused
 
 
 class OrderIn(StrictIn):

@@ -177,7 +177,8 @@ def build_services(
         risk,
         orders,
         desk,
-        AutoTrader(desk, cfg.auto_trade_symbols, trading_policy(cfg)),
+        AutoTrader(desk, cfg.auto_trade_symbols, trading_policy(cfg),
+                   may_trade=lambda: not engine.loaded.signals_only),
         auth,
         make_limiter(cfg.rate_limit_per_s, cfg.rate_limit_burst, cfg.redis_url, "api"),
         make_limiter(

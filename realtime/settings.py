@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = "sqlite:///data/mlflow.db"
     model_name: str = "alphaforge-signal"
     model_alias: str = "champion"
+    # Without the alias, serve the newest version for signals only (orders refused with 423);
+    # false: refuse to start instead.
+    serve_newest_without_alias: bool = True
     log_level: str = "INFO"  # root level of the JSON logs (realtime.telemetry.logs)
     model_poll_s: float = 0.0  # 0 = no alias polling; POST /admin/reload still works
     # A remote broker (MT5): read orders, positions and deals back this often; 0 = off.

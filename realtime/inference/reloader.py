@@ -55,7 +55,7 @@ class ModelReloader:
             old, at = self.engine.loaded.version, None
             try:
                 at = None if force else self.alias_version()
-                if at == old:
+                if at == old and not self.engine.loaded.signals_only:
                     self.last_error = self._failed = None  # the alias is back on the served version
                     return {"reloaded": False, "version": old, "error": None}
                 if at is not None and at == self._failed:

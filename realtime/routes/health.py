@@ -31,6 +31,9 @@ async def health(svc: ServicesDep) -> HealthOut:
         model_version=m.version,
         model_alias=m.alias,
         symbols=svc.settings.symbols,
+        mode="signals-only" if m.signals_only else "trading",
+        trading_enabled=not m.signals_only,
+        banner=m.banner,
     )
 
 

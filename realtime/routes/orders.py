@@ -4,7 +4,7 @@
 from fastapi import APIRouter, Query, Response, status
 
 from realtime.deps import ServicesDep, TraderDep, ViewerDep
-from realtime.errors import NotFoundError
+from realtime.errors import NotFoundError, SignalsOnlyError
 from realtime.schemas import IdPath, OrderIn, OrderOut
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -18,12 +18,14 @@ router = APIRouter(prefix="/orders", tags=["orders"])
         200: {"description": "a retry: the first order with this client_order_id"},
         403: {"description": "risk limit"},
         409: {"description": "client_order_id already names a different order of yours"},
-        423: {"description": "kill switch engaged"},
+        423: {"description": "kill switch engaged, or signals-only mode (no promoted model)"},
         503: {"description": "broker unavailable; the order is recorded as failed"},
     },
 )
 async def place_order(body: OrderIn, who: TraderDep, svc: ServicesDep, response: Response) -> OrderOut:
     """Place a market or limit order; it is written to the ledger before the broker sees it."""
+    if svc.engine.loaded.signals_only:
+        raise SignalsOnlyError(svc.engine.loaded.banner or "signals only: orders are refused")
     order, created = await svc.desk.place_async(who, body)
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -5,6 +5,7 @@ with its own positions, never a trader's."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from marketdata.instruments import get_instrument
 from ml.policy import TradingPolicy
@@ -25,8 +26,10 @@ class AutoTrader:
     """Holds, per signal of ``symbols``, the position ``policy`` targets: long on +1, short on
     -1, flat on 0, and flat after its stop or target closed a position until the signal turns."""
 
-    def __init__(self, desk: Desk, symbols: list[str], policy: TradingPolicy):
+    def __init__(self, desk: Desk, symbols: list[str], policy: TradingPolicy,
+                 may_trade: Callable[[], bool] = lambda: True):
         self.desk, self.symbols, self.policy = desk, set(symbols), policy
+        self.may_trade = may_trade  # False while the served model is signals-only
         self._held: dict[str, int] = {}  # the direction last held per symbol
         self._blocked: dict[str, int] = {}
 
@@ -45,7 +48,7 @@ class AutoTrader:
 
     def on_signal(self, sig: Signal) -> None:
         """Move the auto-trader's position in ``sig.symbol`` to the policy's target."""
-        if sig.symbol not in self.symbols:
+        if sig.symbol not in self.symbols or not self.may_trade():
             return
         mine = self.positions(sig.symbol)
         current = 0 if not mine else (1 if mine[0].side == "buy" else -1)

@@ -61,7 +61,7 @@ def test_auth_and_unknown_symbol(pipeline_dir):
 
 
 def test_missing_alias_fails_clearly(pipeline_dir):
-    app = create_app(_settings(pipeline_dir, model_alias="no-such-alias"))
+    app = create_app(_settings(pipeline_dir, model_alias="no-such-alias", serve_newest_without_alias=False))
     expected = "no model at models:/alphaforge-signal@no-such-alias"
     with pytest.raises(Exception, match=expected), TestClient(app):
         pass
