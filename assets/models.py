@@ -125,8 +125,9 @@ def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResour
     client.set_registered_model_alias(name, CHALLENGER, best)
     meta = {"challenger": best, "candidates": dg.MetadataValue.json(table),
             "candidates_table": dg.MetadataValue.md(markdown_table(pd.DataFrame(table).T))}
-    if reports.get(best) is not None:  # the challenger's tearsheet inline; every one is in MLflow
-        meta.update(report_metadata(client, mlflow_server.tracking_uri, reports[best]))
+    report = reports.get(best)
+    if report is not None:  # the challenger's tearsheet inline; every one is in MLflow
+        meta.update(report_metadata(client, mlflow_server.tracking_uri, report))
     context.add_output_metadata(meta)
     return {"version": best, "metrics": table[best]}
 
