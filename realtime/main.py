@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,6 +23,7 @@ from realtime.access.body_limit import BodySizeLimit
 from realtime.brokers.base import Broker
 from realtime.errors import ModelReloadError, RateLimitedError, RealtimeError
 from realtime.feeds.base import Feed
+from realtime.feeds.replay import replay_split
 from realtime.inference.model import load_serving
 from realtime.inference.signals import SignalEngine
 from realtime.routes import admin, auth, dashboard, explain, health, orders, positions, signals, ws
@@ -34,15 +36,22 @@ from realtime.wiring import start_background, wire_signals
 log = logging.getLogger(__name__)
 
 
-def warm_up(engine: SignalEngine, store: ParquetStore, symbol: str, n_bars: int) -> int:
-    """Replay the newest stored bars of ``symbol`` through the engine: as many as its features
-    and model need for a first signal, or ``n_bars`` when more history is wanted."""
-    days = store.days("bars", symbol)
+def warm_up(engine: SignalEngine, store: ParquetStore, symbol: str, n_bars: int,
+            before: pd.Timestamp | None = None) -> int:
+    """Replay the newest stored bars of ``symbol`` (those opening before ``before``, when given:
+    the replay feed's first bar) through the engine: as many as its features and model need for
+    a first signal, or ``n_bars`` when more history is wanted."""
+    days = [d for d in store.days("bars", symbol) if before is None or d <= before.date()]
     if not days:
         return 0
-    start = days[max(0, len(days) - 2)]
-    bars = store.read_bars(symbol, start, days[-1]).tail(max(n_bars, engine.warmup_bars()))
-    return engine.replay(symbol, bars)
+    need = max(n_bars, engine.warmup_bars())
+    bars = store.read_bars(symbol, days[max(0, len(days) - 2)], days[-1])
+    if before is not None:
+        bars = bars[pd.to_datetime(bars["ts"], utc=True) < before]
+        if len(bars) < need and len(days) > 2:  # the split sits early in a day: look further back
+            bars = store.read_bars(symbol, days[max(0, len(days) - 5)], days[-1])
+            bars = bars[pd.to_datetime(bars["ts"], utc=True) < before]
+    return engine.replay(symbol, bars.tail(need))
 
 
 def warm_up_from_broker(engine: SignalEngine, broker: Broker, symbol: str, n_bars: int) -> int:
@@ -90,7 +99,10 @@ def create_app(
                               cfg.serve_newest_without_alias)
         engine = SignalEngine(loaded, cfg.symbols)
         store = ParquetStore(cfg.data_dir / "lake")
-        from_store = {s: warm_up(engine, store, s, cfg.replay_bars) for s in cfg.symbols}
+        # a replay feed goes on from where warm-up ends (realtime.feeds.replay.replay_split)
+        split = (replay_split(store, cfg.symbols, cfg.replay_start, engine.warmup_bars())
+                 if cfg.feed == "replay" and feed is None else None)
+        from_store = {s: warm_up(engine, store, s, cfg.replay_bars, split) for s in cfg.symbols}
         for symbol, n in from_store.items():
             log.info("warm-up: replayed %d stored bars of %s", n, symbol)
         svc: Services = await asyncio.to_thread(build_services, cfg, engine, mt5_module, metrics)

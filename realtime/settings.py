@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     mt5_bridge_backoff_s: float = Field(default=0.5, gt=0.0)
     mt5_bridge_max_backoff_s: float = Field(default=30.0, gt=0.0)
     feed: Literal["none", "replay", "nats", "mt5", "dukascopy"] = "none"
+    # replay: the first stored day it plays (default: the newest); warm-up uses the bars before it
+    replay_start: dt.date | None = None
     feed_speed: float = 0.0  # replay: 0 = as fast as possible, 1 = real time, 60 = a minute per second
     nats_url: str | None = None
     nats_subject_prefix: str = "alphaforge"

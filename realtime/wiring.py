@@ -48,7 +48,7 @@ async def start_background(svc: Services, feed: Feed | None = None) -> list[asyn
     if feed is None and cfg.feed != "none":
         from realtime.feeds.factory import make_feed
 
-        feed = make_feed(cfg, svc.broker)
+        feed = make_feed(cfg, svc.broker, svc.engine.warmup_bars())
     if feed is not None:
         from realtime.feeds.runner import FeedRunner
 

@@ -11,16 +11,19 @@ from realtime.feeds.base import Feed
 from realtime.settings import Settings
 
 
-def make_feed(cfg: Settings, broker: Broker) -> Feed:
-    """The feed named by ``cfg.feed``; ``broker`` supplies the ticks of a feed it keeps (MT5)."""
+def make_feed(cfg: Settings, broker: Broker, warmup: int = 0) -> Feed:
+    """The feed named by ``cfg.feed``; ``broker`` supplies the ticks of a feed it keeps (MT5);
+    ``warmup``: the bars the engine needs before its first signal (replay starts after them)."""
     if cfg.feed == "replay":
-        from realtime.feeds.replay import ReplayFeed
+        from realtime.feeds.replay import ReplayFeed, replay_split
 
         store = ParquetStore(cfg.data_dir / "lake")
         days = sorted({d for s in cfg.symbols for d in store.days("bars", s)})
-        if not days:
+        # the same split as the warm-up's (realtime.main), so the feed goes on where it ended
+        since = replay_split(store, cfg.symbols, cfg.replay_start, warmup)
+        if since is None:
             raise FeedError(f"replay feed: no stored bars under {cfg.data_dir / 'lake'}")
-        return ReplayFeed(store, cfg.symbols, days[0], days[-1], "bars", cfg.feed_speed)
+        return ReplayFeed(store, cfg.symbols, since.date(), days[-1], "bars", cfg.feed_speed, since=since)
     if cfg.feed == "nats":
         from realtime.feeds.nats_feed import NatsTickFeed
 

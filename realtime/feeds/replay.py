@@ -14,8 +14,33 @@ from realtime.brokers.base import Quote
 from realtime.feeds.base import BarEvent
 
 
+def replay_split(store: Any, symbols: list[str], start: dt.date | None, warmup: int) -> pd.Timestamp | None:
+    """The first bar time the replay plays; warm-up takes the bars before it, so the feed goes on
+    from where warm-up ended instead of jumping back to the first stored day.
+
+    ``start`` (default: the newest stored day) at 00:00 UTC, moved later when a symbol has fewer
+    than ``warmup`` stored bars before it. None when nothing is stored.
+    """
+    days = sorted({d for s in symbols for d in store.days("bars", s)})
+    if not days:
+        return None
+    first = start or days[-1]
+    split = pd.Timestamp(first, tz="UTC")
+    for symbol in symbols:
+        stored = [d for d in store.days("bars", symbol) if d <= first]
+        if not stored:
+            continue
+        # the warm-up needs at most a few days before the split
+        bars = store.read_bars(symbol, stored[max(0, len(stored) - 4)], first)
+        ts = pd.DatetimeIndex(pd.to_datetime(bars["ts"], utc=True))
+        if (ts < split).sum() < warmup and len(ts) > warmup:
+            split = max(split, ts[warmup])
+    return split
+
+
 class ReplayFeed:
-    """Merge the symbols' stored history in time order; ``speed`` 60 plays a minute per second."""
+    """Merge the symbols' stored history in time order; ``speed`` 60 plays a minute per second.
+    ``since``: bars that open before it are skipped (warm-up already fed them)."""
 
     name = "replay"
 
@@ -27,15 +52,18 @@ class ReplayFeed:
         end: dt.date,
         kind: Literal["bars", "ticks"] = "bars",
         speed: float = 0.0,
+        since: pd.Timestamp | None = None,
     ):
         if speed < 0:
             raise ValueError("speed must be >= 0")
         self.store, self.symbols, self.start, self.end = store, symbols, start, end
-        self.kind, self.speed = kind, speed
+        self.kind, self.speed, self.since = kind, speed, since
 
     def _events(self, symbol: str) -> Iterator[tuple[int, Quote | BarEvent]]:
         if self.kind == "bars":
             bars: pd.DataFrame = self.store.read_bars(symbol, self.start, self.end)
+            if self.since is not None:
+                bars = bars[pd.to_datetime(bars["ts"], utc=True) >= self.since]
             for bar in bars.to_dict("records"):
                 # A bar becomes known when it closes, a minute after its open time.
                 yield int(pd.Timestamp(bar["ts"]).value // 1_000_000) + 60_000, BarEvent(symbol, bar)
