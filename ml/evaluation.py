@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from ml.dataset import FeatureStore
 from ml.models import SignalModel, signal_from_prob
 from ml.optimize.overfitting import deflated_sharpe_ratio
 from ml.policy import TradingPolicy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], st
         inst = get_instrument(symbol)
         cross = fx_symbol(inst, cfg.account_currency)  # GBPJPY in USD converts through USDJPY
         fx_bars = store.read_bars(cross, start.date(), end) if cross else None
+        if fx_bars is not None and fx_bars.empty:  # never book another currency as this one
+            log.warning("%s left out of the evaluation: its money is in %s and no %s bars are "
+                        "stored to convert it to %s (ingest %s)", symbol, inst.symbol[-3:], cross,
+                        cfg.account_currency, cross)
+            continue
         policy = cfg.trading_policy()
         results[symbol] = run_backtest(bars, policy.targets(signal), inst, costs, cash=cfg.cash,
                                        fx_bars=fx_bars, **policy.backtest_kwargs(inst))

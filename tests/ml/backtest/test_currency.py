@@ -90,3 +90,47 @@ def test_pooled_totals_never_add_currencies():
     assert pooled_metrics({"a": usd, "b": usd})["total_pnl"] == pytest.approx(2 * 98_000 / 151.0)
     with pytest.raises(BacktestError, match="currencies"):
         pooled_metrics({"a": usd, "b": jpy})
+
+
+class _Store:
+    """Stored bars by symbol (features: one column the fake model reads)."""
+
+    def __init__(self, bars: dict[str, pd.DataFrame]):
+        self.bars = bars
+
+    def read_bars(self, symbol, start, end):
+        return self.bars.get(symbol, pd.DataFrame(columns=["ts"]))
+
+    def read_features(self, symbol, start, end):
+        b = self.bars[symbol]
+        return pd.DataFrame({"ts": b["ts"], "f": np.arange(len(b), dtype=float)})
+
+
+class _Model:
+    """Long while the feature is even, short while odd."""
+
+    columns, threshold = ["f"], 0.5
+
+    def predict(self, context, rows):
+        return pd.DataFrame({"prob_up": np.where(rows["f"].to_numpy() % 2 == 0, 0.9, 0.1)})
+
+
+def test_the_evaluation_converts_gbpjpy_through_stored_usdjpy_or_leaves_it_out():
+    from ml.evaluation import EvaluationConfig, evaluate_oos
+
+    times = pd.date_range("2025-01-07 10:00", periods=6, freq="1min", tz="UTC")
+    gbpjpy = _bars(times, [190.0, 190.1, 190.0, 190.2, 190.1, 190.3], spread=0.04)
+    usdjpy = _bars(times, [160.0] * 6, spread=0.02)
+    start, end = times[0], times[-1].date()
+    _, with_pair = evaluate_oos(_Model(), _Store({"GBPJPY": gbpjpy, "USDJPY": usdjpy}), ["GBPJPY"],
+                                start, end, EvaluationConfig())
+    jpy = evaluate_oos(_Model(), _Store({"GBPJPY": gbpjpy}), ["GBPJPY"], start, end,
+                       EvaluationConfig(account_currency="JPY"))[1]["GBPJPY"]
+    usd = with_pair["GBPJPY"]
+    assert usd.currency == "USD" and len(usd.trades) > 2
+    # the same price moves per unit, at 160 JPY a dollar (sizes differ: a fraction of equity)
+    np.testing.assert_allclose(usd.trades["gross_pnl"] / usd.trades["size"],
+                               jpy.trades["gross_pnl"] / jpy.trades["size"] / 160.0)
+    _, without = evaluate_oos(_Model(), _Store({"GBPJPY": gbpjpy}), ["GBPJPY"], start, end,
+                              EvaluationConfig())
+    assert without == {}  # never booked in JPY as if it were USD
