@@ -59,6 +59,22 @@ def _probe(source: str, symbols: list[str], day: dt.date) -> str | None:
     return None
 
 
+def serving_note(promoted: bool, tracking_uri: str, name: str = "alphaforge-signal") -> str:
+    """What ``make serve`` will do with this registry, in the words the service itself uses."""
+    if promoted:
+        return ("make serve   serves @champion on http://127.0.0.1:8000 (dashboard: /dashboard/,\n"
+                "             API docs: /docs): signals, and orders through the paper broker")
+    from mlflow import MlflowClient
+
+    versions = MlflowClient(tracking_uri=tracking_uri).search_model_versions(f"name='{name}'")
+    newest = max((int(v.version) for v in versions), default=0)
+    return (f"make serve   no version passed the gate, so there is no @champion: the service serves\n"
+            f"             v{newest} (the newest) for SIGNALS ONLY on http://127.0.0.1:8000. Orders are\n"
+            f"             refused with 423, and /health and the dashboard (/dashboard/) say so.\n"
+            f"             Trading starts once a version passes the gate (alphaforge promote VERSION)\n"
+            f"             and the service reloads (POST /admin/reload, or a restart).")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ingest for every (day, symbol), then train/backtest/promote; print where things are."""
     args = _parse(argv)
@@ -93,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return runs.report_failure(result, "train")
     promo = result.asset_materializations_for_node("promotion")[0].metadata
     data = settings.data_dir()
+    serving = serving_note(bool(promo["promoted"].value), settings.tracking_uri())
     print(textwrap.dedent(f"""
         Done. Model version {promo['version'].value}: promoted to @champion = {promo['promoted'].value}
           gate: {promo['gate_failures'].value}
@@ -102,10 +119,8 @@ def main(argv: list[str] | None = None) -> int:
           Dagster runs:                 {runs.dagster_home()}
         Next:
           make dev     Dagster UI on http://127.0.0.1:3000
-          make mlflow  MLflow UI on http://127.0.0.1:5000
-          make serve   realtime API on http://127.0.0.1:8000/docs
-                       (REALTIME_MODEL_ALIAS=challenger serves a model that missed the gate)
-        """))
+          make mlflow  MLflow UI on http://127.0.0.1:5000 (each version's run has a tearsheet)
+        """) + textwrap.indent(serving, "  ") + "\n")
     return 0
 
 
