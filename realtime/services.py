@@ -129,7 +129,8 @@ def build_services(
     if halted is not None:  # engaged before the restart: still engaged until an admin resumes
         risk.engage(halted)
         log.warning("kill switch still engaged from before the restart: %s", halted)
-    hub, metrics = SignalHub(), metrics or Metrics()
+    hub = SignalHub(cfg.ws_queue_size, cfg.ws_max_per_key, cfg.ws_max_total)
+    metrics = metrics or Metrics()
     hub.nats_prefix = cfg.nats_subject_prefix
     # SQLite has one writer, so more threads only queue; PostgreSQL overlaps network round trips.
     # SQLite with the paper broker runs inline on the loop (see OrderService.place_async):

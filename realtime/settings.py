@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     bad_key_burst: int = Field(default=10, ge=1)
     # How often an open WebSocket re-checks that its key is live and its token unexpired.
     ws_auth_check_s: float = Field(default=5.0, gt=0.0)
+    # Open WebSockets per user and in all (over either cap: closed with 1008 / 1013), and the
+    # messages queued per client before its oldest are dropped (counted in /metrics).
+    ws_max_per_key: int = Field(default=5, ge=1)
+    ws_max_total: int = Field(default=500, ge=1)
+    ws_queue_size: int = Field(default=100, ge=1)
     cors_origins: list[str] = []
     otel: bool = False  # FastAPI's OpenTelemetry traces/metrics/logs (exporters via OTEL_* variables)
     max_body_bytes: int = Field(default=16_384, ge=1024)

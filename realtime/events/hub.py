@@ -17,6 +17,14 @@ log = logging.getLogger(__name__)
 PRIVATE_KINDS = frozenset({"order", "fill"})
 
 
+class HubFullError(Exception):
+    """A WebSocket refused for capacity: ``code`` 1008 (this user's cap) or 1013 (the server's)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
 @dataclass(frozen=True)
 class Subscriber:
     """Who a WebSocket queue belongs to; ``user_id`` None is an anonymous, signals-only client."""
@@ -26,26 +34,46 @@ class Subscriber:
 
 
 class SignalHub:
-    """Per-client bounded queues; a slow client loses its oldest messages, never blocks others."""
+    """Per-client bounded queues; a slow client loses its oldest messages, never blocks others.
 
-    def __init__(self, queue_size: int = 1000):
-        self.queue_size = queue_size
+    At most ``max_per_user`` clients per user and ``max_total`` in all: every open socket holds
+    a queue and a send buffer, so an unbounded number of them is an unbounded amount of memory.
+    """
+
+    def __init__(self, queue_size: int = 1000, max_per_user: int = 5, max_total: int = 500):
+        self.queue_size, self.max_per_user, self.max_total = queue_size, max_per_user, max_total
         self._clients: dict[asyncio.Queue[str], Subscriber] = {}
+        self._per_user: dict[int | None, int] = {}
+        self.dropped = 0  # messages shed from full queues (slow clients)
+        self.refused: dict[str, int] = {"user": 0, "total": 0}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.nats: Any = None  # a connected nats client, when configured
         self.nats_prefix = "alphaforge"
         self._pending: set[asyncio.Future[None]] = set()
 
     def subscribe(self, who: Subscriber | None = None) -> asyncio.Queue[str]:
-        """A new client's queue."""
-        q: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
+        """A new client's queue; :class:`HubFullError` when its user or the server is at the cap."""
         who = who or Subscriber()
+        if len(self._clients) >= self.max_total:
+            self.refused["total"] += 1
+            raise HubFullError(1013, f"too many WebSockets on this server (max {self.max_total})")
+        if self._per_user.get(who.user_id, 0) >= self.max_per_user:
+            self.refused["user"] += 1
+            raise HubFullError(1008, f"too many WebSockets for this user (max {self.max_per_user})")
+        q: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
         self._clients[q] = who
+        self._per_user[who.user_id] = self._per_user.get(who.user_id, 0) + 1
         return q
 
     def unsubscribe(self, q: asyncio.Queue[str]) -> None:
         """Forget a client."""
-        self._clients.pop(q, None)
+        who = self._clients.pop(q, None)
+        if who is not None:
+            left = self._per_user.get(who.user_id, 1) - 1
+            if left > 0:
+                self._per_user[who.user_id] = left
+            else:
+                self._per_user.pop(who.user_id, None)
 
     @property
     def clients(self) -> int:
@@ -77,6 +105,7 @@ class SignalHub:
                 continue
             if q.full():
                 q.get_nowait()  # drop the oldest for this slow client
+                self.dropped += 1
             q.put_nowait(text)
         if self.nats is not None:
             subject = f"{self.nats_prefix}.{kind}s.{payload.get('symbol', 'all')}"

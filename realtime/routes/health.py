@@ -66,6 +66,9 @@ async def ready(svc: ServicesDep) -> JSONResponse:
 def metrics(svc: ServicesDep) -> Response:
     """Prometheus text format; gauges that depend on the clock are computed now."""
     svc.metrics.ws_clients.set(svc.hub.clients)
+    svc.metrics.ws_dropped.set(svc.hub.dropped)
+    for cap, n in svc.hub.refused.items():
+        svc.metrics.ws_refused.labels(cap).set(n)
     svc.metrics.refresh_feed_lag(svc.feed_status.last_quote)
     svc.metrics.refresh_bridge(bridge_health(svc))
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -8,17 +8,39 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from realtime.deps import authenticate
 from realtime.errors import RateLimitedError
-from realtime.events.hub import Subscriber
+from realtime.events.hub import HubFullError, Subscriber
 from realtime.ledger.accounts import Principal
 
 router = APIRouter(tags=["signals"])
 
 # Put in a client's queue to wake its (maybe idle) push loop when the session ends.
 _ENDED = "\x00session-ended"
+_PONG = '{"type": "pong"}'
+
+
+def _offer(queue: "asyncio.Queue[str]", msg: str) -> None:
+    """Queue ``msg``, shedding the oldest when full (as the hub does)."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(msg)
+
+
+async def _read_client(ws: WebSocket, queue: "asyncio.Queue[str]", state: dict[str, bool]) -> None:
+    """Read what the client sends and discard it (a ``ping`` is answered with a pong): unread
+    messages would pile up in the server's receive buffer. Notes the client leaving at once,
+    so an idle socket's queue is freed without waiting for the next push to fail."""
+    while True:
+        msg = await ws.receive()
+        if msg["type"] == "websocket.disconnect":
+            state["gone"] = True
+            _offer(queue, _ENDED)
+            return
+        if msg.get("text") == "ping":
+            _offer(queue, _PONG)
 
 
 async def _watch_session(
-    svc: Any, who: Principal, token: str | None, queue: "asyncio.Queue[str]", ended: list[bool]
+    svc: Any, who: Principal, token: str | None, queue: "asyncio.Queue[str]", state: dict[str, bool]
 ) -> None:
     """Every ``ws_auth_check_s``: is the key still live (one indexed query) or the token
     unexpired (a decode)? If not, flag the session and wake the push loop to close it.
@@ -28,10 +50,8 @@ async def _watch_session(
         await asyncio.sleep(svc.settings.ws_auth_check_s)
         if await asyncio.to_thread(svc.auth.still_valid, who, token):
             continue
-        ended[0] = True
-        if queue.full():
-            queue.get_nowait()
-        queue.put_nowait(_ENDED)  # again each period: the hub may shed it from a full queue
+        state["ended"] = True
+        _offer(queue, _ENDED)  # again each period: the hub may shed it from a full queue
 
 
 @router.websocket("/ws/signals")
@@ -40,7 +60,8 @@ async def ws_signals(ws: WebSocket) -> None:
 
     Signals go to everyone; order and fill events only to their owner, and to admins. The
     session is re-checked every ``ws_auth_check_s``: a revoked key or an expired token closes
-    the socket with 1008 (policy violation).
+    the socket with 1008 (policy violation). Over ``ws_max_per_key`` sockets for one user the
+    new one is closed with 1008, over ``ws_max_total`` in all with 1013 (try again later).
     """
     svc = ws.app.state.svc
     key = ws.headers.get("x-api-key") or ws.query_params.get("api_key")
@@ -53,14 +74,21 @@ async def ws_signals(ws: WebSocket) -> None:
     if who is None:
         await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason="missing or invalid API key or token")
         return
-    await ws.accept()
-    queue = svc.hub.subscribe(Subscriber(who.user_id, who.allows("admin")))
-    ended = [False]
-    watch = asyncio.create_task(_watch_session(svc, who, None if key else token, queue, ended))
+    await ws.accept()  # then close with a code and reason the client can read
+    try:
+        queue = svc.hub.subscribe(Subscriber(who.user_id, who.allows("admin")))
+    except HubFullError as exc:
+        await ws.close(code=exc.code, reason=exc.reason)
+        return
+    state = {"ended": False, "gone": False}
+    watch = asyncio.create_task(_watch_session(svc, who, None if key else token, queue, state))
+    reader = asyncio.create_task(_read_client(ws, queue, state))
     try:
         while True:
             msg = await queue.get()
-            if ended[0]:
+            if state["gone"]:
+                return
+            if state["ended"]:
                 reason = "API key revoked or token expired"
                 await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason=reason)
                 return
@@ -68,7 +96,8 @@ async def ws_signals(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        watch.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watch
+        for task in (watch, reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
         svc.hub.unsubscribe(queue)

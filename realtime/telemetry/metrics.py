@@ -48,6 +48,14 @@ class Metrics:
             "realtime_model_version", "Served model version", ["name", "alias"], registry=r
         )
         self.ws_clients = Gauge("realtime_ws_clients", "Connected WebSocket clients", registry=r)
+        self.ws_dropped = Gauge(
+            "realtime_ws_dropped_messages", "Messages shed from slow WebSocket clients' full queues",
+            registry=r,
+        )
+        self.ws_refused = Gauge(
+            "realtime_ws_refused", "WebSockets refused at the cap (user: per user; total: server)",
+            ["cap"], registry=r,
+        )
         self.bridge_up = Gauge("realtime_mt5_bridge_up", "1 while the MT5 bridge link is up", registry=r)
         self.bridge_reconnects = Gauge(
             "realtime_mt5_bridge_reconnects", "MT5 bridge reconnections since start", registry=r
