@@ -5,12 +5,12 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
-import pyarrow.parquet as pq
 
 from assets.features import features
 from assets.partitions import configured_symbols
 from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
+from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
 from ml.dataset import training_frame
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.features import DEFAULT_FEATURE_SET
@@ -107,18 +107,18 @@ signal_models = [_signal_model_asset(f) for f in model_families()]
 def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResource,
                      mlflow_server: MLflowResource, **models: dict[str, Any]) -> dict[str, Any]:
     """Out-of-sample backtest of every new version with spread, commission, slippage and swaps;
-    the best by Sharpe becomes @challenger. Trades and equity marks go to the lake for dbt; a
+    the best by Sharpe becomes @challenger. Trades and equity marks go to the store for dbt; a
     tearsheet per version goes to its MLflow run and data_dir/reports."""
     client = mlflow_server.activate()
-    name, table, reports = mlflow_server.registered_model, {}, {}
+    name, table, reports, store = mlflow_server.registered_model, {}, {}, market.store()
     for info in models.values():
         model = load_registered(mlflow_server.tracking_uri, name, version=info["version"]).model
         start, end = pd.Timestamp(info["test_start"]), pd.Timestamp(info["end"]).date()
-        metrics, results = evaluate_oos(model, market.store(), info["symbols"], start, end,
+        metrics, results = evaluate_oos(model, store, info["symbols"], start, end,
                                         EvaluationConfig(), n_trials=len(models))
-        write_backtest_outputs(market.store().root, f"{name}-{info['family']}", info["version"], results)
+        write_backtest_outputs(store, f"{name}-{info['family']}", info["version"], results)
         reports[info["version"]] = publish_version_report(
-            client, name, info["version"], model, market.store(), results, start, end,
+            client, name, info["version"], model, store, results, start, end,
             market.reports_dir() / f"{name}-v{info['version']}")
         table[info["version"]] = {"family": info["family"], **metrics}
     best = max(table, key=lambda v: (table[v]["sharpe"] == table[v]["sharpe"], table[v]["sharpe"]))
@@ -149,11 +149,12 @@ def promotion(context: dg.AssetExecutionContext, config: GateConfig, model_evalu
                        dg.AssetSpec("backtest_equity", deps=[model_evaluation], group_name="models")])
 def backtest_outputs(market: MarketDataResource):
     """The trade and equity tables model_evaluation wrote, as assets the dbt models read."""
-    lake = market.store().root
-    for table in ("backtest_trades", "backtest_equity"):
-        files = sorted((lake / table).glob("*.parquet"))
-        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-        yield dg.MaterializeResult(asset_key=table, metadata={"dagster/row_count": rows, "files": len(files)})
+    store = market.store()
+    for table in (BACKTEST_TRADES, BACKTEST_EQUITY):
+        rows = store.read_rows(table)
+        versions = len(rows[["strategy", "model_version"]].drop_duplicates()) if len(rows) else 0
+        yield dg.MaterializeResult(asset_key=table, metadata={"dagster/row_count": len(rows),
+                                                              "versions": versions})
 
 
 model_assets = [training_set, *signal_models, model_evaluation, promotion, backtest_outputs]

@@ -11,20 +11,30 @@ from marketdata.dukascopy import DukascopyClient
 from marketdata.mt5_bridge import mt5_module
 from marketdata.mt5_history import MT5HistorySource
 from marketdata.sources import TickSource
+from marketdata.store import MarketStore
+from marketdata.stores import StoreConfig, open_store
 from marketdata.synthetic import SyntheticSource
-from ml.dataset import FeatureStore
 from ml.tracking import activate_experiment
 
 
 class MarketDataResource(dg.ConfigurableResource):
     """Where ticks come from (the Dukascopy datafeed, an MT5 terminal, or the offline generator)
-    and where data lives."""
+    and where data lives.
+
+    ``backend`` picks the store: "parquet" (the lake at ``lake_url``, default data_dir/lake; a
+    local path or an object-store URL) or "clickhouse" (``clickhouse_url``, database
+    ``clickhouse_database``). ``data_dir`` only holds the raw datafeed cache, a scratch folder.
+    """
 
     source: str = "dukascopy"  # or "mt5", "synthetic"
     dukascopy_url: str = "https://datafeed.dukascopy.com/datafeed"
     mt5_bridge: str = ""  # host:port of the MT5 bridge; empty: the MetaTrader5 module (Windows)
     mt5_server_tz: str = "UTC"  # the broker's server clock: UTC, an IANA zone, or ny-close
     data_dir: str = "data"
+    backend: str = "parquet"  # or "clickhouse"
+    lake_url: str = ""
+    clickhouse_url: str = ""
+    clickhouse_database: str = "market"
     timeout_s: float = 10.0
     max_workers: int = 4
     retries: int = 4
@@ -43,9 +53,14 @@ class MarketDataResource(dg.ConfigurableResource):
             timeout=self.timeout_s, max_workers=self.max_workers, retries=self.retries,
         )
 
-    def store(self) -> FeatureStore:
-        """The Parquet lake under data_dir/lake."""
-        return FeatureStore(Path(self.data_dir) / "lake")
+    def store_config(self) -> StoreConfig:
+        """The store these settings describe."""
+        return StoreConfig(kind=self.backend, lake=self.lake_url or str(Path(self.data_dir) / "lake"),
+                           clickhouse_url=self.clickhouse_url, clickhouse_database=self.clickhouse_database)
+
+    def store(self) -> MarketStore:
+        """The configured store: one public table API whichever backend holds the data."""
+        return open_store(self.store_config())
 
     def reports_dir(self) -> Path:
         """Tearsheets (HTML and PNG) under data_dir/reports."""

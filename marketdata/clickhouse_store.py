@@ -13,14 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from marketdata import clickhouse_tables as cht
 from marketdata.errors import StoreError
 from marketdata.schema import BAR_COLUMNS, TICK_COLUMNS
 from marketdata.store import check_bars, check_ticks, finish, table_name
+from marketdata.tables import FEATURES, check_day_rows, check_key, check_table, with_key
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ def connect(dsn: str | None = None) -> Any:
 
 
 class ClickHouseStore:
-    """A :class:`~marketdata.store.TickBarStore` on ClickHouse."""
+    """A :class:`~marketdata.store.MarketStore` on ClickHouse."""
 
     def __init__(self, client_or_dsn: Any = None, database: str = "market"):
         if not database.isidentifier():
@@ -68,6 +71,7 @@ class ClickHouseStore:
         self.client = connect(client_or_dsn) if self._owns_client else client_or_dsn
         self.db = database
         self._tables: set[str] = set()
+        self._types: dict[str, dict[str, str]] = {}
         self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.db}")
         self.client.command(_DAYS_DDL.format(db=self.db))
 
@@ -88,7 +92,8 @@ class ClickHouseStore:
         return table
 
     def _replace_day(self, table: str, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
-        self._ensure(table)
+        if table == "ticks" or table.startswith("bars_"):
+            self._ensure(table)
         sym = symbol.upper()
         params = {"s": sym, "d": day}
         # Delete-then-insert: a reader may briefly see the day missing, never doubled.
@@ -162,12 +167,83 @@ class ClickHouseStore:
         return finish("bars", df)
 
     def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
-        """The days written for ``kind`` ("ticks" or "bars") and ``symbol``, ascending."""
+        """The days written for ``kind`` ("ticks", "bars" or a day table) and ``symbol``, ascending."""
         rows = self.client.query(
             f"SELECT DISTINCT date FROM {self.db}.ingested_days "
             "WHERE tbl = {t:String} AND symbol = {s:String} ORDER BY date",
-            parameters={"t": table_name(kind, timeframe), "s": symbol.upper()},
+            parameters={"t": table_name(kind, timeframe) if kind in {"ticks", "bars"} else check_table(kind),
+                        "s": symbol.upper()},
         ).result_rows
         return [
             r[0] if isinstance(r[0], dt.date) else dt.date.fromisoformat(str(r[0])) for r in rows
         ]
+
+    # -- day tables (features, ...) and keyed tables (backtest results): columns from the frame --
+
+    def _columns(self, table: str) -> dict[str, str]:
+        """Column name -> type of ``table`` ({} when it does not exist yet)."""
+        if table not in self._types:
+            if not self._exists(table):
+                return {}
+            rows = self.client.query(f"DESCRIBE TABLE {self.db}.{table}").result_rows
+            self._types[table] = {r[0]: r[1] for r in rows}
+            self._tables.add(table)
+        return self._types[table]
+
+    def _create(self, table: str, lead: dict[str, str], df: pd.DataFrame, order_by: list[str],
+                partition_by: str | None) -> dict[str, str]:
+        if not self._columns(table):
+            self.client.command(cht.create_sql(self.db, table, lead, df, order_by, partition_by))
+            self._types.pop(table, None)
+        return self._columns(table)
+
+    def write_day(self, table: str, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) one day of rows of the day table ``table`` (created from ``df``)."""
+        rows = check_day_rows(day, df)
+        lead = {"symbol": "LowCardinality(String)", "date": "Date", "ts": cht.TS_TYPE}
+        types = self._create(check_table(table), lead, rows, ["symbol", "ts"], "toYYYYMM(date)")
+        body = {k: v for k, v in types.items() if k not in {"symbol", "date"}}
+        self._replace_day(table, symbol, day, cht.to_insert(rows, body))
+
+    def write_features(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) one day of feature rows."""
+        self.write_day(FEATURES, symbol, day, df)
+
+    def read_days(self, table: str, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Rows of the day table ``table`` for the days ``start`` to ``end`` inclusive, sorted by ts."""
+        types = self._columns(check_table(table))
+        if not types:
+            return pd.DataFrame()
+        df = self._read(table, cht.select_list(types, {"symbol", "date"}), symbol, start, end)
+        return cht.from_select(df, types)
+
+    def read_features(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Feature rows of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
+        return self.read_days(FEATURES, symbol, start, end)
+
+    def replace_rows(self, table: str, key: Mapping[str, str], df: pd.DataFrame) -> None:
+        """Replace the rows of ``key`` in the keyed table ``table`` (delete, then insert)."""
+        key = check_key(key)
+        frame = with_key(key, df)
+        lead = {k: "LowCardinality(String)" for k in key}
+        types = self._create(check_table(table), lead, frame, list(key), None)
+        where, params = _key_filter(key)
+        self.client.command(f"DELETE FROM {self.db}.{table} WHERE {where}", parameters=params)
+        if len(frame):
+            self.client.insert_df(table, cht.to_insert(frame, types), database=self.db)
+
+    def read_rows(self, table: str, key: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Rows of the keyed table ``table``, those of ``key`` only when given."""
+        types = self._columns(check_table(table))
+        if not types:
+            return pd.DataFrame()
+        where, params = _key_filter(check_key(key)) if key is not None else ("1", {})
+        df = self.client.query_df(
+            f"SELECT {cht.select_list(types, set())} FROM {self.db}.{table} WHERE {where}",
+            parameters=params)
+        return cht.from_select(df, types)
+
+
+def _key_filter(key: dict[str, str]) -> tuple[str, dict[str, str]]:
+    where = " AND ".join(f"`{c}` = {{k{i}:String}}" for i, c in enumerate(key))
+    return where, {f"k{i}": v for i, v in enumerate(key.values())}

@@ -1,4 +1,4 @@
-"""Tick and bar stores: the ``TickBarStore`` contract and its embedded Parquet/DuckDB backend.
+"""Stores: the ``TickBarStore`` and ``MarketStore`` contracts and the embedded Parquet backend.
 
 Data is partitioned by (symbol, UTC day). Writing a day replaces that day, so re-running an
 ingestion is idempotent. Reads cover inclusive day ranges and return exactly ``TICK_COLUMNS``
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -23,8 +22,10 @@ import pyarrow.parquet as pq
 
 from marketdata.bars import empty_bars
 from marketdata.errors import StoreError
+from marketdata.lake import open_lake
 from marketdata.schema import BAR_COLUMNS, TICK_COLUMNS
 from marketdata.sources import day_bounds_ms, empty_ticks
+from marketdata.tables import FEATURES, check_day_rows, check_key, check_table, with_key
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,39 @@ class TickBarStore(Protocol):
 
     def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
         """The days stored for ``kind`` ("ticks" or "bars") and ``symbol``, ascending."""
+        ...
+
+
+@runtime_checkable
+class MarketStore(TickBarStore, Protocol):
+    """Ticks and bars (see :class:`~marketdata.store.TickBarStore`), day tables and keyed tables."""
+
+    def write_day(self, table: str, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) one day of rows of the day table ``table``; ``df`` has a ``ts`` column."""
+        ...
+
+    def read_days(self, table: str, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Rows of ``table`` for the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
+        ...
+
+    def write_features(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) one day of feature rows."""
+        ...
+
+    def read_features(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Feature rows of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
+        ...
+
+    def replace_rows(self, table: str, key: Mapping[str, str], df: pd.DataFrame) -> None:
+        """Replace the rows of ``table`` whose key columns equal ``key`` with ``df``."""
+        ...
+
+    def read_rows(self, table: str, key: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Rows of the keyed table ``table`` (those matching ``key`` when given); empty if none."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (a no-op for a lake)."""
         ...
 
 
@@ -155,33 +189,33 @@ def finish(kind: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 class ParquetStore:
-    """The embedded store: a Hive-partitioned Parquet lake read through DuckDB.
+    """The embedded store: a Hive-partitioned Parquet lake, read through DuckDB when local.
 
-    Layout: ``root/ticks/symbol=EURUSD/date=2019-02-04/part.parquet`` and
-    ``root/bars_1m/symbol=.../date=.../part.parquet``.
+    Layout: ``root/ticks/symbol=EURUSD/date=2019-02-04/part.parquet``, the same for
+    ``bars_1m`` and every day table (``features``), and ``root/<keyed table>/<key values>.parquet``
+    (``backtest_trades/alphaforge-signal-logreg-3.parquet``). ``root`` is a local folder or an
+    object-store URL (:func:`marketdata.lake.open_lake`); remote lakes are read with pyarrow.
     """
 
     def __init__(self, root: Path | str):
-        self.root = Path(root)
+        self.lake = open_lake(root)
+        self.root: Path | str = Path(self.lake.root) if self.lake.local else str(root)
 
-    def _part(self, table: str, symbol: str, day: dt.date) -> Path:
-        folder = self.root / table / f"symbol={check_symbol(symbol)}"
-        return folder / f"date={day.isoformat()}" / "part.parquet"
+    def close(self) -> None:
+        """Nothing to release: every read opens and closes its own DuckDB connection."""
+
+    def _folder(self, table: str, symbol: str) -> str:
+        return self.lake.path(table, f"symbol={check_symbol(symbol)}")
+
+    def _part(self, table: str, symbol: str, day: dt.date) -> str:
+        return f"{self._folder(table, symbol)}/date={day.isoformat()}/part.parquet"
 
     def _write(
         self, table: str, symbol: str, day: dt.date, df: pd.DataFrame | pa.Table, **options: object
     ) -> None:
         path = self._part(table, symbol, day)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=".tmp")
-        os.close(fd)
-        try:
-            data = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
-            pq.write_table(data, tmp, **options)
-            os.replace(tmp, path)  # readers see the old day or the new one, never half of one
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        data = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+        self.lake.write_atomic(path, data, **options)  # readers see the old day or the new one
         log.debug("wrote %d rows to %s", len(df), path)
 
     def write_ticks(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
@@ -197,8 +231,18 @@ class ParquetStore:
         """Store (replace) the bars of one day."""
         self._write(table_name("bars", timeframe), symbol, day, check_bars(day, df))
 
+    def write_day(self, table: str, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) one day of rows of the day table ``table``."""
+        self._write(check_table(table), symbol, day, check_day_rows(day, df))
+
+    def write_features(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
+        """Store (replace) one day of feature rows."""
+        self.write_day(FEATURES, symbol, day, df)
+
     def _read(self, table: str, symbol: str, start: dt.date, end: dt.date, order: str) -> pd.DataFrame:
-        folder = self.root / table / f"symbol={check_symbol(symbol)}"
+        if not self.lake.local:
+            return self._read_remote(table, symbol, start, end, order)
+        folder = Path(self._folder(table, symbol))
         if not any(folder.glob("date=*/part.parquet")):
             return pd.DataFrame()  # DuckDB raises on a glob that matches nothing
         # The glob stays inside the symbol; the date predicate prunes partitions by name.
@@ -215,6 +259,14 @@ class ParquetStore:
         finally:
             con.close()
 
+    def _read_remote(self, table: str, symbol: str, start: dt.date, end: dt.date, order: str) -> pd.DataFrame:
+        days = [d for d in self._days(table, symbol) if start <= d <= end]
+        parts = [pq.read_table(self._part(table, symbol, d), filesystem=self.lake.fs) for d in days]
+        if not parts:
+            return pd.DataFrame()
+        df = pa.concat_tables(parts, promote_options="default").to_pandas()
+        return df.sort_values(order, kind="stable", ignore_index=True)
+
     def read_ticks(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Ticks of the days ``start`` to ``end`` inclusive, sorted by ``ts_ms``."""
         return finish("ticks", self._read("ticks", symbol, start, end, "ts_ms"))
@@ -223,13 +275,48 @@ class ParquetStore:
         """Bars of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
         return finish("bars", self._read(table_name("bars", timeframe), symbol, start, end, "ts"))
 
+    def read_days(self, table: str, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Rows of the day table ``table`` for the days ``start`` to ``end`` inclusive, sorted by ts."""
+        df = self._read(check_table(table), symbol, start, end, "ts")
+        if not df.empty:
+            df["ts"] = normalise_ts(df["ts"])
+        return df
+
+    def read_features(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Feature rows of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
+        return self.read_days(FEATURES, symbol, start, end)
+
     def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
-        """The days stored for ``kind`` ("ticks" or "bars") and ``symbol``, ascending."""
-        return self._days(table_name(kind, timeframe), symbol)
+        """The days stored for ``kind`` ("ticks", "bars" or a day table) and ``symbol``, ascending."""
+        table = table_name(kind, timeframe) if kind in {"ticks", "bars"} else check_table(kind)
+        return self._days(table, symbol)
 
     def _days(self, table: str, symbol: str) -> list[dt.date]:
-        folder = self.root / table / f"symbol={check_symbol(symbol)}"
-        return sorted(
-            dt.date.fromisoformat(p.parent.name.removeprefix("date="))
-            for p in folder.glob("date=*/part.parquet")
-        )
+        folder = self._folder(table, symbol)
+        if self.lake.local:
+            found = [p.parent.name for p in Path(folder).glob("date=*/part.parquet")]
+        else:
+            found = [p.rsplit("/", 2)[-2] for p in self.lake.files(folder, recursive=True)
+                     if p.endswith("/part.parquet")]
+        return sorted(dt.date.fromisoformat(name.removeprefix("date=")) for name in found
+                      if name.startswith("date="))
+
+    def _key_path(self, table: str, key: Mapping[str, str]) -> str:
+        return self.lake.path(check_table(table), "-".join(check_key(key).values()) + ".parquet")
+
+    def replace_rows(self, table: str, key: Mapping[str, str], df: pd.DataFrame) -> None:
+        """Replace the rows of ``key`` in the keyed table ``table``: one file per key."""
+        frame = with_key(check_key(key), df)
+        self.lake.write_atomic(self._key_path(table, key), pa.Table.from_pandas(frame, preserve_index=False))
+
+    def read_rows(self, table: str, key: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Rows of the keyed table ``table``, those of ``key`` only when given."""
+        if key is not None:
+            path = self._key_path(table, key)
+            paths = [path] if self.lake.exists(path) else []
+        else:
+            paths = [p for p in self.lake.files(self.lake.path(check_table(table))) if p.endswith(".parquet")]
+        if not paths:
+            return pd.DataFrame()
+        parts = [pq.read_table(p, filesystem=self.lake.fs) for p in paths]
+        return pa.concat_tables(parts, promote_options="default").to_pandas()

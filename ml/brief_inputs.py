@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.dataset import FeatureStore
+from marketdata.store import MarketStore
 from ml.errors import NotEnoughDataError
 from ml.features import mid_close
 from ml.models import SignalModel, signal_from_prob
@@ -17,7 +17,7 @@ from ml.models import SignalModel, signal_from_prob
 BRIEF_FEATURES = ["ret_60", "vol_30", "rsi_14", "macd", "zscore_60", "spread_bps"]
 
 
-def collect_brief_inputs(store: FeatureStore, symbols: list[str], day: dt.date,
+def collect_brief_inputs(store: MarketStore, symbols: list[str], day: dt.date,
                          model: SignalModel | None, figures: dict[str, Any] | None) -> dict[str, Any]:
     """Four tables keyed by symbol; symbols with no bars that day are left out.
 

@@ -1,4 +1,4 @@
-"""Feature storage next to the bars, and the assembly of labelled training frames."""
+"""Features of a stored day, and the assembly of labelled training frames from the store."""
 
 from __future__ import annotations
 
@@ -8,33 +8,14 @@ import numpy as np
 import pandas as pd
 
 from marketdata.instruments import get_instrument
-from marketdata.store import ParquetStore, normalise_ts
+from marketdata.store import MarketStore
 from ml.errors import MLError
 from ml.features import FeatureSet, compute_features
 from ml.indicators import atr
 from ml.labels import cost_dead_zone, forward_return_labels, triple_barrier_events, uniqueness_weights
 
 
-class FeatureStore(ParquetStore):
-    """The Parquet lake, extended with a ``features`` table in the same Hive layout."""
-
-    def write_features(self, symbol: str, day: dt.date, df: pd.DataFrame) -> None:
-        """Store (replace) one day of feature rows."""
-        self._write("features", symbol, day, df)
-
-    def days(self, kind: str, symbol: str, timeframe: str = "1m") -> list[dt.date]:
-        """Stored days of ``kind``: "features" besides the base store's "ticks" and "bars"."""
-        return self._days("features", symbol) if kind == "features" else super().days(kind, symbol, timeframe)
-
-    def read_features(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Feature rows of the days ``start`` to ``end`` inclusive, sorted by ``ts``."""
-        df = self._read("features", symbol, start, end, "ts")
-        if not df.empty:
-            df["ts"] = normalise_ts(df["ts"])
-        return df
-
-
-def features_for_day(store: ParquetStore, symbol: str, day: dt.date, fs: FeatureSet) -> pd.DataFrame:
+def features_for_day(store: MarketStore, symbol: str, day: dt.date, fs: FeatureSet) -> pd.DataFrame:
     """Features of ``day``'s bars, warmed up on the previous stored day's tail (no look-ahead)."""
     prior = [d for d in store.days("bars", symbol) if d < day]
     start = prior[-1] if prior else day
@@ -44,7 +25,7 @@ def features_for_day(store: ParquetStore, symbol: str, day: dt.date, fs: Feature
 
 
 def training_frame(
-    store: FeatureStore, symbols: list[str], start: dt.date, end: dt.date, fs: FeatureSet,
+    store: MarketStore, symbols: list[str], start: dt.date, end: dt.date, fs: FeatureSet,
     horizon: int, label: str = "forward", dead_zone: float = 0.0, barrier_mult: float = 2.0,
     cost_commission_per_lot: float | None = None,
 ) -> pd.DataFrame:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from marketdata.instruments import get_instrument
+from marketdata.store import MarketStore
+from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
 from ml.backtest import BacktestError, BacktestResult, CostModel, run_backtest
 from ml.costs.currency import fx_symbol
-from ml.dataset import FeatureStore
 from ml.models import SignalModel, signal_from_prob
 from ml.optimize.overfitting import deflated_sharpe_ratio
 from ml.policy import TradingPolicy
@@ -51,7 +50,7 @@ def signals_for_bars(model: SignalModel, symbol: str, bars: pd.DataFrame, feats:
     return signal.to_numpy(dtype=np.int64)
 
 
-def evaluate_oos(model: SignalModel, store: FeatureStore, symbols: list[str], start: pd.Timestamp,
+def evaluate_oos(model: SignalModel, store: MarketStore, symbols: list[str], start: pd.Timestamp,
                  end: dt.date, cfg: EvaluationConfig, n_trials: int = 1,
                  ) -> tuple[dict[str, float], dict[str, BacktestResult]]:
     """Backtest every symbol from ``start`` (the first out-of-sample bar) to ``end``.
@@ -112,12 +111,12 @@ _TRADE_TYPES = {"entry_time": "datetime64[ns, UTC]", "exit_time": "datetime64[ns
 _EQUITY_TYPES = {"symbol": "string", "ts": "datetime64[ns, UTC]", "equity": "float64"}
 
 
-def write_backtest_outputs(lake: Path, strategy: str, version: str,
-                           results: dict[str, BacktestResult]) -> dict[str, Path]:
-    """Write the trades and equity marks of one evaluated version for the analytics models:
-    ``lake/backtest_trades/<strategy>-<version>.parquet`` and ``lake/backtest_equity/...``.
+def write_backtest_outputs(store: MarketStore, strategy: str, version: str,
+                           results: dict[str, BacktestResult]) -> dict[str, int]:
+    """Store the trades and equity marks of one evaluated version for the analytics models, in
+    the keyed tables ``backtest_trades`` and ``backtest_equity`` (key: strategy, model_version).
 
-    Each file is written to a temporary name and renamed, so readers never see half of one.
+    A re-evaluation of the same version replaces its rows. Returns the rows written per table.
     """
     trades: list[pd.DataFrame] = [pd.DataFrame({c: pd.Series(dtype=t) for c, t in _TRADE_TYPES.items()})]
     equity: list[pd.DataFrame] = [pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EQUITY_TYPES.items()})]
@@ -126,17 +125,10 @@ def write_backtest_outputs(lake: Path, strategy: str, version: str,
                       "swap", "pnl"]].assign(symbol=symbol)
         trades.append(t)
         equity.append(pd.DataFrame({"symbol": symbol, "ts": r.equity.index, "equity": r.equity.to_numpy()}))
-    # Fixed types, so every version's file has one schema even when it holds no trades.
-    frames = {"backtest_trades": pd.concat(trades, ignore_index=True).astype(_TRADE_TYPES),
-              "backtest_equity": pd.concat(equity, ignore_index=True).astype(_EQUITY_TYPES)}
-    paths = {}
+    # Fixed types, so every version's rows have one schema even when it holds no trades.
+    frames = {BACKTEST_TRADES: pd.concat(trades, ignore_index=True).astype(_TRADE_TYPES),
+              BACKTEST_EQUITY: pd.concat(equity, ignore_index=True).astype(_EQUITY_TYPES)}
+    key = {"strategy": strategy, "model_version": str(version)}
     for table, frame in frames.items():
-        frame.insert(0, "model_version", pd.Series(str(version), index=frame.index, dtype="string"))
-        frame.insert(0, "strategy", pd.Series(strategy, index=frame.index, dtype="string"))
-        path = lake / table / f"{strategy}-{version}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".parquet.tmp")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-        paths[table] = path
-    return paths
+        store.replace_rows(table, key, frame)
+    return {table: len(frame) for table, frame in frames.items()}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from mlflow import MlflowClient
 
-from ml.dataset import FeatureStore
+from marketdata.store import MarketStore
 from ml.errors import NotEnoughDataError
 from ml.registry import PromotionGate, promote
 
@@ -57,7 +57,7 @@ def promote_version(client: MlflowClient, name: str, version: str, metrics: Mapp
     return PromotionDecision(str(version), promoted, gate.failures(numeric), numeric)
 
 
-def lineage_window(client: MlflowClient, name: str, version: str, store: FeatureStore,
+def lineage_window(client: MlflowClient, name: str, version: str, store: MarketStore,
                    default_symbols: list[str], oos_start: str = "") -> OosWindow:
     """The window to judge ``version`` on, from its run's lineage tags.
 

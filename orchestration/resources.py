@@ -1,8 +1,9 @@
 """Resources per environment: one map per deployment, chosen by ALPHAFORGE_ENV.
 
 ``local`` reads plain values (embedded defaults: a Parquet lake and a sqlite MLflow store under
-the data dir). ``production`` hands Dagster ``dg.EnvVar`` references, so the UI shows variable
-names instead of values and the pods read their own secrets. Both are validated at load time
+the data dir; ALPHAFORGE_STORE=clickhouse switches the store). ``production`` uses ClickHouse for
+market data, features and backtest results, and hands Dagster ``dg.EnvVar`` references, so the
+UI shows variable names instead of values and the pods read their own secrets. Both are validated at load time
 (:func:`orchestration.settings.validate`): ``EnvVar`` alone would only fail once a run starts.
 """
 
@@ -31,10 +32,13 @@ def _dbt(target: str) -> DbtCliResource:
 
 
 def _local(source: str) -> dict[str, Any]:
+    store = settings.store_config()
     return {
         "market": MarketDataResource(source=source, dukascopy_url=settings.dukascopy_url(),
                                      mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
-                                     data_dir=str(settings.data_dir())),
+                                     data_dir=str(settings.data_dir()), backend=store.kind,
+                                     lake_url=store.lake, clickhouse_url=store.clickhouse_url,
+                                     clickhouse_database=store.clickhouse_database),
         "mlflow_server": MLflowResource(tracking_uri=settings.tracking_uri()),
         "llm": llm_resource_from_env(),
         "dbt": _dbt("dev"),
@@ -43,14 +47,17 @@ def _local(source: str) -> dict[str, Any]:
 
 def _production(source: str) -> dict[str, Any]:
     return {
+        # Market data, features and backtest results live in ClickHouse: no run writes a local
+        # file another run reads (data_dir is only each pod's scratch cache of datafeed files).
         "market": MarketDataResource(source=source,
                                      dukascopy_url=dg.EnvVar("ALPHAFORGE_DUKASCOPY_URL"),
                                      mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
-                                     data_dir=dg.EnvVar("ALPHAFORGE_DATA_DIR")),
+                                     data_dir=dg.EnvVar("ALPHAFORGE_DATA_DIR"), backend="clickhouse",
+                                     clickhouse_url=dg.EnvVar("ALPHAFORGE_CLICKHOUSE_URL"),
+                                     clickhouse_database=settings.store_config().clickhouse_database),
         "mlflow_server": MLflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
         "llm": llm_resource_from_env(),
-        # dbt keeps the lake's DuckDB target; ALPHAFORGE_DBT_TARGET=clickhouse moves it to ClickHouse
-        "dbt": _dbt(settings.dbt_target()),
+        "dbt": _dbt(settings.dbt_target("production")),
     }
 
 

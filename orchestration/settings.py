@@ -15,13 +15,16 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from assets.partitions import configured_start, configured_symbols
+from marketdata.errors import StoreError
+from marketdata.stores import StoreConfig
 from orchestration.errors import ConfigurationError
 
 ENVIRONMENTS = ("local", "production")
 
 # Variables production reads through dg.EnvVar; each must be set before the code server starts.
 PRODUCTION_REQUIRED = {
-    "ALPHAFORGE_DATA_DIR": "root of the Parquet lake shared by every pod, e.g. /data",
+    "ALPHAFORGE_DATA_DIR": "a pod's scratch folder (datafeed cache), e.g. /scratch",
+    "ALPHAFORGE_CLICKHOUSE_URL": "the ClickHouse store, e.g. http://user:pw@clickhouse:8123/market",
     "ALPHAFORGE_DUKASCOPY_URL": "the .bi5 datafeed, e.g. https://datafeed.dukascopy.com/datafeed",
     "MLFLOW_TRACKING_URI": "the MLflow server, e.g. http://mlflow:5000",
 }
@@ -30,6 +33,7 @@ _URL_SCHEMES = {
     "MLFLOW_TRACKING_URI": {"http", "https", "sqlite", "postgresql", "postgresql+psycopg2", "file",
                             "databricks"},
     "ALPHAFORGE_ALERT_WEBHOOK_URL": {"http", "https"},
+    "ALPHAFORGE_CLICKHOUSE_URL": {"http", "https", "clickhouse", "chdb"},
 }
 
 
@@ -77,9 +81,16 @@ def dukascopy_url() -> str:
     return os.environ.get("ALPHAFORGE_DUKASCOPY_URL", "https://datafeed.dukascopy.com/datafeed")
 
 
-def dbt_target() -> str:
-    """dbt target in production (ALPHAFORGE_DBT_TARGET): 'dev' (DuckDB over the lake) or 'clickhouse'."""
-    return os.environ.get("ALPHAFORGE_DBT_TARGET", "dev")
+def store_config() -> StoreConfig:
+    """The tick/bar/feature store (ALPHAFORGE_STORE, ALPHAFORGE_LAKE_URL, ALPHAFORGE_CLICKHOUSE_URL)."""
+    return StoreConfig.from_env(data_dir() / "lake")
+
+
+def dbt_target(env: str = "local") -> str:
+    """dbt target (ALPHAFORGE_DBT_TARGET): 'dev' (DuckDB over the lake) or 'clickhouse', the
+    default in production and wherever the store is ClickHouse."""
+    on_clickhouse = env == "production" or store_config().kind == "clickhouse"
+    return os.environ.get("ALPHAFORGE_DBT_TARGET") or ("clickhouse" if on_clickhouse else "dev")
 
 
 def alert_webhook_url() -> str | None:
@@ -125,6 +136,16 @@ def validate(env: str, tick_source: str | None = None) -> None:
     check_url("MLFLOW_TRACKING_URI", tracking_uri())
     if alert_webhook_url():
         check_url("ALPHAFORGE_ALERT_WEBHOOK_URL", alert_webhook_url() or "")
+    store = store_config()
+    if env == "production" and store.kind != "clickhouse" and os.environ.get("ALPHAFORGE_STORE"):
+        raise ConfigurationError("ALPHAFORGE_STORE", f"{store.kind!r} in production",
+                                 "production keeps market data in ClickHouse: unset it or use 'clickhouse'")
+    try:
+        store.check()
+    except StoreError as exc:
+        raise ConfigurationError("ALPHAFORGE_STORE", str(exc)) from None
+    if store.clickhouse_url:
+        check_url("ALPHAFORGE_CLICKHOUSE_URL", store.clickhouse_url)
     if tick_source not in {"dukascopy", "mt5", "synthetic"}:
         raise ConfigurationError("ALPHAFORGE_SOURCE", f"unknown source {tick_source!r}",
                                  "use 'dukascopy', 'mt5' or 'synthetic'")

@@ -17,7 +17,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 
-from marketdata.store import ParquetStore
+from marketdata.store import MarketStore
+from marketdata.stores import store_from_env
 from realtime import openapi
 from realtime.access.body_limit import BodySizeLimit
 from realtime.brokers.base import Broker
@@ -36,7 +37,7 @@ from realtime.wiring import start_background, wire_signals
 log = logging.getLogger(__name__)
 
 
-def warm_up(engine: SignalEngine, store: ParquetStore, symbol: str, n_bars: int,
+def warm_up(engine: SignalEngine, store: MarketStore, symbol: str, n_bars: int,
             before: pd.Timestamp | None = None) -> int:
     """Replay the newest stored bars of ``symbol`` (those opening before ``before``, when given:
     the replay feed's first bar) through the engine: as many as its features and model need for
@@ -64,7 +65,7 @@ def warm_up_from_broker(engine: SignalEngine, broker: Broker, symbol: str, n_bar
     return engine.replay(symbol, recent_bars(broker.market_data, symbol, max(n_bars, engine.warmup_bars())))
 
 
-def _last_bar(store: ParquetStore, symbol: str) -> dict[str, Any] | None:
+def _last_bar(store: MarketStore, symbol: str) -> dict[str, Any] | None:
     days = store.days("bars", symbol)
     if not days:
         return None
@@ -98,7 +99,7 @@ def create_app(
         loaded = load_serving(cfg.mlflow_tracking_uri, cfg.model_name, cfg.model_alias,
                               cfg.serve_newest_without_alias)
         engine = SignalEngine(loaded, cfg.symbols)
-        store = ParquetStore(cfg.data_dir / "lake")
+        store = store_from_env(cfg.data_dir / "lake")  # ALPHAFORGE_STORE: the batch side's store
         # a replay feed goes on from where warm-up ends (realtime.feeds.replay.replay_split)
         split = (replay_split(store, cfg.symbols, cfg.replay_start, engine.warmup_bars())
                  if cfg.feed == "replay" and feed is None else None)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from mlflow import MlflowClient
 
-from ml.dataset import FeatureStore
+from marketdata.store import MarketStore
 from ml.report.data import Tearsheet, build_tearsheet
 from ml.report.html import write_report
 from ml.report.importance import permutation_importance
@@ -31,7 +31,7 @@ class PublishedReport:
     sheet: Tearsheet
 
 
-def evaluation_tearsheet(model, store: FeatureStore, results: dict, start: pd.Timestamp, end: dt.date,
+def evaluation_tearsheet(model, store: MarketStore, results: dict, start: pd.Timestamp, end: dt.date,
                          title: str) -> Tearsheet:
     """The tearsheet of one version's out-of-sample backtests: the bars it traded and the
     model's permutation importances on the same out-of-sample features."""
@@ -64,7 +64,7 @@ def run_url(ui_base: str, experiment_id: str, run_id: str) -> str:
 
 
 def publish_version_report(client: MlflowClient, registered_model: str, version: str, model,
-                           store: FeatureStore, results: dict, start: pd.Timestamp, end: dt.date,
+                           store: MarketStore, results: dict, start: pd.Timestamp, end: dt.date,
                            directory: Path) -> PublishedReport | None:
     """Tearsheet of one registered version's out-of-sample backtests, logged to the run that
     trained it (None when the version has no run or there was nothing to backtest)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marketdata.store import ParquetStore
+from marketdata.stores import store_from_env
 from realtime.brokers.base import Broker
 from realtime.errors import FeedError
 from realtime.feeds.base import Feed
@@ -17,12 +17,12 @@ def make_feed(cfg: Settings, broker: Broker, warmup: int = 0) -> Feed:
     if cfg.feed == "replay":
         from realtime.feeds.replay import ReplayFeed, replay_split
 
-        store = ParquetStore(cfg.data_dir / "lake")
+        store = store_from_env(cfg.data_dir / "lake")
         days = sorted({d for s in cfg.symbols for d in store.days("bars", s)})
         # the same split as the warm-up's (realtime.main), so the feed goes on where it ended
         since = replay_split(store, cfg.symbols, cfg.replay_start, warmup)
         if since is None:
-            raise FeedError(f"replay feed: no stored bars under {cfg.data_dir / 'lake'}")
+            raise FeedError(f"replay feed: no stored bars of {', '.join(cfg.symbols)} in the store")
         return ReplayFeed(store, cfg.symbols, since.date(), days[-1], "bars", cfg.feed_speed, since=since)
     if cfg.feed == "nats":
         from realtime.feeds.nats_feed import NatsTickFeed

@@ -40,8 +40,11 @@ def test_rejects_ticks_of_another_day(tmp_path: Path) -> None:
 
 def test_bad_kind_and_timeframe(tmp_path: Path) -> None:
     store = ParquetStore(tmp_path)
-    with pytest.raises(StoreError, match="kind"):
-        store.days("quotes", "EURUSD")
+    assert store.days("quotes", "EURUSD") == []  # any day table may be asked for
+    with pytest.raises(StoreError, match="bad table name"):
+        store.days("../quotes", "EURUSD")
+    with pytest.raises(StoreError, match="bad table name"):
+        store.write_day("ticks", "EURUSD", DAY, pd.DataFrame({"ts": []}))
     with pytest.raises(StoreError, match="timeframe"):
         store.read_bars("EURUSD", DAY, DAY, timeframe="../x")
 

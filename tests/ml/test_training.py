@@ -10,7 +10,8 @@ import pytest
 
 from marketdata.bars import ticks_to_bars
 from marketdata.bi5 import decode_ticks
-from ml.dataset import FeatureStore, features_for_day, training_frame
+from marketdata.store import ParquetStore
+from ml.dataset import features_for_day, training_frame
 from ml.errors import InvalidBarsError, NotEnoughDataError, TrackingUnavailableError, UnknownFeatureSetError
 from ml.features import DEFAULT_FEATURE_SET, compute_features, get_feature_set
 from ml.registry import CHAMPION, PREVIOUS, PromotionGate, alias_version, promote
@@ -25,7 +26,7 @@ LENIENT = PromotionGate(min_sharpe=-1e9, max_drawdown=1.0, min_trades=0, min_dsr
 @pytest.fixture(scope="module")
 def frame(fixtures_dir, tmp_path_factory) -> pd.DataFrame:
     """Labelled features from the two EURUSD fixture days, built through the real store."""
-    store = FeatureStore(tmp_path_factory.mktemp("lake"))
+    store = ParquetStore(tmp_path_factory.mktemp("lake"))
     for day in DAYS:
         ticks = []
         for hour in range(24):

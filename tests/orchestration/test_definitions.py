@@ -15,7 +15,8 @@ from orchestration.resources import build_resources
 from tests.conftest import REPO
 
 PRODUCTION_ENV = {"ALPHAFORGE_DATA_DIR": "/data", "MLFLOW_TRACKING_URI": "http://mlflow:5000",
-                  "ALPHAFORGE_DUKASCOPY_URL": "https://datafeed.dukascopy.com/datafeed"}
+                  "ALPHAFORGE_DUKASCOPY_URL": "https://datafeed.dukascopy.com/datafeed",
+                  "ALPHAFORGE_CLICKHOUSE_URL": "http://default:pw@clickhouse:8123/market"}
 
 
 def test_definitions_load():
@@ -57,8 +58,24 @@ def test_production_resources_are_env_vars(monkeypatch):
     res = build_resources("production")
     assert isinstance(res["mlflow_server"].tracking_uri, dg.EnvVar)
     assert res["market"].dukascopy_url.env_var_name == "ALPHAFORGE_DUKASCOPY_URL"  # not the value
+    # production keeps market data, features and backtest results in ClickHouse, dbt too
+    assert res["market"].backend == "clickhouse"
+    assert res["market"].clickhouse_url.env_var_name == "ALPHAFORGE_CLICKHOUSE_URL"
+    assert res["dbt"].target == "clickhouse"
     local = build_resources("local")
     assert local["mlflow_server"].tracking_uri == "http://mlflow:5000"
+    assert local["market"].backend == "parquet" and local["dbt"].target == "dev"
+
+
+def test_store_is_chosen_by_configuration(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALPHAFORGE_STORE", "clickhouse")
+    monkeypatch.setenv("ALPHAFORGE_CLICKHOUSE_URL", f"chdb://{tmp_path / 'ch'}")
+    market = build_resources("local")["market"]
+    assert type(market.store()).__name__ == "ClickHouseStore"
+    monkeypatch.setenv("ALPHAFORGE_STORE", "parquet")
+    monkeypatch.setenv("ALPHAFORGE_LAKE_URL", f"file://{tmp_path / 'lake'}")
+    store = build_resources("local")["market"].store()
+    assert type(store).__name__ == "ParquetStore" and str(store.root) == str(tmp_path / "lake")
 
 
 @pytest.mark.parametrize("setting", sorted(PRODUCTION_ENV))
@@ -76,6 +93,8 @@ def test_production_names_a_missing_variable(monkeypatch, setting):
     ("MLFLOW_TRACKING_URI", "mlflow:5000"),
     ("ALPHAFORGE_SOURCE", "bloomberg"),
     ("ALPHAFORGE_ENV", "staging"),
+    ("ALPHAFORGE_STORE", "sqlite"),
+    ("ALPHAFORGE_STORE", "clickhouse"),  # without ALPHAFORGE_CLICKHOUSE_URL
 ])
 def test_bad_settings_are_named(monkeypatch, setting, value):
     monkeypatch.setenv(setting, value)
