@@ -28,3 +28,9 @@
   {%- endfor -%}
   {{ dbt.concat(parts) }}
 {%- endmacro %}
+
+{#- `expr` as a nullable value: ClickHouse's lag() gives the type's default (0) before the first
+    row of a window, not null, unless the argument is Nullable -#}
+{% macro nullable(expr) %}{{ return(adapter.dispatch('nullable', 'alphaforge')(expr)) }}{% endmacro %}
+{% macro default__nullable(expr) %}{{ expr }}{% endmacro %}
+{% macro clickhouse__nullable(expr) %}toNullable({{ expr }}){% endmacro %}

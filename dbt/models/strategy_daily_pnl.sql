@@ -23,7 +23,7 @@ with_previous as (
         model_version,
         day,
         equity,
-        lag(equity) over (partition by strategy, model_version order by day) as previous_equity,
+        lag({{ nullable('equity') }}) over (partition by strategy, model_version order by day) as previous_equity,
         max(equity) over (partition by strategy, model_version order by day
                           rows between unbounded preceding and current row) as peak_equity
     from per_day
