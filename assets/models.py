@@ -67,15 +67,25 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
         raise dg.Failure("no features stored yet: materialise ticks, bars_1m and features first")
     start = pd.Timestamp(config.start).date() if config.start else days[0]
     end = pd.Timestamp(config.end).date() if config.end else days[-1]
-    frame = training_frame(store, symbols, start, end, DEFAULT_FEATURE_SET, config.horizon, config.label)
+    window = {"symbols": symbols, "start": start, "end": end, "horizon": config.horizon,
+              "label": config.label}
+    frame = window_frame(store, window)
     partitions = [f"{d}|{s}" for s in symbols for d in store.days("features", s) if start <= d <= end]
     context.add_output_metadata({"dagster/row_count": len(frame), "label": config.label,
                                  "up_share": float(frame["label"].mean()) if len(frame) else 0.0,
                                  "partitions_read": len(partitions)})
     lineage = {"symbols": ",".join(symbols), "start": start, "end": end, "partitions": ";".join(partitions),
                "label": config.label, "horizon": config.horizon}
-    return {"frame": frame, "lineage": lineage, "end": end.isoformat(), "symbols": symbols,
+    # The window, not the rows: each model step reads them from the store itself, so the output
+    # stays small whichever IO manager carries it between pods.
+    return {"window": window, "lineage": lineage, "end": end.isoformat(), "symbols": symbols,
             "horizon": config.horizon}
+
+
+def window_frame(store: Any, window: dict[str, Any]) -> pd.DataFrame:
+    """The labelled training rows of ``window`` (symbols, start, end, horizon, label)."""
+    return training_frame(store, window["symbols"], window["start"], window["end"], DEFAULT_FEATURE_SET,
+                          window["horizon"], window["label"])
 
 
 def _signal_model_asset(family: str) -> dg.AssetsDefinition:
@@ -85,10 +95,11 @@ def _signal_model_asset(family: str) -> dg.AssetsDefinition:
               kinds={"mlflow", "pytorch" if torch_family else "sklearn"},
               op_tags=GPU_TAGS if torch_family else None)
     def _model(context: dg.AssetExecutionContext, training_set: dict[str, Any],
-               mlflow_server: MLflowResource) -> dict[str, Any]:
+               market: MarketDataResource, mlflow_server: MLflowResource) -> dict[str, Any]:
         mlflow_server.activate()
         cfg = TrainConfig(family=family, horizon=training_set["horizon"])
-        result = train_and_register(training_set["frame"], DEFAULT_FEATURE_SET, cfg,
+        frame = window_frame(market.store(), training_set["window"])
+        result = train_and_register(frame, DEFAULT_FEATURE_SET, cfg,
                                     mlflow_server.registered_model, training_set["lineage"])
         context.add_output_metadata({"version": result.version, "run_id": result.run_id,
                                      **{k: float(v) for k, v in result.metrics.items()}})

@@ -24,7 +24,7 @@ BACKTEST_TRADES = "backtest_trades"
 BACKTEST_EQUITY = "backtest_equity"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_KEY_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
+_KEY_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]*$")
 _RESERVED = {"ticks", "ingested_days"}
 
 
@@ -46,7 +46,7 @@ def check_key(key: Mapping[str, str]) -> dict[str, str]:
             raise StoreError(f"bad key column {col!r}")
         text = str(value)
         if not _KEY_VALUE_RE.match(text):
-            raise StoreError(f"bad key value {text!r} for {col}: letters, digits and ._@+- only")
+            raise StoreError(f"bad key value {text!r} for {col}: letters, digits and ._@+=- only")
         out[col] = text
     return out
 

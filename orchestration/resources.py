@@ -17,6 +17,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.brief import llm_resource_from_env
+from assets.io import StoreIOManager
 from assets.resources import MarketDataResource, MLflowResource
 from orchestration import settings
 
@@ -46,15 +47,18 @@ def _local(source: str) -> dict[str, Any]:
 
 
 def _production(source: str) -> dict[str, Any]:
+    # Market data, features, backtest results and the outputs steps pass on (the IO manager)
+    # live in ClickHouse: no step writes a local file another step or run reads (data_dir is
+    # only each pod's scratch cache of datafeed files).
+    market = MarketDataResource(source=source,
+                                dukascopy_url=dg.EnvVar("ALPHAFORGE_DUKASCOPY_URL"),
+                                mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
+                                data_dir=dg.EnvVar("ALPHAFORGE_DATA_DIR"), backend="clickhouse",
+                                clickhouse_url=dg.EnvVar("ALPHAFORGE_CLICKHOUSE_URL"),
+                                clickhouse_database=settings.store_config().clickhouse_database)
     return {
-        # Market data, features and backtest results live in ClickHouse: no run writes a local
-        # file another run reads (data_dir is only each pod's scratch cache of datafeed files).
-        "market": MarketDataResource(source=source,
-                                     dukascopy_url=dg.EnvVar("ALPHAFORGE_DUKASCOPY_URL"),
-                                     mt5_bridge=settings.mt5_bridge(), mt5_server_tz=settings.mt5_server_tz(),
-                                     data_dir=dg.EnvVar("ALPHAFORGE_DATA_DIR"), backend="clickhouse",
-                                     clickhouse_url=dg.EnvVar("ALPHAFORGE_CLICKHOUSE_URL"),
-                                     clickhouse_database=settings.store_config().clickhouse_database),
+        "market": market,
+        "io_manager": StoreIOManager(market=market),
         "mlflow_server": MLflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
         "llm": llm_resource_from_env(),
         "dbt": _dbt(settings.dbt_target("production")),

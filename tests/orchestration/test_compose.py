@@ -88,3 +88,25 @@ def test_the_mt5_profile_adds_a_terminal_whose_bridge_stays_private(project):
     assert not any("8001" in p for p in published)  # the RPyC port runs code: never published
     assert "8001" in " ".join(mt5["healthcheck"]["test"])
     assert mt5["environment"]["PASSWORD"].startswith("replace-me")  # from .env
+
+
+APP_SERVICES = {"code", "dagster-webserver", "dagster-daemon", "realtime"}
+
+
+def test_app_services_share_no_disk(project):
+    """Runs and the realtime tier exchange data through ClickHouse, MLflow and PostgreSQL only:
+    no named volume is mounted by two services, and the app services keep market data in ClickHouse."""
+    config = _config(project)
+    services = config["services"]
+    owners: dict[str, list[str]] = {}
+    for name, svc in services.items():
+        for vol in svc.get("volumes", []):
+            source = vol["source"] if isinstance(vol, dict) else str(vol).split(":", 1)[0]
+            if not source.startswith((".", "/")):  # named volumes; bind mounts are read-only config
+                owners.setdefault(source, []).append(name)
+    assert {v: o for v, o in owners.items() if len(o) > 1} == {}
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert env["ALPHAFORGE_STORE"] == "clickhouse", name
+        assert env["ALPHAFORGE_CLICKHOUSE_URL"].split("@")[-1] == "clickhouse:8123/market", name
+        assert not any(str(v).startswith("lake") for v in services[name].get("volumes", [])), name

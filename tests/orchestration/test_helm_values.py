@@ -631,3 +631,15 @@ def test_rendered_instance_rejects(mutate, expected, tmp_path, monkeypatch):
     with pytest.raises((AssertionError, DagsterInvalidConfigError)) as raised:
         _validate_instance(instance_from_values(values), tmp_path, monkeypatch)
     assert expected in str(raised.value)
+
+
+def test_run_pods_share_no_disk():
+    """The code location (and so every run pod it launches) keeps market data in ClickHouse and
+    mounts no volume: nothing one pod writes locally is read by the next."""
+    deployment = _values()["dagster-user-deployments"]["deployments"][0]
+    env = {e["name"]: e.get("value") for e in deployment["env"]}
+    assert env["ALPHAFORGE_ENV"] == "production" and env["ALPHAFORGE_STORE"] == "clickhouse"
+    assert "volumes" not in deployment and "volumeMounts" not in deployment
+    launcher = _values()["runLauncher"]["config"]["k8sRunLauncher"]
+    assert "volumes" not in launcher and "volumeMounts" not in launcher
+    assert {"name": "alphaforge-secrets"} in launcher["envSecrets"]
