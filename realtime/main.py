@@ -134,7 +134,7 @@ def create_app(
     # latency, and its per-request checks cost the hot signal path.
     telemetry: TelemetryConfig = {"tracing": cfg.otel, "metrics": cfg.otel, "logs": cfg.otel}
     app = FastAPI(title="alphaforge realtime", version="1", lifespan=lifespan, telemetry=telemetry,
-                  docs_url=None, redoc_url=None)  # /docs with local assets: routes.dashboard
+                  docs_url=None, redoc_url=None, openapi_url=None)  # /docs, /openapi.json: routes.dashboard
 
     @app.exception_handler(RealtimeError)
     async def _realtime_error(request: Request, exc: RealtimeError) -> JSONResponse:
@@ -174,5 +174,5 @@ def create_app(
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     openapi.install(app)
-    dashboard.install(app)
+    dashboard.install(app, cfg.docs_public)
     return app

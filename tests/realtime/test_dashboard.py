@@ -23,3 +23,22 @@ def test_docs_use_local_swagger_assets(client):
         assert client.get(f"/{url}").status_code == 200, url
     assert "'/openapi.json'" in docs.text or '"/openapi.json"' in docs.text
     assert client.get("/redoc").status_code == 404  # ReDoc would fetch its script from a CDN
+
+
+def test_the_schema_is_for_users_with_a_key(client):
+    from tests.realtime.conftest import ADMIN_KEY
+
+    assert client.get("/openapi.json").status_code == 401
+    r = client.get("/openapi.json", headers={"X-API-Key": ADMIN_KEY})
+    assert r.status_code == 200 and "/api/v1/orders" in r.json()["paths"]
+    assert "X-API-Key" in client.get("/docs").text  # the docs page sends the signed-in key
+
+
+def test_a_public_schema_when_configured(ledger_dir):
+    from fastapi.testclient import TestClient
+
+    from realtime.main import create_app
+    from tests.realtime.conftest import settings_for
+
+    with TestClient(create_app(settings_for(ledger_dir, docs_public=True))) as c:
+        assert c.get("/openapi.json").status_code == 200
