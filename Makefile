@@ -68,7 +68,7 @@ serve: $(STAMP) ## realtime API on http://127.0.0.1:8000 (needs REALTIME_API_KEY
 	@test -n "$$REALTIME_API_KEY" || { echo "set REALTIME_API_KEY (12+ characters) first"; exit 2; }
 	REALTIME_MLFLOW_TRACKING_URI=$${REALTIME_MLFLOW_TRACKING_URI:-$(MLFLOW_TRACKING_URI)} \
 	REALTIME_DATA_DIR=$${REALTIME_DATA_DIR:-$(ALPHAFORGE_DATA_DIR)} \
-	$(BIN)/uvicorn realtime.main:create_app --factory --host 127.0.0.1 --port 8000
+	$(BIN)/python -m realtime.serving --host 127.0.0.1 --port 8000
 
 clean:
 	rm -rf data dbt/target

@@ -86,9 +86,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
     if len(os.environ.get("REALTIME_API_KEY", "")) < 12:
         raise InputError("set REALTIME_API_KEY (12+ characters) first: clients send it as X-API-Key",
                          exit_code=2)
-    import uvicorn
+    from realtime.serving import serve as serve_realtime
 
-    from realtime.main import create_app
-
-    uvicorn.run(create_app, factory=True, host=host, port=port)
+    serve_realtime(host, port)  # the uvicorn options every way of serving shares
     return 0

@@ -164,6 +164,13 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ws.router)
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes, max_header_bytes=cfg.max_header_bytes)
+    if cfg.trusted_proxies.strip():
+        # Only from these addresses is a forwarded client address believed; serving turns
+        # uvicorn's own (which trusts 127.0.0.1) off.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        hosts = [h.strip() for h in cfg.trusted_proxies.split(",") if h.strip()]
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=hosts)
     if cfg.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     ws_max_per_key: int = Field(default=5, ge=1)
     ws_max_total: int = Field(default=500, ge=1)
     ws_queue_size: int = Field(default=100, ge=1)
+    ws_max_message_bytes: int = Field(default=65_536, ge=1024)
+    # Seconds an idle connection, or one still sending its headers, is kept (see realtime.serving).
+    keep_alive_s: float = Field(default=5.0, gt=0.0)
+    # Comma-separated proxy addresses whose X-Forwarded-For / -Proto are believed; empty: none.
+    trusted_proxies: str = ""
     cors_origins: list[str] = []
     otel: bool = False  # FastAPI's OpenTelemetry traces/metrics/logs (exporters via OTEL_* variables)
     max_body_bytes: int = Field(default=16_384, ge=1024)
