@@ -157,9 +157,10 @@ def build_services(
         ledger,
         cfg.jwt_secret.get_secret_value() if cfg.jwt_secret else None,
         cfg.jwt_ttl_s,
-        login_limiter=make_limiter(cfg.login_rate_per_min / 60.0, cfg.login_burst, cfg.redis_url, "login"),
+        login_limiter=make_limiter(cfg.login_rate_per_min / 60.0, cfg.login_burst, cfg.redis_url, "login",
+                                   cfg.redis_prefix),
         bad_key_limiter=make_limiter(
-            cfg.bad_key_rate_per_min / 60.0, cfg.bad_key_burst, cfg.redis_url, "bad-key"
+            cfg.bad_key_rate_per_min / 60.0, cfg.bad_key_burst, cfg.redis_url, "bad-key", cfg.redis_prefix
         ),
     )
     reloader = ModelReloader(
@@ -181,12 +182,13 @@ def build_services(
         AutoTrader(desk, cfg.auto_trade_symbols, trading_policy(cfg),
                    may_trade=lambda: not engine.loaded.signals_only),
         auth,
-        make_limiter(cfg.rate_limit_per_s, cfg.rate_limit_burst, cfg.redis_url, "api"),
+        make_limiter(cfg.rate_limit_per_s, cfg.rate_limit_burst, cfg.redis_url, "api", cfg.redis_prefix),
         make_limiter(
             cfg.explain_rate_limit_per_min / 60.0,
             max(1, int(cfg.explain_rate_limit_per_min)),
             cfg.redis_url,
             "explain",
+            cfg.redis_prefix,
         ),
         hub,
         metrics,

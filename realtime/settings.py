@@ -140,6 +140,7 @@ class Settings(BaseSettings):
     # Rate limits shared by every worker and replica through Redis (e.g. redis://127.0.0.1:6379/0);
     # None keeps them in this process, which is right for one worker only.
     redis_url: str | None = None
+    redis_prefix: str = "af"  # of every key this deployment keeps in that Redis
     # /openapi.json without a key (a public API reference); by default only users with a key see it.
     docs_public: bool = False
 

@@ -104,8 +104,10 @@ class RedisTokenBucketLimiter(TokenBucketLimiter):
         return super().wait(key, cost) if wait is None else wait
 
 
-def make_limiter(rate: float, burst: int, redis_url: str | None, name: str) -> TokenBucketLimiter:
-    """A limiter shared through Redis when ``redis_url`` is set, else in process."""
+def make_limiter(rate: float, burst: int, redis_url: str | None, name: str,
+                 prefix: str = "af") -> TokenBucketLimiter:
+    """A limiter shared through Redis when ``redis_url`` is set, else in process; its keys
+    start with ``prefix`` (one per deployment sharing a Redis)."""
     if redis_url:
-        return RedisTokenBucketLimiter(redis_url, f"af:rl:{name}:", rate, burst)
+        return RedisTokenBucketLimiter(redis_url, f"{prefix}:rl:{name}:", rate, burst)
     return TokenBucketLimiter(rate, burst)
