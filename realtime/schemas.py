@@ -115,12 +115,16 @@ class PositionOut(BaseModel):
 
 
 class AccountOut(BaseModel):
-    """Balance, equity, margin and today's P&L; ``trading_halted`` names the kill switch's reason."""
+    """Balance, equity, margin and today's P&L; ``trading_halted`` names the kill switch's reason.
 
+    ``scope`` "desk" (admins): the broker account's figures. "user": balance, equity and margin
+    are the desk's and not shown; ``daily_pnl`` is the caller's own (its positions' P&L today)."""
+
+    scope: Literal["desk", "user"]
     broker: str
-    balance: float
-    equity: float
-    margin: float
+    balance: float | None
+    equity: float | None
+    margin: float | None
     daily_pnl: float
     currency: str
     trading_halted: str | None

@@ -128,13 +128,14 @@ async function refresh() {
       api("api/v1/orders?limit=200")]);
     showError("");
     banner(health, account);
-    const floating = account.equity - account.balance;
+    // Non-admins get their own P&L only (scope "user"): the desk's balance is not shown to them.
+    const floating = account.scope === "desk" ? account.equity - account.balance : null;
     definitions("account", [["broker", account.broker], ["currency", account.currency],
       ["balance", num(account.balance)], ["equity", num(account.equity)],
       ["floating P&L", num(floating), signClass(floating)], ["today's P&L", num(account.daily_pnl), signClass(account.daily_pnl)],
       ["margin", num(account.margin)],
       ["realised (closed shown)", num(closed.reduce((a, p) => a + (p.realized_pnl || 0), 0))]]);
-    state.equity.push(account.equity);
+    if (account.scope === "desk") state.equity.push(account.equity);
     if (state.equity.length > 600) state.equity.shift();
     drawLines($("equity-chart"), { equity: state.equity });
     const working = orders.filter((o) => OPEN_ORDER_STATES.has(o.status));

@@ -243,6 +243,11 @@ class Ledger:
         with self._reader() as c:
             return totals.user_snapshot(c, user_id, symbol, exclude_order_id)
 
+    def user_daily_pnl(self, user_id: int, day: dt.date) -> float:
+        """``user_id``'s realised P&L on ``day`` net of commissions, swaps included."""
+        with self._reader() as c:
+            return totals.user_day_pnl(c, user_id, day)
+
     def lifetime_pnl(self) -> float:
         """Realised P&L net of commissions since the ledger began (a paper account's balance
         is its opening balance plus this)."""

@@ -190,3 +190,33 @@ def missing(c: sa.Connection) -> bool:
     """True when fills exist but no daily total does (a ledger created before the totals)."""
     has_fill = c.execute(sa.select(t.fills.c.id).limit(1)).first() is not None
     return has_fill and c.execute(sa.select(_d.day).limit(1)).first() is None
+
+
+def user_day_pnl(c: sa.Connection, user_id: int, day: dt.date) -> float:
+    """``user_id``'s share of ``day``'s P&L: realised P&L and commission of fills on positions its
+    orders opened (closed by whoever: the user, the kill switch, an sl/tp at the broker), or of
+    its own orders, plus the swap on those positions; a pass over the day's fills."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1)
+    f, p = t.fills.c, t.positions.c
+    opener = t.orders.alias("opener")
+    owner = sa.func.coalesce(
+        sa.select(opener.c.user_id)
+        .select_from(t.positions.join(opener, opener.c.id == p.order_id))
+        .where(p.id == _o.position_id)
+        .scalar_subquery(),
+        _o.user_id,
+    )
+    fills: sa.Result[float | None, float] = c.execute(
+        sa.select(f.realized_pnl, f.commission)
+        .select_from(t.fills.join(t.orders, _o.id == f.order_id))
+        .where(f.ts >= start, f.ts < end, owner == user_id)
+    )
+    total = sum((realized or 0.0) - commission for realized, commission in fills)
+    s_ = t.swaps.c
+    swap: float = c.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(s_.amount), 0.0))
+        .select_from(t.swaps.join(t.positions, p.id == s_.position_id).join(t.orders, _o.id == p.order_id))
+        .where(s_.rollover >= start, s_.rollover < end, _o.user_id == user_id)
+    ).scalar_one()
+    return float(total + float(swap))

@@ -43,14 +43,28 @@ def close_position(
 
 @router.get("/account", response_model=AccountOut)
 def account(who: ViewerDep, svc: ServicesDep) -> AccountOut:
-    """Balance, equity, margin and today's P&L from the broker and the ledger."""
+    """The desk's balance, equity, margin and today's P&L for admins; for others their own
+    P&L today (the desk's balance is not theirs to see)."""
     acct = svc.desk.account()  # the watch runs on quotes; this read feeds it too, for free
+    today = dt.datetime.now(dt.UTC).date()
+    if not who.allows("admin"):  # the desk's account is the admins' business
+        return AccountOut(
+            scope="user",
+            broker=svc.broker.name,
+            balance=None,
+            equity=None,
+            margin=None,
+            daily_pnl=svc.ledger.user_daily_pnl(who.user_id, today),
+            currency=acct.currency,
+            trading_halted=svc.risk.killed_reason,
+        )
     return AccountOut(
+        scope="desk",
         broker=svc.broker.name,
         balance=acct.balance,
         equity=acct.equity,
         margin=acct.margin,
-        daily_pnl=svc.ledger.trades.daily_pnl(dt.datetime.now(dt.UTC).date()),
+        daily_pnl=svc.ledger.trades.daily_pnl(today),
         currency=acct.currency,
         trading_halted=svc.risk.killed_reason,
     )

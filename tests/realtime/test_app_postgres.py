@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from realtime.ledger import Ledger
 from realtime.main import create_app
-from tests.realtime.conftest import make_user, settings_for
+from tests.realtime.conftest import ADMIN_KEY, make_user, settings_for
 
 COMMISSION = 3.5  # per lot and fill, as settings_for leaves it (the Settings default)
 
@@ -86,7 +86,11 @@ def test_the_app_runs_on_a_postgres_ledger(ledger_dir, postgres_dsn, pg_schema):
         expected = sum(p["realized_pnl"] for p in closed) - COMMISSION * lots
         assert acct["daily_pnl"] == pytest.approx(expected, abs=1e-6)
         assert acct["daily_pnl"] < 0  # bought at the ask and sold at the bid of one quote
-        assert acct["balance"] == pytest.approx(100_000.0 + acct["daily_pnl"], abs=1e-6)
+        # The desk's balance is the admins' to see; the trader's own P&L is the whole desk's here.
+        assert acct["balance"] is None and acct["scope"] == "user"
+        desk = c.get("/api/v1/account", headers={"X-API-Key": ADMIN_KEY}).json()
+        assert desk["daily_pnl"] == pytest.approx(acct["daily_pnl"], abs=1e-6)
+        assert desk["balance"] == pytest.approx(100_000.0 + acct["daily_pnl"], abs=1e-6)
 
 
 def test_a_restart_on_the_same_schema_keeps_orders_and_positions(ledger_dir, postgres_dsn, pg_schema):

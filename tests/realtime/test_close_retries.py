@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from realtime.brokers.base import Quote
@@ -78,3 +79,23 @@ def test_a_flatten_tells_each_owner(ledger_dir: Path) -> None:
         assert r.status_code == 200 and any("closed position" in a for a in r.json()["actions"])
         fills = [p for kind, p in seen if kind == "fill"]
         assert fills and all(p["user_id"] == uid for p in fills)
+
+
+def test_a_viewer_sees_its_own_pnl_not_the_desks_account(ledger_dir: Path) -> None:
+    with TestClient(create_app(settings_for(ledger_dir, commission_per_lot=0.0))) as c:
+        _quote(c, 1.1000)
+        a, b = make_user(c, "ta", "trader"), make_user(c, "tb", "trader")
+        viewer = make_user(c, "va", "viewer")
+        for who in (a, b):
+            c.post("/api/v1/orders", json=_order(), headers=who)
+        _quote(c, 1.1010)
+        pa = c.get("/api/v1/positions", headers=a).json()[0]["id"]
+        c.post(f"/api/v1/positions/{pa}/close", headers=a)  # A realises ~ +18 (0.2 lots, 9 pips)
+        desk = c.get("/api/v1/account", headers=ADMIN).json()
+        mine = c.get("/api/v1/account", headers=a).json()
+        theirs = c.get("/api/v1/account", headers=b).json()
+        seen = c.get("/api/v1/account", headers=viewer).json()
+        assert desk["scope"] == "desk" and desk["balance"] is not None
+        assert mine["scope"] == "user" and mine["balance"] is None and mine["equity"] is None
+        assert mine["daily_pnl"] == pytest.approx(desk["daily_pnl"], abs=1e-9) and mine["daily_pnl"] > 0
+        assert theirs["daily_pnl"] == 0.0 and seen["daily_pnl"] == 0.0

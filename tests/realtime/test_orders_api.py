@@ -44,8 +44,9 @@ def test_market_order_fills_and_opens_a_position(app_client):
     closed = c.get("/api/v1/positions?state=closed", headers=c.trader).json()
     assert any(p["id"] == pos["id"] and p["realized_pnl"] is not None for p in closed)
     assert c.post(f"/api/v1/positions/{pos['id']}/close", headers=c.trader).status_code == 404
-    acct = c.get("/api/v1/account", headers=c.viewer).json()
+    acct = c.get("/api/v1/account", headers=c.trader).json()  # the trader's own P&L today
     assert acct["broker"] == "paper" and acct["daily_pnl"] < 0  # spread and commissions paid
+    assert c.get("/api/v1/account", headers=c.viewer).json()["daily_pnl"] == 0.0  # not the viewer's
 
 
 def test_retry_with_same_client_order_id_returns_first(app_client):
