@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ml.llm.budget import TokenBudget, estimate_tokens
+from ml.llm.budget import TokenBudget, estimate_tokens, make_budget
 from ml.llm.cache import InProcessCache, RedisCache, ResponseCache, cache_key
 from ml.llm.errors import (
     AllProvidersFailed,
@@ -87,7 +87,8 @@ class LLMRouter:
         kwargs: dict[str, Any] = dict(
             timeout_s=s.llm_timeout_s, max_retries=s.llm_max_retries, backoff_s=s.llm_backoff_s,
             backoff_max_s=s.llm_backoff_max_s, cache_ttl_s=s.llm_cache_ttl_s,
-            budget=TokenBudget(s.llm_user_token_budget, s.llm_global_token_budget),
+            budget=make_budget(s.llm_user_token_budget, s.llm_global_token_budget, s.llm_redis_url,
+                               f"{s.llm_cache_prefix}budget:"),
             cache=RedisCache(s.llm_redis_url, s.llm_cache_prefix) if s.llm_redis_url else None,
         )
         kwargs.update(overrides)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
-from ml.llm.budget import TokenBudget, estimate_tokens
+from ml.llm.budget import RedisTokenBudget, TokenBudget, estimate_tokens
 from ml.llm.errors import BudgetExceeded
 
 PROMPT = "Summarise the EURUSD session in one line"  # ~40 chars of prompt per request
@@ -65,3 +66,18 @@ def test_invalid_limits_and_estimate():
         TokenBudget(global_limit=-5)
     assert estimate_tokens("x" * 400, 100) == 201
     assert estimate_tokens("", None) == 1
+
+
+def test_two_processes_spend_one_budget_through_redis(redis_url):
+    prefix = f"alphaforge:test:{uuid.uuid4().hex}:budget:"
+    # Two budgets stand for two workers: same Redis and prefix, no shared memory.
+    a = RedisTokenBudget(redis_url, prefix, per_user_limit=100, global_limit=150)
+    b = RedisTokenBudget(redis_url, prefix, per_user_limit=100, global_limit=150)
+    a.record("ann", 80)
+    assert b.used("ann") == 80 and b.used() == 80
+    with pytest.raises(BudgetExceeded):
+        b.check("ann", 30)  # 80 spent on the other worker + 30 > 100
+    b.check("bob", 30)
+    b.record("bob", 60)
+    with pytest.raises(BudgetExceeded):
+        a.check("cid", 20)  # global: 140 + 20 > 150
