@@ -15,8 +15,9 @@ from marketdata.store import MarketStore
 from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
 from ml.backtest import BacktestError, BacktestResult, CostModel, run_backtest
 from ml.costs.currency import fx_symbol
+from ml.gate_figures import portfolio_returns, return_figures
+from ml.lookahead import lookahead_changes
 from ml.models import SignalModel, signal_from_prob
-from ml.optimize.overfitting import deflated_sharpe_ratio
 from ml.policy import TradingPolicy
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class EvaluationConfig:
     cash: float = 100_000.0
     fraction: float = 1.0
     account_currency: str = "USD"  # every money figure, converted at each bar's rate
+    lookahead_check: bool = True
     policy: TradingPolicy | None = None  # None: TradingPolicy(fraction=fraction)
 
     def trading_policy(self) -> TradingPolicy:
@@ -52,16 +54,19 @@ def signals_for_bars(model: SignalModel, symbol: str, bars: pd.DataFrame, feats:
 
 def evaluate_oos(model: SignalModel, store: MarketStore, symbols: list[str], start: pd.Timestamp,
                  end: dt.date, cfg: EvaluationConfig, n_trials: int = 1,
-                 ) -> tuple[dict[str, float], dict[str, BacktestResult]]:
+                 sr_variance: float | None = None) -> tuple[dict[str, float], dict[str, BacktestResult]]:
     """Backtest every symbol from ``start`` (the first out-of-sample bar) to ``end``.
 
     Features come from stored days from ``start``'s day, so the first out-of-sample bars keep
     their warm-up. Returns pooled figures (for the promotion gate) and per-symbol results.
+    ``n_trials`` and ``sr_variance`` (from the trial ledger) deflate the Sharpe; with
+    ``cfg.lookahead_check`` the figures hold ``lookahead_changes`` (see :mod:`ml.lookahead`).
     """
     costs = CostModel(commission_per_lot=cfg.commission_per_lot,
                       slippage_spread_frac=cfg.slippage_spread_frac,
                       account_currency=cfg.account_currency)
     results: dict[str, BacktestResult] = {}
+    changes = 0
     for symbol in symbols:
         bars = store.read_bars(symbol, start.date(), end)
         bars = bars[bars["ts"] >= start].reset_index(drop=True)
@@ -80,28 +85,34 @@ def evaluate_oos(model: SignalModel, store: MarketStore, symbols: list[str], sta
         policy = cfg.trading_policy()
         results[symbol] = run_backtest(bars, policy.targets(signal), inst, costs, cash=cfg.cash,
                                        fx_bars=fx_bars, **policy.backtest_kwargs(inst))
-    return pooled_metrics(results, n_trials), results
+        if cfg.lookahead_check:
+            changes += lookahead_changes(model, symbol, store.read_bars(symbol, start.date(), end))
+    metrics = pooled_metrics(results, n_trials, sr_variance)
+    if cfg.lookahead_check:
+        metrics["lookahead_changes"] = float(changes)
+    return metrics, results
 
 
-def pooled_metrics(results: dict[str, BacktestResult], n_trials: int = 1) -> dict[str, float]:
-    """Figures across symbols: mean Sharpe, worst drawdown, total trades and P&L, and the
-    deflated Sharpe ratio of the pooled per-bar returns given ``n_trials`` candidates. Money is
-    pooled only within one account currency."""
+def pooled_metrics(results: dict[str, BacktestResult], n_trials: int = 1,
+                   sr_variance: float | None = None) -> dict[str, float]:
+    """Figures across symbols for the gate: the equal-weight portfolio's Sharpe (annualised in
+    trading time), DSR deflated by ``n_trials`` candidates, PSR, MinTRL and bootstrap intervals;
+    the worst symbol's drawdown; total trades and P&L. Money is pooled only within one account
+    currency."""
     currencies = {r.currency for r in results.values()}
     if len(currencies) > 1:
         raise BacktestError(f"cannot pool results in different currencies: {sorted(currencies)}")
     if not results:
         return {"sharpe": math.nan, "max_drawdown": math.nan, "n_trades": 0.0, "total_pnl": 0.0,
-                "dsr": math.nan}
-    sharpes = [r.metrics["sharpe"] for r in results.values()]
-    returns = np.concatenate([r.equity.pct_change().dropna().to_numpy() for r in results.values()])
+                "dsr": math.nan, "psr": math.nan, "min_trl": math.inf, "n_bars": 0.0,
+                "n_trials": float(max(1, n_trials))}
+    returns = portfolio_returns([r.equity for r in results.values()])
     return {
-        "sharpe": float(np.nanmean(sharpes)) if any(s == s for s in sharpes) else math.nan,
+        **return_figures(returns, n_trials, sr_variance),
         "max_drawdown": float(max(r.metrics["max_drawdown"] for r in results.values())),
         "n_trades": float(sum(r.metrics["n_trades"] for r in results.values())),
         "total_pnl": float(sum(r.trades["pnl"].sum() for r in results.values())),
         "total_return": float(np.mean([r.metrics["total_return"] for r in results.values()])),
-        "dsr": deflated_sharpe_ratio(returns, max(1, n_trials)) if returns.size >= 3 else math.nan,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
@@ -13,6 +13,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ml.errors import ModelLoadError, ModelNotFoundError
+from ml.gate_figures import ANNUALISATION
 from ml.models import SignalModel
 
 log = logging.getLogger(__name__)
@@ -22,12 +23,28 @@ CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 
 @dataclass(frozen=True)
 class PromotionGate:
-    """Out-of-sample thresholds a version must meet to become @champion."""
+    """Out-of-sample thresholds a version must meet to become @champion.
 
-    min_sharpe: float = 0.5
+    The defaults are set for 1-minute data, where an annualised Sharpe multiplies the per-bar
+    one by ~600 and a few days of noise clear any fixed Sharpe bar: the statistical criteria
+    decide. ``min_dsr`` is the deflated Sharpe over every trial in the model's ledger;
+    ``min_psr`` the probabilistic Sharpe against zero; with ``require_track_record`` the window
+    must hold at least the minimum track-record length (MinTRL) of bars; with
+    ``require_lookahead_check`` the candidate's signals must not change when recomputed on
+    truncated histories.
+    """
+
+    min_sharpe: float = 1.0
     max_drawdown: float = 0.10
-    min_trades: int = 20
+    min_trades: int = 30
     min_dsr: float = 0.95  # deflated Sharpe: P(true Sharpe > best of n lucky trials)
+    min_psr: float = 0.95
+    require_track_record: bool = True
+    require_lookahead_check: bool = True
+
+    def thresholds(self) -> dict[str, float]:
+        """The thresholds, as recorded next to each verdict."""
+        return {k: float(v) for k, v in asdict(self).items()}
 
     def failures(self, metrics: dict[str, float]) -> list[str]:
         """Human-readable reasons the metrics miss the gate; empty when it holds."""
@@ -39,9 +56,22 @@ class PromotionGate:
             out.append(f"max_drawdown {metrics.get('max_drawdown'):.4f} > {self.max_drawdown}")
         dsr = metrics.get("dsr", float("nan"))
         if not (math.isfinite(dsr) and dsr >= self.min_dsr):
-            out.append(f"deflated sharpe {dsr:.3f} < {self.min_dsr}")
+            out.append(f"deflated sharpe {dsr:.3f} < {self.min_dsr} "
+                       f"(over {metrics.get('n_trials', float('nan')):.0f} trials)")
+        psr = metrics.get("psr", float("nan"))
+        if self.min_psr > 0 and not (math.isfinite(psr) and psr >= self.min_psr):
+            out.append(f"probabilistic sharpe {psr:.3f} < {self.min_psr}")
         if metrics.get("n_trades", 0) < self.min_trades:
             out.append(f"n_trades {metrics.get('n_trades', 0):.0f} < {self.min_trades}")
+        if self.require_track_record:
+            bars, trl = metrics.get("n_bars", 0.0), metrics.get("min_trl", math.inf)
+            if not bars >= trl:
+                out.append(f"track record {bars:.0f} bars < minimum {trl:.0f}")
+        if self.require_lookahead_check:
+            changed = metrics.get("lookahead_changes", math.nan)
+            if changed != 0:
+                out.append("look-ahead check not run" if changed != changed
+                           else f"look-ahead: {changed:.0f} past signals change on truncated histories")
         return out
 
 
@@ -104,6 +134,9 @@ def promote(client: MlflowClient, name: str, version: str, metrics: dict[str, fl
     failures = gate.failures(metrics)
     for key, value in metrics.items():
         client.set_model_version_tag(name, version, f"oos.{key}", f"{value:.6g}")
+    for key, value in gate.thresholds().items():
+        client.set_model_version_tag(name, version, f"gate.threshold.{key}", f"{value:g}")
+    client.set_model_version_tag(name, version, "oos.annualisation", ANNUALISATION)
     client.set_model_version_tag(name, version, "gate.passed", str(not failures).lower())
     client.set_model_version_tag(name, version, "gate.failures", "; ".join(failures) or "none")
     if failures:

@@ -57,17 +57,11 @@ def deflated_sharpe_ratio(returns, n_trials: int, sr_variance: float | None = No
     var = 1.0 / (t - 1) if sr_variance is None else float(sr_variance)
     if var < 0:
         raise ValueError("sr_variance must be >= 0")
-    sr0 = expected_max_sharpe(n_trials, var)
     sd = r.std()
     if sd == 0:
         return 0.0
     z = (r - r.mean()) / sd
-    skew = float(np.mean(z**3))
-    kurt = float(np.mean(z**4))
-    denom = 1 - skew * sr + (kurt - 1) / 4 * sr**2
-    if denom <= 0:
-        return float(sr > sr0)
-    return _N.cdf((sr - sr0) * math.sqrt(t - 1) / math.sqrt(denom))
+    return deflated_sharpe_from_stats(sr, t, float(np.mean(z**3)), float(np.mean(z**4)), n_trials, var)
 
 
 def probability_of_backtest_overfitting(perf_matrix: np.ndarray, n_splits: int = 16) -> float:
@@ -135,3 +129,80 @@ def monte_carlo_drawdowns(trade_pnls, n: int = 1000, seed: int | None = 0,
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(peak > 0, (peak - equity) / peak, 1.0)
     return frac.max(axis=1)
+
+
+def _moments(returns) -> tuple[np.ndarray, float, float, float]:
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    if r.size < 3:
+        raise ValueError("need at least 3 returns")
+    sd = r.std()
+    if sd == 0:
+        return r, 0.0, 0.0, 3.0
+    z = (r - r.mean()) / sd
+    return r, _sharpe(r), float(np.mean(z**3)), float(np.mean(z**4))
+
+
+def sharpe_z(sr: float, sr_benchmark: float, t: int, skew: float, kurt: float) -> float:
+    """The PSR's z statistic: (SR - SR*) sqrt(T-1) / sqrt(1 - skew SR + (kurt-1)/4 SR^2).
+
+    ``sr`` and ``sr_benchmark`` are per period; ``kurt`` is the plain (not excess) kurtosis.
+    """
+    denom = 1 - skew * sr + (kurt - 1) / 4 * sr**2
+    if denom <= 0:
+        return math.inf if sr > sr_benchmark else -math.inf
+    return (sr - sr_benchmark) * math.sqrt(t - 1) / math.sqrt(denom)
+
+
+def deflated_sharpe_from_stats(sr: float, t: int, skew: float, kurt: float, n_trials: int,
+                               sr_variance: float) -> float:
+    """DSR from summary statistics (per-period SR, sample length, skewness, plain kurtosis, the
+    number of trials and the variance of their per-period Sharpe ratios)."""
+    return _N.cdf(sharpe_z(sr, expected_max_sharpe(n_trials, sr_variance), t, skew, kurt))
+
+
+def probabilistic_sharpe_ratio(returns, sr_benchmark: float = 0.0) -> float:
+    """PSR (Bailey & López de Prado, 2012): P(true per-period Sharpe > ``sr_benchmark``)."""
+    r, sr, skew, kurt = _moments(returns)
+    if r.std() == 0:
+        return 0.0
+    return _N.cdf(sharpe_z(sr, sr_benchmark, r.size, skew, kurt))
+
+
+def min_track_record_length(returns, sr_benchmark: float = 0.0, confidence: float = 0.95) -> float:
+    """MinTRL: how many periods of these returns it takes for PSR to reach ``confidence``;
+    infinite when the observed Sharpe does not beat the benchmark."""
+    _, sr, skew, kurt = _moments(returns)
+    if sr <= sr_benchmark:
+        return math.inf
+    z = _N.inv_cdf(confidence)
+    return 1 + (1 - skew * sr + (kurt - 1) / 4 * sr**2) * (z / (sr - sr_benchmark)) ** 2
+
+
+def bootstrap_ci(returns, periods_per_year: float, n: int = 500, block: int | None = None,
+                 level: float = 0.90, seed: int | None = 0) -> dict[str, float]:
+    """Moving-block bootstrap confidence intervals of the annualised Sharpe and the maximum
+    drawdown (fraction of the peak) of per-period ``returns``.
+
+    Blocks (default ~sqrt(T) periods) keep the serial correlation of intraday returns.
+    """
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    t = r.size
+    if t < 3:
+        raise ValueError("bootstrap_ci needs at least 3 returns")
+    b = max(1, min(t, block or int(math.sqrt(t))))
+    rng = np.random.default_rng(seed)
+    k = -(-t // b)
+    starts = rng.integers(0, t - b + 1, size=(n, k))
+    paths = r[(starts[:, :, None] + np.arange(b)).reshape(n, -1)[:, :t]]
+    sd = paths.std(axis=1, ddof=1)
+    sharpe = np.divide(paths.mean(axis=1), sd, out=np.zeros(n), where=sd > 0) * math.sqrt(periods_per_year)
+    equity = np.cumprod(1 + paths, axis=1)
+    peak = np.maximum.accumulate(np.maximum(equity, 1.0), axis=1)
+    dd = (1 - equity / peak).max(axis=1)
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    return {"sharpe_ci_low": float(np.percentile(sharpe, lo)),
+            "sharpe_ci_high": float(np.percentile(sharpe, hi)),
+            "max_drawdown_ci_low": float(np.percentile(dd, lo)),
+            "max_drawdown_ci_high": float(np.percentile(dd, hi))}
