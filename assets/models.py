@@ -14,7 +14,7 @@ from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
 from ml.dataset import training_frame
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.features import DEFAULT_FEATURE_SET
-from ml.promotion import promote_version
+from ml.promotion import Candidate, deflate_by_ledger, promote_version
 from ml.registry import CHALLENGER, PromotionGate, load_registered
 from ml.report import markdown_table
 from ml.report.publish import publish_version_report
@@ -46,14 +46,18 @@ class TrainingSetConfig(dg.Config):
 class GateConfig(dg.Config):
     """Promotion thresholds on out-of-sample figures."""
 
-    min_sharpe: float = 0.5
-    max_drawdown: float = 0.10
-    min_trades: int = 20
-    min_dsr: float = 0.95
+    min_sharpe: float = PromotionGate.min_sharpe
+    max_drawdown: float = PromotionGate.max_drawdown
+    min_trades: int = PromotionGate.min_trades
+    min_dsr: float = PromotionGate.min_dsr
+    min_psr: float = PromotionGate.min_psr
+    require_track_record: bool = PromotionGate.require_track_record
+    require_lookahead_check: bool = PromotionGate.require_lookahead_check
 
     def gate(self) -> PromotionGate:
         """These thresholds as the registry's gate."""
-        return PromotionGate(self.min_sharpe, self.max_drawdown, self.min_trades, self.min_dsr)
+        return PromotionGate(self.min_sharpe, self.max_drawdown, self.min_trades, self.min_dsr, self.min_psr,
+                             self.require_track_record, self.require_lookahead_check)
 
 
 @dg.asset(group_name="models", deps=[features], kinds={"pandas"})
@@ -104,6 +108,7 @@ def _signal_model_asset(family: str) -> dg.AssetsDefinition:
         context.add_output_metadata({"version": result.version, "run_id": result.run_id,
                                      **{k: float(v) for k, v in result.metrics.items()}})
         return {"family": family, "version": result.version, "test_start": result.test_start.isoformat(),
+                "horizon": cfg.horizon, "threshold": cfg.threshold,
                 "end": training_set["end"], "symbols": training_set["symbols"]}
 
     _model.__doc__ = f"The {family} signal model, trained, logged to MLflow and registered."
@@ -121,17 +126,23 @@ def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResour
     the best by Sharpe becomes @challenger. Trades and equity marks go to the store for dbt; a
     tearsheet per version goes to its MLflow run and data_dir/reports."""
     client = mlflow_server.activate()
-    name, table, reports, store = mlflow_server.registered_model, {}, {}, market.store()
+    name, candidates, reports, store = mlflow_server.registered_model, [], {}, market.store()
     for info in models.values():
         model = load_registered(mlflow_server.tracking_uri, name, version=info["version"]).model
         start, end = pd.Timestamp(info["test_start"]), pd.Timestamp(info["end"]).date()
-        metrics, results = evaluate_oos(model, store, info["symbols"], start, end,
-                                        EvaluationConfig(), n_trials=len(models))
+        metrics, results = evaluate_oos(model, store, info["symbols"], start, end, EvaluationConfig())
         write_backtest_outputs(store, f"{name}-{info['family']}", info["version"], results)
         reports[info["version"]] = publish_version_report(
             client, name, info["version"], model, store, results, start, end,
             market.reports_dir() / f"{name}-v{info['version']}")
-        table[info["version"]] = {"family": info["family"], **metrics}
+        choices = {"kind": "retrain", "family": info["family"], "version": info["version"],
+                   "horizon": info.get("horizon"), "threshold": info.get("threshold"),
+                   "oos_start": info["test_start"]}
+        candidates.append(Candidate(choices, metrics, results))
+    # every candidate ever evaluated for this model deflates the Sharpe, not just this run's
+    deflated = deflate_by_ledger(client, name, candidates)
+    table = {str(c.choices["version"]): {"family": c.choices["family"], **m}
+             for c, m in zip(candidates, deflated, strict=True)}
     best = max(table, key=lambda v: (table[v]["sharpe"] == table[v]["sharpe"], table[v]["sharpe"]))
     client.set_registered_model_alias(name, CHALLENGER, best)
     meta = {"challenger": best, "candidates": dg.MetadataValue.json(table),

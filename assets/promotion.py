@@ -14,7 +14,7 @@ from assets.partitions import configured_symbols
 from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
 from ml import promotion
-from ml.errors import NotEnoughDataError
+from ml.errors import LeakageError, NotEnoughDataError
 from ml.evaluation import EvaluationConfig, evaluate_oos
 from ml.registry import load_registered
 from ml.report.publish import publish_version_report
@@ -36,13 +36,15 @@ def evaluate_version(context: dg.OpExecutionContext, config: EvaluateVersionConf
     try:
         window = promotion.lineage_window(client, name, config.version, store, configured_symbols(),
                                           config.oos_start)
-    except NotEnoughDataError as exc:
+    except (NotEnoughDataError, LeakageError) as exc:  # nothing is evaluated, nothing promoted
         raise dg.Failure(str(exc)) from None
     model = load_registered(mlflow_server.tracking_uri, name, version=config.version).model
     metrics, results = evaluate_oos(model, store, window.symbols, window.start, window.end,
                                     EvaluationConfig())
     report = publish_version_report(client, name, config.version, model, store, results, window.start,
                                     window.end, market.reports_dir() / f"{name}-v{config.version}")
+    choices = {"kind": "re-evaluation", "version": config.version, "oos_start": window.start.isoformat()}
+    (metrics,) = promotion.deflate_by_ledger(client, name, [promotion.Candidate(choices, metrics, results)])
     context.add_output_metadata({**{k: float(v) for k, v in metrics.items()},
                                  "oos_start": str(window.start), "symbols": ",".join(window.symbols),
                                  **(report_metadata(client, mlflow_server.tracking_uri, report)

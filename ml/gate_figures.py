@@ -14,13 +14,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from ml.optimize.overfitting import (
-    bootstrap_ci,
-    deflated_sharpe_ratio,
-    min_track_record_length,
-    probabilistic_sharpe_ratio,
-)
-
 TRADING_DAYS_PER_YEAR = 260
 ANNUALISATION = f"trading time: {TRADING_DAYS_PER_YEAR} weekdays x 24 h a year, weekends out"
 
@@ -44,6 +37,15 @@ def portfolio_returns(equities: list[pd.Series]) -> pd.Series:
 def return_figures(returns: pd.Series, n_trials: int = 1, sr_variance: float | None = None,
                    bootstrap: int = 300) -> dict[str, float]:
     """Sharpe (annualised, trading time), DSR, PSR, MinTRL (bars), bootstrap CIs, bar count."""
+    # imported here: the registry (and so the realtime service) imports this module for its
+    # constants, and ml.optimize pulls in the backtest engine
+    from ml.optimize.overfitting import (
+        bootstrap_ci,
+        deflated_sharpe_ratio,
+        min_track_record_length,
+        probabilistic_sharpe_ratio,
+    )
+
     r = returns.to_numpy(dtype=float)
     r = r[np.isfinite(r)]
     ppy = bars_per_trading_year(pd.DatetimeIndex(returns.index)) if len(returns) > 1 else math.nan

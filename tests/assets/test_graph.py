@@ -45,10 +45,13 @@ def test_strict_gate_leaves_the_challenger_out(pipeline_dir, tmp_path):
     result = promotion(dg.build_asset_context(), config=GateConfig(), model_evaluation=evaluation,
                        mlflow_server=MLflowResource(tracking_uri=uri))
     assert result.metadata["promoted"] is False
-    assert "sharpe 0.200 < 0.5" in result.metadata["gate_failures"]
+    assert "sharpe 0.200 < 1.0" in result.metadata["gate_failures"]
     assert "deflated sharpe" in result.metadata["gate_failures"]
     assert client.get_model_version_by_alias("alphaforge-signal", "champion").version == champion_before
-    assert client.get_model_version("alphaforge-signal", challenger).tags["gate.passed"] == "false"
+    tags = client.get_model_version("alphaforge-signal", challenger).tags
+    assert tags["gate.passed"] == "false"
+    assert tags["gate.threshold.min_sharpe"] == "1" and tags["gate.threshold.min_dsr"] == "0.95"
+    assert tags["oos.annualisation"].startswith("trading time")
 
 
 def test_every_family_was_trained_and_evaluated(pipeline_dir):
@@ -56,6 +59,13 @@ def test_every_family_was_trained_and_evaluated(pipeline_dir):
     versions = client.search_model_versions("name='alphaforge-signal'")
     families = {client.get_run(v.run_id).data.tags["family"] for v in versions}
     assert families == set(model_families())
+    # every evaluated candidate is in the trial ledger, and the gate deflated by its total
+    from ml.trials import trial_stats
+
+    assert trial_stats(client, "alphaforge-signal").n_trials >= len(model_families())
+    champion = client.get_model_version_by_alias("alphaforge-signal", "champion")
+    assert float(champion.tags["oos.n_trials"]) >= len(model_families())
+    assert {"window.train_start", "window.test_start", "window.purge", "window.embargo"} <= set(champion.tags)
     # Artifacts live beside the store, not in whatever folder the process runs in.
     for v in versions:
         model_id = v.model_id or v.source.removeprefix("models:/")

@@ -20,7 +20,7 @@ from orchestration.sensors import (
     run_failure_recorder,
     stale_assets,
 )
-from tests.support.pipeline import resources
+from tests.support.pipeline import LENIENT_GATE, resources
 
 NAME = "alphaforge-signal"
 
@@ -72,20 +72,50 @@ def test_sensor_started_evaluation_promotes_the_new_version(tmp_path, pipeline_d
     # The registry resolves a models:/m-... source through the global tracking URI.
     mlflow.set_tracking_uri(uri)
     latest = max(client.search_model_versions(f"name='{NAME}'"), key=lambda m: int(m.version))
-    new = client.create_model_version(NAME, source=latest.source, run_id=latest.run_id).version
+    window_tags = {k: v for k, v in latest.tags.items() if k.startswith("window.")}
+    new = client.create_model_version(NAME, source=latest.source, run_id=latest.run_id,
+                                      tags=window_tags).version
     instance = dg.DagsterInstance.ephemeral()
     res = {**resources(pipeline_dir, datafeed_url), "mlflow_server": MLflowResource(tracking_uri=uri)}
     ctx = dg.build_sensor_context(instance=instance, resources={"mlflow_server": res["mlflow_server"]},
                                   cursor=str(latest.version))
     (request,) = model_version_sensor(ctx).run_requests
-    run_config = {"ops": {**request.run_config["ops"], "promote_version": {"config": {
-        "min_sharpe": -1e9, "max_drawdown": 1.0, "min_trades": 0, "min_dsr": 0.0}}}}
+    run_config = {"ops": {**request.run_config["ops"], "promote_version": {"config": LENIENT_GATE}}}
     job = dg.Definitions(jobs=[evaluate_model_version], resources=res)
     result = job.resolve_job_def("evaluate_model_version").execute_in_process(
         run_config=run_config, instance=instance)
     assert result.success and result.output_for_node("promote_version") is True
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == str(new)
     assert client.get_model_version(NAME, new).tags["gate.passed"] == "true"
+
+
+@pytest.mark.parametrize("window", ["inside_training", "no_window_tags"])
+def test_a_window_overlapping_training_is_refused_and_nothing_promoted(tmp_path, pipeline_dir, datafeed_url,
+                                                                       window):
+    """``alphaforge promote N --oos-start DAY`` and the sensor's run cannot judge a version on
+    its own training data, nor a version that does not say where its training data lies."""
+    shutil.copy(pipeline_dir / "mlflow.db", tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    mlflow.set_tracking_uri(uri)
+    latest = max(client.search_model_versions(f"name='{NAME}'"), key=lambda m: int(m.version))
+    tags = {k: v for k, v in latest.tags.items() if k.startswith("window.")}
+    if window == "no_window_tags":
+        tags = {}
+    new = client.create_model_version(NAME, source=latest.source, run_id=latest.run_id, tags=tags).version
+    champion_before = client.get_model_version_by_alias(NAME, "champion").version
+    oos_start = latest.tags["window.train_start"] if window == "inside_training" else ""
+    res = {**resources(pipeline_dir, datafeed_url), "mlflow_server": MLflowResource(tracking_uri=uri)}
+    run_config = {"ops": {"evaluate_version": {"config": {"version": str(new), "oos_start": oos_start}},
+                          "promote_version": {"config": LENIENT_GATE}}}
+    job = dg.Definitions(jobs=[evaluate_model_version], resources=res)
+    result = job.resolve_job_def("evaluate_model_version").execute_in_process(
+        run_config=run_config, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("evaluate_version").error.message
+    assert ("overlaps the training" if window == "inside_training" else "no training window") in failure
+    assert client.get_model_version_by_alias(NAME, "champion").version == champion_before
+    assert "gate.passed" not in client.get_model_version(NAME, new).tags
 
 
 def test_stale_assets_reads_the_windows():
