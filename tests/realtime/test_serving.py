@@ -110,3 +110,13 @@ def test_idle_connections_are_closed_and_huge_headers_refused(ledger_dir):
             except OSError:
                 answer = b""
             assert answer == b"" or answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 431"))
+
+
+def test_an_open_websocket_outlives_the_header_deadline(ledger_dir):
+    from websockets.sync.client import connect as ws_connect
+
+    with _served(ledger_dir, keep_alive_s=1.0) as port, \
+            ws_connect(f"ws://127.0.0.1:{port}/ws/signals?api_key={ADMIN_KEY}", open_timeout=10) as ws:
+        time.sleep(2.5)  # past the deadline a request's headers have
+        ws.send("ping")
+        assert ws.recv(timeout=10) == '{"type": "pong"}'
