@@ -11,6 +11,7 @@ START ?= 2019-02-04
 END ?= 2019-02-05
 SOURCE ?= dukascopy
 BENCH ?=
+DEV_PORT ?= 3000
 export ALPHAFORGE_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(ALPHAFORGE_DATA_DIR)/dagster_home
 export MLFLOW_TRACKING_URI ?= sqlite:///$(ALPHAFORGE_DATA_DIR)/mlflow.db
@@ -56,9 +57,10 @@ dbt-build: dbt-parse ## the analytics models and their tests over the lake (Duck
 compose-config: ## validate docker-compose.yml without an engine (needs .env: cp .env.example .env)
 	docker-compose config -q
 
-dev: $(STAMP) dbt-parse ## Dagster UI on http://127.0.0.1:3000
+# dagster-dbt runs `dbt` from PATH when it prepares the project under dagster dev: .venv/bin goes first
+dev: $(STAMP) dbt-parse ## Dagster UI on http://127.0.0.1:3000 (DEV_PORT=)
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h 127.0.0.1 -p $(DEV_PORT) -w workspace.yaml
 
 mlflow: $(STAMP) ## MLflow UI on http://127.0.0.1:5000
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow server --backend-store-uri $(MLFLOW_TRACKING_URI) \

@@ -11,10 +11,12 @@ from typing import Annotated, Any, Literal
 import typer
 from typer.core import TyperGroup
 
-from cli import commands, demo
+from cli import commands, demo, logs
 from cli import inspect_bi5 as inspect_cli
 from cli.backtest import app as backtest_app
 from cli.errors import CLIError
+
+log = logging.getLogger("alphaforge")
 
 HELP = """\
 alphaforge: from Dukascopy ticks to a promoted model and a live trading API.
@@ -62,21 +64,29 @@ app = typer.Typer(
 
 
 def _run(name: str, work: Callable[[], int]) -> None:
-    """Run ``work``; show a :class:`CLIError` as one line; exit with the status it returns."""
+    """Run ``work``; show any failure as one line on stderr (its traceback goes to the log, shown
+    with -v); exit with the status ``work`` returns."""
     try:
         code = work()
     except CLIError as exc:
+        log.info("alphaforge %s failed", name, exc_info=True)
         print(f"alphaforge {name}: error: {exc}", file=sys.stderr)
         code = exc.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # not foreseen: still one line, with the way to the details
+        log.info("alphaforge %s failed", name, exc_info=True)
+        print(f"alphaforge {name}: error: {type(exc).__name__}: {exc} (run alphaforge -v {name} ... "
+              "for the traceback)", file=sys.stderr)
+        code = 1
     if code:
         raise typer.Exit(code)
 
 
 @app.callback()
 def _options(verbose: Annotated[bool, typer.Option(
-        "-v", "--verbose", help="Log each step (INFO), not only warnings.")] = False) -> None:
-    if verbose:
-        logging.getLogger().setLevel(logging.INFO)
+        "-v", "--verbose", help="Log each step (INFO) and the traceback of a failure.")] = False) -> None:
+    logs.configure(verbose)
 
 
 @app.command(rich_help_panel=PIPELINE, epilog="""Examples:
@@ -134,12 +144,25 @@ def promote(
 app.add_typer(backtest_app, rich_help_panel=PIPELINE)
 
 
-@app.command(rich_help_panel=PIPELINE, epilog="Example: alphaforge optimise --method optuna")
+@app.command(rich_help_panel=PIPELINE, epilog="""Examples:
+
+  alphaforge optimise --method optuna
+  alphaforge optimise --symbol GBPJPY --start 2024-03-04 --end 2024-03-08 --train-bars 3000""")
 def optimise(
     symbol: Annotated[str, typer.Option(help="Instrument whose stored 1m bars are used.")] = "EURUSD",
     method: Annotated[Literal["grid", "optuna"], typer.Option(
         help="grid: every fast/slow pair; optuna: a sampled search.")] = "grid",
     trials: Annotated[int, typer.Option(help="Optuna trials (with --method optuna).", min=1)] = 20,
+    start: Annotated[str, typer.Option(help="First stored day to use (default: the first).",
+                                       metavar=DAY, show_default=False)] = "",
+    end: Annotated[str, typer.Option(help="Last stored day to use (default: the last).",
+                                     metavar=DAY, show_default=False)] = "",
+    train_bars: Annotated[int, typer.Option(
+        help="In-sample bars per fold (default: 5000, or half the bars when fewer are stored).",
+        min=0, show_default=False)] = 0,
+    test_bars: Annotated[int, typer.Option(
+        help="Out-of-sample bars per fold, also the roll step (default: 1000, or a quarter).",
+        min=0, show_default=False)] = 0,
 ) -> None:
     """Walk-forward parameter search of the SMA-cross strategy.
 
@@ -147,12 +170,12 @@ def optimise(
     every candidate, the heatmap and the overfitting statistics to MLflow (see
     them with make mlflow). Run ingest first.
     """
-    _run("optimise", lambda: commands.optimise(symbol, method, trials))
+    _run("optimise", lambda: commands.optimise(symbol, method, trials, start, end, train_bars, test_bars))
 
 
 @app.command(rich_help_panel=PIPELINE, epilog="""Example:
 
-  REALTIME_API_KEY=change-me-please alphaforge serve --port 8000""")
+  REALTIME_API_KEY=k7Rq2vXe9pLm4sTz alphaforge serve --port 8000   # pick your own key""")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
@@ -172,7 +195,7 @@ app.command("inspect", rich_help_panel=TOOLS, epilog=inspect_cli.EPILOG)(inspect
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``alphaforge`` command line on ``argv`` (default: sys.argv); return the exit status."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(verbose=False)
     try:
         app(args=argv, prog_name="alphaforge")
     except SystemExit as exc:  # typer always ends this way

@@ -6,7 +6,7 @@ the data dir, so the Dagster UI (``make dev``) shows it afterwards.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import logging
 import os
 import sys
 import textwrap
@@ -14,14 +14,10 @@ from typing import Annotated, Literal
 
 import typer
 
-from cli import inputs, runs
-from cli.errors import InputError
+from cli import checks, inputs, logs, progress, runs
+from cli.errors import CLIError
 
-UNREACHABLE = """\
-The Dukascopy datafeed at {url} could not be reached ({error}). alphaforge downloads tick
-history from it by default. Check your connection or point ALPHAFORGE_DUKASCOPY_URL at a local
-mirror of .bi5 files, or run fully offline on generated prices with: make demo SOURCE=synthetic"""
-
+log = logging.getLogger(__name__)
 
 Source = Literal["dukascopy", "synthetic"]
 # Defaults, each overridable by the environment variable of the same name (as `make demo` sets).
@@ -42,23 +38,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _probe(source: str, symbols: list[str], day: dt.date) -> str | None:
-    """Try one hour from the datafeed; return a user-facing paragraph when it is unreachable."""
-    from assets.resources import MarketDataResource
-    from marketdata.errors import DatafeedUnavailableError
-    from orchestration.resources import build_resources
-
-    market: MarketDataResource = build_resources(source=source)["market"]
-    if market.source != "dukascopy":
-        return None
-    client = market.model_copy(update={"retries": 1, "timeout_s": 5.0}).tick_source()
-    try:
-        client.fetch_hour(symbols[0], dt.datetime.combine(day, dt.time(12), dt.UTC))  # type: ignore[attr-defined]
-    except DatafeedUnavailableError as exc:
-        return UNREACHABLE.format(url=market.dukascopy_url, error=exc)
-    return None
-
-
 def serving_note(promoted: bool, tracking_uri: str, name: str = "alphaforge-signal") -> str:
     """What ``make serve`` will do with this registry, in the words the service itself uses."""
     if promoted:
@@ -76,37 +55,46 @@ def serving_note(promoted: bool, tracking_uri: str, name: str = "alphaforge-sign
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ingest for every (day, symbol), then train/backtest/promote; print where things are."""
+    """Run ingest for every (day, symbol), then train/backtest/promote; print where things are.
+
+    A failure ends with one line on stderr naming the cause and the fix.
+    """
     args = _parse(argv)
     try:
-        symbols, days = inputs.symbols(args.symbols), inputs.days(args.start, args.end)
-    except InputError as exc:
+        return run(args.symbols, args.start, args.end, args.source)
+    except CLIError as exc:
+        log.info("alphaforge demo failed", exc_info=True)
         print(f"alphaforge demo: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
+
+
+def run(symbol_list: str, start: str, end: str, source: str) -> int:
+    """The demo's work; raises :class:`CLIError` when a step cannot be done."""
+    symbols, days = inputs.symbols(symbol_list), inputs.days(start, end)
     import dagster as dg
 
     from orchestration import settings
 
-    message = _probe(args.source, symbols, days[0])
-    if message:
-        print(textwrap.fill(" ".join(message.split()), 100), file=sys.stderr)
-        return 2
-    defs = runs.definitions(runs.batch_settings(symbols, args.start, args.source))
+    checks.datafeed_reachable(source, symbols[0], days[0], offline="make demo SOURCE=synthetic")
+    defs = runs.definitions(runs.batch_settings(symbols, start, source))
     instance = runs.instance()
     ingest, train = defs.resolve_job_def("ingest"), defs.resolve_job_def("train")
     for day in days:
         for symbol in symbols:
             key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})
             result = ingest.execute_in_process(partition_key=key, instance=instance,
-                                               run_config=runs.QUIET, raise_on_error=False)
+                                               run_config=logs.dagster_console(), raise_on_error=False)
             if not result.success:
-                return runs.report_failure(result, f"ingest {symbol} {day}")
+                raise CLIError(runs.failure_message(result, f"ingest {symbol} {day}"))
             print(f"ingested {symbol} {day}")
+    from assets.models import model_families
+
     training = {"ops": {"training_set": {"config": {"symbols": ",".join(symbols)}}}}
-    result = train.execute_in_process(instance=instance, run_config={**runs.QUIET, **training},
-                                      raise_on_error=False)
+    with progress.training(model_families()):
+        result = train.execute_in_process(instance=instance, raise_on_error=False,
+                                          run_config={**logs.dagster_console(), **training})
     if not result.success:
-        return runs.report_failure(result, "train")
+        raise CLIError(runs.failure_message(result, "train"))
     promo = result.asset_materializations_for_node("promotion")[0].metadata
     data = settings.data_dir()
     serving = serving_note(bool(promo["promoted"].value), settings.tracking_uri())
@@ -144,4 +132,5 @@ def demo_command(
 
 
 if __name__ == "__main__":
+    logs.configure(verbose=False)
     sys.exit(main())
