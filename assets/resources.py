@@ -8,6 +8,7 @@ import dagster as dg
 from mlflow import MlflowClient
 
 from marketdata.dukascopy import DukascopyClient
+from marketdata.errors import StoreError
 from marketdata.mt5_bridge import mt5_module
 from marketdata.mt5_history import MT5HistorySource
 from marketdata.sources import TickSource
@@ -77,3 +78,18 @@ class MLflowResource(dg.ConfigurableResource):
     def activate(self) -> MlflowClient:
         """Point the mlflow module at this server and experiment; return a client."""
         return activate_experiment(self.tracking_uri, self.experiment)
+
+
+def env_store_config(default_lake: Path) -> StoreConfig:
+    """The store ``ALPHAFORGE_STORE``, ``ALPHAFORGE_LAKE_URL`` and ``ALPHAFORGE_CLICKHOUSE_*``
+    describe (the Parquet lake at ``default_lake`` when unset)."""
+    return StoreConfig.from_env(default_lake)
+
+
+def store_problem(cfg: StoreConfig) -> str | None:
+    """Why ``cfg`` cannot work, or None; for start-up validation."""
+    try:
+        cfg.check()
+    except StoreError as exc:
+        return str(exc)
+    return None

@@ -25,7 +25,7 @@ from marketdata.errors import StoreError
 from marketdata.lake import open_lake
 from marketdata.schema import BAR_COLUMNS, TICK_COLUMNS
 from marketdata.sources import day_bounds_ms, empty_ticks
-from marketdata.tables import FEATURES, check_day_rows, check_key, check_table, with_key
+from marketdata.tables import FEATURES, check_day_rows, check_key, check_table, normalise_ts, with_key
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +161,6 @@ def check_bars(day: dt.date, df: pd.DataFrame) -> pd.DataFrame:
     if len(out) and (out["ts"].min() < lo or out["ts"].max() >= hi):
         raise StoreError(f"bars outside {day} would land in the wrong partition")
     return out.sort_values("ts", kind="stable", ignore_index=True)
-
-
-def normalise_ts(ts: pd.Series) -> pd.Series:
-    """A tz-aware UTC nanosecond series (naive input is taken as UTC)."""
-    ts = pd.to_datetime(ts)
-    ts = ts.dt.tz_localize("UTC") if ts.dt.tz is None else ts.dt.tz_convert("UTC")
-    return ts.astype("datetime64[ns, UTC]")
 
 
 def finish(kind: str, df: pd.DataFrame) -> pd.DataFrame:

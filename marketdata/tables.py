@@ -28,6 +28,13 @@ _KEY_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]*$")
 _RESERVED = {"ticks", "ingested_days"}
 
 
+def normalise_ts(ts: pd.Series) -> pd.Series:
+    """A tz-aware UTC nanosecond series (naive input is taken as UTC)."""
+    ts = pd.to_datetime(ts)
+    ts = ts.dt.tz_localize("UTC") if ts.dt.tz is None else ts.dt.tz_convert("UTC")
+    return ts.astype("datetime64[ns, UTC]")
+
+
 def check_table(name: str) -> str:
     """``name`` when it can name a day or keyed table; :class:`StoreError` otherwise."""
     if not _NAME_RE.match(name) or name in _RESERVED or name.startswith("bars_"):
@@ -65,8 +72,6 @@ def with_key(key: Mapping[str, str], df: pd.DataFrame) -> pd.DataFrame:
 
 def check_day_rows(day: dt.date, df: pd.DataFrame) -> pd.DataFrame:
     """A day-table frame: a tz-aware UTC ``ts`` inside ``day``, sorted; no symbol/date columns."""
-    from marketdata.store import normalise_ts
-
     if "ts" not in df.columns:
         raise StoreError("a day table's frame needs a ts column")
     clash = {"symbol", "date"} & set(df.columns)

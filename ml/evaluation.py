@@ -17,7 +17,7 @@ from ml.backtest import BacktestError, BacktestResult, CostModel, run_backtest
 from ml.costs.currency import fx_symbol
 from ml.gate_figures import portfolio_returns, return_figures
 from ml.lookahead import lookahead_changes
-from ml.models import SignalModel, signal_from_prob
+from ml.models import SignalModel, signals_for_bars
 from ml.policy import TradingPolicy
 
 log = logging.getLogger(__name__)
@@ -38,18 +38,6 @@ class EvaluationConfig:
     def trading_policy(self) -> TradingPolicy:
         """The policy the evaluation trades, the one the live auto-trader uses too."""
         return self.policy or TradingPolicy(fraction=self.fraction)
-
-
-def signals_for_bars(model: SignalModel, symbol: str, bars: pd.DataFrame, feats: pd.DataFrame) -> np.ndarray:
-    """One signal per bar: the model's view at that bar's close; flat where it has none."""
-    rows = feats.dropna(subset=model.columns)
-    rows = rows[np.isfinite(rows[model.columns]).all(axis=1)]
-    signal = pd.Series(0, index=pd.DatetimeIndex(bars["ts"]), dtype=np.int64)
-    if len(rows):
-        prob = model.predict(None, rows.assign(symbol=symbol))["prob_up"].to_numpy()
-        predicted = pd.Series(signal_from_prob(prob, model.threshold), index=pd.DatetimeIndex(rows["ts"]))
-        signal.update(predicted.reindex(signal.index).dropna())
-    return signal.to_numpy(dtype=np.int64)
 
 
 def evaluate_oos(model: SignalModel, store: MarketStore, symbols: list[str], start: pd.Timestamp,

@@ -15,14 +15,13 @@ import pandas as pd
 
 from ml.errors import NotEnoughDataError
 from ml.features import compute_features
+from ml.models import signals_for_bars
 
 log = logging.getLogger(__name__)
 
 
 def signals_from_bars(model, symbol: str, bars: pd.DataFrame) -> np.ndarray:
     """The model's signal at every bar, features computed from ``bars`` alone."""
-    from ml.evaluation import signals_for_bars  # evaluation imports this module
-
     try:
         feats = compute_features(bars, model.feature_set)
     except NotEnoughDataError:

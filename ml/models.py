@@ -52,3 +52,15 @@ class SignalModel(PythonModel):
 def signal_from_prob(prob: np.ndarray, threshold: float) -> np.ndarray:
     """+1 above ``threshold``, -1 below ``1 - threshold``, 0 in between (and where prob is NaN)."""
     return np.where(prob > threshold, 1, np.where(prob < 1.0 - threshold, -1, 0)).astype(np.int64)
+
+
+def signals_for_bars(model: SignalModel, symbol: str, bars: pd.DataFrame, feats: pd.DataFrame) -> np.ndarray:
+    """One signal per bar: the model's view at that bar's close; flat where it has none."""
+    rows = feats.dropna(subset=model.columns)
+    rows = rows[np.isfinite(rows[model.columns]).all(axis=1)]
+    signal = pd.Series(0, index=pd.DatetimeIndex(bars["ts"]), dtype=np.int64)
+    if len(rows):
+        prob = model.predict(None, rows.assign(symbol=symbol))["prob_up"].to_numpy()
+        predicted = pd.Series(signal_from_prob(prob, model.threshold), index=pd.DatetimeIndex(rows["ts"]))
+        signal.update(predicted.reindex(signal.index).dropna())
+    return signal.to_numpy(dtype=np.int64)

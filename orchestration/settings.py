@@ -15,8 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from assets.partitions import configured_start, configured_symbols
-from marketdata.errors import StoreError
-from marketdata.stores import StoreConfig
+from assets.resources import StoreConfig, env_store_config, store_problem
 from orchestration.errors import ConfigurationError
 
 ENVIRONMENTS = ("local", "production")
@@ -83,7 +82,7 @@ def dukascopy_url() -> str:
 
 def store_config() -> StoreConfig:
     """The tick/bar/feature store (ALPHAFORGE_STORE, ALPHAFORGE_LAKE_URL, ALPHAFORGE_CLICKHOUSE_URL)."""
-    return StoreConfig.from_env(data_dir() / "lake")
+    return env_store_config(data_dir() / "lake")
 
 
 def dbt_target(env: str = "local") -> str:
@@ -140,10 +139,9 @@ def validate(env: str, tick_source: str | None = None) -> None:
     if env == "production" and store.kind != "clickhouse" and os.environ.get("ALPHAFORGE_STORE"):
         raise ConfigurationError("ALPHAFORGE_STORE", f"{store.kind!r} in production",
                                  "production keeps market data in ClickHouse: unset it or use 'clickhouse'")
-    try:
-        store.check()
-    except StoreError as exc:
-        raise ConfigurationError("ALPHAFORGE_STORE", str(exc)) from None
+    problem = store_problem(store)
+    if problem is not None:
+        raise ConfigurationError("ALPHAFORGE_STORE", problem)
     if store.clickhouse_url:
         check_url("ALPHAFORGE_CLICKHOUSE_URL", store.clickhouse_url)
     if tick_source not in {"dukascopy", "mt5", "synthetic"}:

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from marketdata.instruments import get_instrument
 from marketdata.store import ParquetStore
 from ml.backtest import CostModel, run_backtest
-from ml.evaluation import signals_for_bars
 from ml.features import DEFAULT_FEATURE_SET, compute_features
+from ml.models import signals_for_bars
 from realtime.brokers.base import OrderIntent, Quote
 from realtime.feeds.base import BarEvent
 from realtime.feeds.replay import ReplayFeed
