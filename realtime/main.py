@@ -65,12 +65,18 @@ def warm_up_from_broker(engine: SignalEngine, broker: Broker, symbol: str, n_bar
     return engine.replay(symbol, recent_bars(broker.market_data, symbol, max(n_bars, engine.warmup_bars())))
 
 
-def _last_bar(store: MarketStore, symbol: str) -> dict[str, Any] | None:
-    days = store.days("bars", symbol)
-    if not days:
-        return None
-    bars = store.read_bars(symbol, days[-1], days[-1])
-    return None if bars.empty else bars.iloc[-1].to_dict()
+def pricing_bar(store: MarketStore, symbol: str, before: pd.Timestamp | None = None) -> dict[str, Any] | None:
+    """The bar the open book is priced from at start-up: the newest stored one, or with a replay
+    feed the last one before its first bar. Pricing from the newest while the replay starts
+    earlier made the first replayed quote look like a jump (and could engage the kill switch)."""
+    days = [d for d in store.days("bars", symbol) if before is None or d <= before.date()]
+    for day in reversed(days[-2:]):  # the split may sit at 00:00: then the day before has it
+        bars = store.read_bars(symbol, day, day)
+        if before is not None:
+            bars = bars[pd.to_datetime(bars["ts"], utc=True) < before]
+        if not bars.empty:
+            return bars.iloc[-1].to_dict()
+    return None
 
 
 def _configure_logging(cfg: Settings) -> None:
@@ -112,7 +118,7 @@ def create_app(
             log.info("warm-up: no stored bars of %s; replayed %d of the broker's", symbol, n)
         svc.hub.loop = asyncio.get_running_loop()
         for symbol in cfg.symbols:
-            bar = _last_bar(store, symbol)
+            bar = pricing_bar(store, symbol, split)
             if bar is not None:
                 svc.desk.quote_from_bar(symbol, bar)
         wire_signals(svc)
