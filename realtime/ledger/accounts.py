@@ -42,17 +42,9 @@ class Accounts:
 
     def ensure_user(self, name: str, role: str, password: str | None = None) -> int:
         """The id of user ``name``, creating it with ``role`` when absent."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-        pw = hash_secret(password) if password else None
         try:
-            with self._ledger.begin() as c:
-                return new_id(
-                    c.execute(
-                        t.users.insert().values(name=name, role=role, password_hash=pw, created_at=utcnow())
-                    )
-                )
-        except IntegrityError:
+            return self.create_user(name, role, password)
+        except ConflictError:
             with self.engine.connect() as c:
                 return c.execute(sa.select(t.users.c.id).where(t.users.c.name == name)).scalar_one()
 

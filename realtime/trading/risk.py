@@ -171,27 +171,23 @@ class RiskManager:
             raise RiskRejectedError(f"order of {volume} lots exceeds max order size {lim.max_order_lots}")
         signed = volume if side == "buy" else -volume
         net, gross = exposure  # open lots: net of ``symbol`` (signed), gross over all symbols
-        if abs(net + signed) > lim.max_position_lots:
-            raise RiskRejectedError(
-                f"{symbol} position would be {net + signed:+.2f} lots, over the "
-                f"{lim.max_position_lots} per-symbol limit"
-            )
-        if gross + volume > lim.max_total_exposure_lots:
-            raise RiskRejectedError(
-                f"total exposure would be {gross + volume:.2f} lots, over the "
-                f"{lim.max_total_exposure_lots} limit"
-            )
         user_net, user_gross = user_exposure  # the same, of the ordering user only
-        if abs(user_net + signed) > lim.max_user_position_lots:
-            raise RiskRejectedError(
-                f"your {symbol} position would be {user_net + signed:+.2f} lots (working orders "
-                f"included), over the {lim.max_user_position_lots} per-user limit"
-            )
-        if user_gross + volume > lim.max_user_exposure_lots:
-            raise RiskRejectedError(
-                f"your exposure would be {user_gross + volume:.2f} lots (working orders included), "
-                f"over the {lim.max_user_exposure_lots} per-user limit"
-            )
+        for lots, cap, why in (
+            (abs(net + signed), lim.max_position_lots,
+             f"{symbol} position would be {net + signed:+.2f} lots, over the "
+             f"{lim.max_position_lots} per-symbol limit"),
+            (gross + volume, lim.max_total_exposure_lots,
+             f"total exposure would be {gross + volume:.2f} lots, over the "
+             f"{lim.max_total_exposure_lots} limit"),
+            (abs(user_net + signed), lim.max_user_position_lots,
+             f"your {symbol} position would be {user_net + signed:+.2f} lots (working orders "
+             f"included), over the {lim.max_user_position_lots} per-user limit"),
+            (user_gross + volume, lim.max_user_exposure_lots,
+             f"your exposure would be {user_gross + volume:.2f} lots (working orders included), "
+             f"over the {lim.max_user_exposure_lots} per-user limit"),
+        ):
+            if lots > cap:
+                raise RiskRejectedError(why)
         # Open losses count too: realised P&L alone lets a desk keep adding to a losing book.
         day = daily_pnl + self.unrealised_pnl
         if day <= -lim.max_daily_loss:
