@@ -116,6 +116,7 @@ class _Model:
 
 
 def test_the_evaluation_converts_gbpjpy_through_stored_usdjpy_or_leaves_it_out():
+    # A stub model with no feature set: the look-ahead check (tested in tests/ml) stays off.
     from ml.evaluation import EvaluationConfig, evaluate_oos
 
     times = pd.date_range("2025-01-07 10:00", periods=6, freq="1min", tz="UTC")
@@ -123,14 +124,14 @@ def test_the_evaluation_converts_gbpjpy_through_stored_usdjpy_or_leaves_it_out()
     usdjpy = _bars(times, [160.0] * 6, spread=0.02)
     start, end = times[0], times[-1].date()
     _, with_pair = evaluate_oos(_Model(), _Store({"GBPJPY": gbpjpy, "USDJPY": usdjpy}), ["GBPJPY"],
-                                start, end, EvaluationConfig())
+                                start, end, EvaluationConfig(lookahead_check=False))
     jpy = evaluate_oos(_Model(), _Store({"GBPJPY": gbpjpy}), ["GBPJPY"], start, end,
-                       EvaluationConfig(account_currency="JPY"))[1]["GBPJPY"]
+                       EvaluationConfig(account_currency="JPY", lookahead_check=False))[1]["GBPJPY"]
     usd = with_pair["GBPJPY"]
     assert usd.currency == "USD" and len(usd.trades) > 2
     # the same price moves per unit, at 160 JPY a dollar (sizes differ: a fraction of equity)
     np.testing.assert_allclose(usd.trades["gross_pnl"] / usd.trades["size"],
                                jpy.trades["gross_pnl"] / jpy.trades["size"] / 160.0)
     _, without = evaluate_oos(_Model(), _Store({"GBPJPY": gbpjpy}), ["GBPJPY"], start, end,
-                              EvaluationConfig())
+                              EvaluationConfig(lookahead_check=False))
     assert without == {}  # never booked in JPY as if it were USD
