@@ -76,12 +76,7 @@ def main() -> None:
         return
     data_dir = rs.prepare()
     prefix = f"bench_t2s_{int(time.time() * 1000)}"
-    env = rs.app_env(
-        data_dir,
-        REALTIME_FEED="nats",
-        REALTIME_NATS_URL="nats://127.0.0.1:4222",
-        REALTIME_NATS_SUBJECT_PREFIX=prefix,
-    )
+    env = rs.nats_env(data_dir, prefix)
     with rs.serving("realtime.main:create_app", env, "/ready") as (base, _):
         url = base.replace("http", "ws", 1) + f"/ws/signals?api_key={rs.ADMIN_KEY}"
         lat, floor = asyncio.run(measure(url, prefix))

@@ -67,12 +67,7 @@ def main() -> None:
         raise SystemExit("ws_fanout needs NATS on 127.0.0.1:4222")
     data_dir = rs.prepare()
     prefix = f"bench{int(time.time())}"
-    env = rs.app_env(
-        data_dir,
-        REALTIME_FEED="nats",
-        REALTIME_NATS_URL="nats://127.0.0.1:4222",
-        REALTIME_NATS_SUBJECT_PREFIX=prefix,
-    )
+    env = rs.nats_env(data_dir, prefix)
     with rs.serving("realtime.main:create_app", env, "/ready") as (base, _):
         url = base.replace("http", "ws", 1) + f"/ws/signals?api_key={rs.ADMIN_KEY}"
         expect = TICKS - 1  # the last tick leaves its bar open

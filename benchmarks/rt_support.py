@@ -82,6 +82,16 @@ def app_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def nats_env(data_dir: Path, prefix: str) -> dict[str, str]:
+    """``app_env`` for a service fed by NATS on 127.0.0.1:4222 under subject ``prefix``."""
+    return app_env(
+        data_dir,
+        REALTIME_FEED="nats",
+        REALTIME_NATS_URL="nats://127.0.0.1:4222",
+        REALTIME_NATS_SUBJECT_PREFIX=prefix,
+    )
+
+
 def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     """uvicorn, one worker, access log off (as the ping baseline is served)."""
     cmd = [

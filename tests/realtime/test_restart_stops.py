@@ -37,10 +37,8 @@ def _assert_ledger_equals_broker(c: TestClient) -> None:
     assert account["balance"] == pytest.approx(svc.broker.account().balance, abs=1e-6)
 
 
-@pytest.mark.parametrize("rounds", [3])
-def test_sl_and_tp_closes_across_restarts_keep_the_ledger_equal_to_the_broker(
-    ledger_dir: Path, rounds: int
-) -> None:
+def test_sl_and_tp_closes_across_restarts_keep_the_ledger_equal_to_the_broker(ledger_dir: Path) -> None:
+    rounds = 3
     cfg = settings_for(ledger_dir)
     closed_total = 0
     for r in range(rounds):
