@@ -33,6 +33,13 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     """The shared real Dukascopy fixtures (ALPHAFORGE_FIXTURES, default ../shared/data/dukascopy)."""

@@ -15,19 +15,14 @@ import uvicorn
 
 from realtime.main import create_app
 from realtime.serving import uvicorn_options
+from tests.conftest import free_port
 from tests.realtime.conftest import ADMIN_KEY, settings_for
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def _served(ledger_dir, **kw: object) -> Iterator[int]:
     cfg = settings_for(ledger_dir, **kw)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning",
                             **uvicorn_options(cfg))
     server = uvicorn.Server(config)
