@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from realtime.errors import RateLimitedError
 from realtime.inference.signals import SignalEngine
@@ -15,9 +16,9 @@ from realtime.services import Services
 from realtime.settings import Settings
 
 
-async def get_services(request: Request) -> Services:
-    """Everything built in the lifespan."""
-    return request.app.state.svc
+async def get_services(conn: HTTPConnection) -> Services:
+    """Everything built in the lifespan (for HTTP routes and WebSockets alike)."""
+    return conn.app.state.svc
 
 
 async def get_settings(request: Request) -> Settings:

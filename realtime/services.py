@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ml.costs import CostModel
 from ml.policy import TradingPolicy
@@ -27,6 +27,9 @@ from realtime.trading.orders import OrderService
 from realtime.trading.reconcile import reconcile
 from realtime.trading.restart import restore_account
 from realtime.trading.risk import RiskLimits, RiskManager
+
+if TYPE_CHECKING:  # built on the first /explain call; importing it here would cost every start
+    from ml.llm.router import LLMRouter
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +97,7 @@ class Services:
     metrics: Metrics
     reloader: ModelReloader
     feed_status: FeedStatus
-    llm_router: Any = None
+    llm_router: LLMRouter | None = None
 
 
 def build_services(

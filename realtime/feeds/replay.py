@@ -6,15 +6,18 @@ import asyncio
 import datetime as dt
 import heapq
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
+from marketdata.store import MarketStore
 from realtime.brokers.base import Quote
 from realtime.feeds.base import BarEvent
 
 
-def replay_split(store: Any, symbols: list[str], start: dt.date | None, warmup: int) -> pd.Timestamp | None:
+def replay_split(
+    store: MarketStore, symbols: list[str], start: dt.date | None, warmup: int
+) -> pd.Timestamp | None:
     """The first bar time the replay plays; warm-up takes the bars before it, so the feed goes on
     from where warm-up ended instead of jumping back to the first stored day.
 
@@ -46,7 +49,7 @@ class ReplayFeed:
 
     def __init__(
         self,
-        store: Any,
+        store: MarketStore,
         symbols: list[str],
         start: dt.date,
         end: dt.date,

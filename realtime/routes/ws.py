@@ -2,14 +2,14 @@
 
 import asyncio
 import contextlib
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
-from realtime.deps import authenticate
+from realtime.deps import ServicesDep, authenticate
 from realtime.errors import RateLimitedError
 from realtime.events.hub import HubFullError, Subscriber
 from realtime.ledger.accounts import Principal
+from realtime.services import Services
 
 router = APIRouter(tags=["signals"])
 
@@ -40,7 +40,7 @@ async def _read_client(ws: WebSocket, queue: "asyncio.Queue[str]", state: dict[s
 
 
 async def _watch_session(
-    svc: Any, who: Principal, token: str | None, queue: "asyncio.Queue[str]", state: dict[str, bool]
+    svc: Services, who: Principal, token: str | None, queue: "asyncio.Queue[str]", state: dict[str, bool]
 ) -> None:
     """Every ``ws_auth_check_s``: is the key still live (one indexed query) or the token
     unexpired (a decode)? If not, flag the session and wake the push loop to close it.
@@ -55,7 +55,7 @@ async def _watch_session(
 
 
 @router.websocket("/ws/signals")
-async def ws_signals(ws: WebSocket) -> None:
+async def ws_signals(ws: WebSocket, svc: ServicesDep) -> None:
     """Authenticate with ``X-API-Key``/``?api_key=`` or ``?token=``, then receive pushes.
 
     Signals go to everyone; order and fill events only to their owner, and to admins. The
@@ -63,7 +63,6 @@ async def ws_signals(ws: WebSocket) -> None:
     the socket with 1008 (policy violation). Over ``ws_max_per_key`` sockets for one user the
     new one is closed with 1008, over ``ws_max_total`` in all with 1013 (try again later).
     """
-    svc = ws.app.state.svc
     key = ws.headers.get("x-api-key") or ws.query_params.get("api_key")
     token = ws.query_params.get("token")
     try:
