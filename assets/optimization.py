@@ -5,6 +5,7 @@ import base64
 import datetime as dt
 
 import dagster as dg
+from mlflow import MlflowClient
 from pydantic import Field
 
 from assets.resources import MarketDataResource, MLflowResource
@@ -12,6 +13,7 @@ from marketdata.instruments import get_instrument
 from ml.backtest import CostModel
 from ml.costs.currency import fx_symbol
 from ml.optimize import SearchSpec, WalkForward, optimize
+from ml.optimize.ledger import count_search, strategy_ledger_name
 from ml.optimize.report import heatmap_png
 from ml.optimize.tracking import log_search
 
@@ -33,6 +35,7 @@ class OptimizationConfig(dg.Config):
     commission_per_lot: float = 3.5
     slippage_pips: float = 0.1
     seed: int = 0
+    trial_ledger: str = ""  # the ledger every candidate counts in; empty = strategy-sma_cross-SYMBOL
 
 
 @dg.asset(group_name="models", kinds={"mlflow", "optuna"}, deps=["bars_1m"])
@@ -40,8 +43,9 @@ def strategy_optimization(context: dg.AssetExecutionContext, config: Optimizatio
                           market: MarketDataResource,
                           mlflow_server: MLflowResource) -> dg.MaterializeResult:
     """Search the strategy's parameters walk-forward, log parent/child runs to MLflow (the
-    heatmap and the overfitting statistics on the parent), and report the selection, its
-    deflated Sharpe, PBO and Monte Carlo drawdowns with the heatmap."""
+    heatmap and the overfitting statistics on the parent), count every candidate in the
+    strategy's trial ledger, and report the selection, its deflated Sharpe (over the ledger's
+    total), PBO and Monte Carlo drawdowns with the heatmap."""
     store = market.store()
     days = store.days("bars", config.symbol, config.timeframe)
     if not days:
@@ -59,6 +63,10 @@ def strategy_optimization(context: dg.AssetExecutionContext, config: Optimizatio
     cross = fx_symbol(inst, costs.account_currency)  # GBPJPY in USD converts through USDJPY
     fx = {"fx_bars": store.read_bars(cross, start, end, config.timeframe)} if cross else {}
     result = optimize(bars, spec, inst, costs, wf, backtest_kwargs=fx)
+    # every candidate counts in the strategy's ledger; the pick is deflated by its total
+    ledger = config.trial_ledger or strategy_ledger_name(spec.strategy, config.symbol)
+    count_search(MlflowClient(tracking_uri=mlflow_server.tracking_uri), ledger, result, spec,
+                 config.symbol)
     heatmap = heatmap_png(result.table, "fast", "slow")
     run_id = log_search(result, spec, wf, mlflow_server.tracking_uri, symbol=config.symbol,
                         heatmap=heatmap)
@@ -74,5 +82,7 @@ def strategy_optimization(context: dg.AssetExecutionContext, config: Optimizatio
         "best_oos_sharpe": dg.MetadataValue.float(result.best.oos_score),
         "mlflow_parent_run_id": dg.MetadataValue.text(run_id),
         "n_candidates": dg.MetadataValue.int(len(result.candidates)),
+        "trial_ledger": dg.MetadataValue.text(ledger),
+        "n_trials": dg.MetadataValue.int(int(result.stats["n_trials"])),
         "bars": dg.MetadataValue.int(len(bars)),
     })

@@ -119,6 +119,9 @@ def optimise(symbol: str, method: str = "grid", trials: int = 20, start: str = "
         raise CLIError(runs.failure_message(result, "optimise"))
     print(f"optimisation done on {n_bars} bars ({train_bars} in-sample + {test_bars} out-of-sample per "
           "fold): see the MLflow UI (make mlflow)")
+    (mat,) = result.asset_materializations_for_node("strategy_optimization")
+    print(f"every candidate counted in trial ledger {mat.metadata['trial_ledger'].value}: the pick's "
+          f"deflated Sharpe is over its {mat.metadata['n_trials'].value} trials so far")
     return 0
 
 

@@ -42,3 +42,6 @@ def test_optimise_runs_on_the_demos_two_days(tmp_path):
     proc = _cli(tmp_path, "optimise", "--start", "2024-03-04", "--end", "2024-03-05")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "optimisation done on 2880 bars (1440 in-sample + 720 out-of-sample per fold)" in proc.stdout
+    # the default grid's 15 valid (fast < slow) points are the ledger's first 15 trials
+    assert ("trial ledger strategy-sma_cross-EURUSD: the pick's deflated Sharpe is over its 15 trials"
+            in proc.stdout)
