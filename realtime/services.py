@@ -149,8 +149,6 @@ def build_services(
     feed_status = FeedStatus()
     desk = Desk(ledger, broker, risk, orders, cfg.symbols, feed_status, metrics, cfg.flatten_on_kill)
     caps = broker.capabilities
-    if caps.reports_own_deals:  # limit fills, sl/tp closes and swaps, as quotes arrive
-        cast(LocalAccount, broker).on_fill = desk.on_broker_deal
     if caps.restored_from_ledger:
         restore_account(cast(LocalAccount, broker), ledger, cfg.paper_balance)
     reconcile(ledger, broker)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -116,9 +116,10 @@ class BrokerCapabilities:
     ``in_process``: its fills happen in this process in microseconds (no network), so an order
     may run inline on the event loop and book its fill in the order's own ledger transaction.
     ``priced_by_feed``: the service's feed prices it (``update_quote``); a remote broker quotes
-    itself. ``reports_own_deals``: it hands the deals it makes on its own (resting limit fills,
-    sl/tp closes, swap) to ``on_fill`` as they happen. ``restored_from_ledger``: it keeps no state
-    across restarts, so start-up rebuilds its account from the ledger (``restore``).
+    itself. ``reports_own_deals``: the deals it makes on its own (resting limit fills, sl/tp
+    closes, swap) come back from the ``update_quote`` call that made them, for the caller to
+    book. ``restored_from_ledger``: it keeps no state across restarts, so start-up rebuilds its
+    account from the ledger (``restore``).
     ``needs_sync``: it acts out of the service's sight (a terminal, a server), so a periodic sync
     reads its deals back. ``keeps_history``: its ``market_data`` offers ticks and closed bars.
     """
@@ -189,13 +190,14 @@ class Broker(Protocol):
 class LocalAccount(Protocol):
     """What a broker whose account lives in this process (the paper broker) offers on top of
     :class:`Broker`, as its capabilities say: quotes from the service's feed
-    (``priced_by_feed``), its own deals handed to ``on_fill`` (``reports_own_deals``), and an
-    account rebuilt from the ledger on start-up (``restored_from_ledger``)."""
+    (``priced_by_feed``), the deals each quote made returned to whoever fed it
+    (``reports_own_deals``), and an account rebuilt from the ledger on start-up
+    (``restored_from_ledger``). It holds no reference to its owner: the owner books what it
+    is handed back."""
 
-    on_fill: Callable[[ExecReport | SwapReport], object] | None
-
-    def update_quote(self, quote: Quote) -> list[ExecReport]:
-        """Take a new quote; fill what it crosses and return those reports."""
+    def update_quote(self, quote: Quote) -> list[ExecReport | SwapReport]:
+        """Take a new quote; return the deals it made, in the order they happened: the swaps of
+        the rollovers it passed, then the resting limits it filled and the sl/tp closes."""
         ...
 
     def restore(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from marketdata.instruments import Instrument, get_instrument
@@ -31,11 +31,12 @@ from realtime.errors import BrokerError, BrokerUnavailableError
 class PaperBroker:
     """A simulated hedging account. Market orders fill at the touch (ask to buy, bid to sell)
     plus the CostModel's slippage; commission per lot and per notional as in the backtest.
-    Limit orders rest until a quote crosses them, then ``on_fill`` receives the report; so does
-    the close of a position whose sl or tp a quote crosses (priced like a market order).
+    Limit orders rest until a quote crosses them; that quote's ``update_quote`` returns the
+    fill, and the close of a position whose sl or tp it crosses (priced like a market order).
     With ``costs.apply_swap``, a quote past a rollover charges each open position of its symbol
     the instrument's swap for every rollover since the position's last quote, as the backtest
-    does; each charge goes to ``on_fill`` as a :class:`SwapReport`.
+    does; each charge comes back from the same call as a :class:`SwapReport`. The broker never
+    calls up: whoever feeds it quotes books the deals it gets back.
 
     Money (balance, commission, P&L, swap, margin) is in ``costs.account_currency``, converted
     from each symbol's quote currency at the latest quote of its conversion pair (USDJPY for
@@ -53,10 +54,9 @@ class PaperBroker:
         costs: CostModel | None = None,
         balance: float = 100_000.0,
         leverage: float = 30.0,
-        on_fill: Callable[[ExecReport | SwapReport], object] | None = None,
     ):
         self.costs = costs or CostModel()
-        self.balance, self.leverage, self.on_fill = balance, leverage, on_fill
+        self.balance, self.leverage = balance, leverage
         self._quotes: dict[str, Quote] = {}
         self._positions: dict[str, BrokerPosition] = {}
         self._working: dict[str, OrderIntent] = {}
@@ -69,9 +69,10 @@ class PaperBroker:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def update_quote(self, quote: Quote) -> list[ExecReport]:
-        """Take a new quote; fill the resting limit orders it crosses, close the positions whose
-        sl or tp it crosses, and return their reports (each also goes to ``on_fill``)."""
+    def update_quote(self, quote: Quote) -> list[ExecReport | SwapReport]:
+        """Take a new quote; charge the swaps of the rollovers it passed, fill the resting limit
+        orders it crosses, close the positions whose sl or tp it crosses, and return those deals
+        in that order, for the caller to book."""
         with self._lock:
             self._rates.update(quote.symbol, quote.bid, quote.ask)
             # Swap first: positions this quote closes were held across the rollover before it.
@@ -83,7 +84,7 @@ class PaperBroker:
                 for oid, o in self._working.items()
                 if o.symbol == quote.symbol and o.price is not None and self._marketable(o, quote)
             ]
-            reports = []
+            reports: list[ExecReport | SwapReport] = [*swaps]
             for oid, o in crossed:
                 del self._working[oid]
                 reports.append(self._fill(o, quote, oid, limit=True))
@@ -95,10 +96,6 @@ class PaperBroker:
                 reason = self._stop_hit(pos, quote) if pos.symbol == quote.symbol else None
                 if reason is not None:
                     reports.append(self._close_at_broker(pos, quote, reason))
-        if self.on_fill is not None:
-            events: list[ExecReport | SwapReport] = [*swaps, *reports]
-            for item in events:
-                self.on_fill(item)
         return reports
 
     @staticmethod

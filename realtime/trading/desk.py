@@ -93,8 +93,13 @@ class Desk:
         if q.symbol not in self.symbols:
             self.count_dropped(q.symbol, "unknown_symbol")
             return
-        if self.broker.capabilities.priced_by_feed:
-            cast(LocalAccount, self.broker).update_quote(q)
+        caps = self.broker.capabilities
+        if caps.priced_by_feed:
+            # The deals this quote made (limit fills, sl/tp closes, swaps) come back here to be
+            # booked: the broker holds no reference up to the desk.
+            deals = cast(LocalAccount, self.broker).update_quote(q)
+            for deal in deals if caps.reports_own_deals else ():
+                self.on_broker_deal(deal)
         self.feed.last_quote[q.symbol] = q.ts  # /metrics derives the feed lag from it when rendered
         if self.risk.watch(on_quote=True):
             self._halt_guarded(persist=True)

@@ -7,13 +7,14 @@ import datetime as dt
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from realtime.brokers import mt5_constants as mc
-from realtime.brokers.base import ExecReport, OrderIntent, Quote
+from realtime.brokers.base import ExecReport, OrderIntent, Quote, SwapReport
 from realtime.brokers.mt5 import MT5Broker
 from realtime.brokers.paper import PaperBroker
 from realtime.ledger import Ledger
@@ -180,16 +181,22 @@ class RacingPaper(PaperBroker):
     def __init__(self, wait: float | None):
         super().__init__()
         self.wait, self.thread = wait, None
+        self.book: Callable[[ExecReport | SwapReport], object] = lambda deal: None
         self.update_quote(Quote("EURUSD", 1.1000, 1.1002, dt.datetime.now(dt.UTC)))
+
+    def feed(self, q: Quote) -> None:
+        """What the desk does with a quote: price the broker, book the deals it returns."""
+        for deal in self.update_quote(q):
+            self.book(deal)
 
     def submit(self, intent: OrderIntent) -> ExecReport:
         report = super().submit(intent)
         if report.status == "placed":
             crossing = Quote("EURUSD", 1.0980, 1.0982, dt.datetime.now(dt.UTC))
             if self.wait is None:
-                self.update_quote(crossing)
+                self.feed(crossing)
             else:
-                self.thread = threading.Thread(target=self.update_quote, args=(crossing,))
+                self.thread = threading.Thread(target=self.feed, args=(crossing,))
                 self.thread.start()
                 self.thread.join(self.wait)  # the feed thread gets its chance to book first
         return report
@@ -200,7 +207,7 @@ def test_a_fill_racing_the_placed_answer_is_never_lost_or_overwritten(tmp_path, 
     led = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     broker = RacingPaper(wait=0.5 if atomic else None)
     svc = OrderService(led, broker, RiskManager(RiskLimits()), workers=None, atomic=atomic)
-    broker.on_fill = svc.apply_fill
+    broker.book = svc.apply_fill
     who = Principal(led.accounts.ensure_user("tina", "trader"), "tina", "trader", "key")
     o = OrderIn(symbol="EURUSD", side="buy", volume=0.1, type="limit", price=1.0990, client_order_id="race-1")
     got, created = svc.place(who, o)

@@ -18,10 +18,7 @@ TS = dt.datetime(2024, 3, 6, 12, tzinfo=dt.UTC)
 
 
 def test_paper_market_fill_uses_touch_slippage_and_commission():
-    fills = []
-    b = PaperBroker(
-        CostModel(commission_per_lot=3.5, slippage_pips=0.5), balance=10_000, on_fill=fills.append
-    )
+    b = PaperBroker(CostModel(commission_per_lot=3.5, slippage_pips=0.5), balance=10_000)
     with pytest.raises(BrokerUnavailableError, match="no quote"):
         b.submit(OrderIntent(1, "EURUSD", "buy", "market", 0.1))
     b.update_quote(Quote("EURUSD", 1.1000, 1.1002, TS))
@@ -37,14 +34,13 @@ def test_paper_market_fill_uses_touch_slippage_and_commission():
 
 
 def test_paper_limit_rests_then_fills_on_a_crossing_quote():
-    fills = []
-    b = PaperBroker(CostModel(slippage_pips=1.0), on_fill=fills.append)
+    b = PaperBroker(CostModel(slippage_pips=1.0))
     b.update_quote(Quote("EURUSD", 1.1000, 1.1002, TS))
     placed = b.submit(OrderIntent(7, "EURUSD", "buy", "limit", 0.2, price=1.0990))
     assert placed.status == "placed" and b.open_orders() == [placed.broker_order_id]
-    b.update_quote(Quote("EURUSD", 1.0992, 1.0994, TS))
+    fills = b.update_quote(Quote("EURUSD", 1.0992, 1.0994, TS))  # the quote returns its deals
     assert fills == []
-    b.update_quote(Quote("EURUSD", 1.0987, 1.0989, TS))
+    fills += b.update_quote(Quote("EURUSD", 1.0987, 1.0989, TS))
     assert len(fills) == 1 and fills[0].price == pytest.approx(1.0989) and fills[0].ref == 7  # no slippage
     assert b.open_orders() == []
     with pytest.raises(BrokerError):
@@ -52,9 +48,8 @@ def test_paper_limit_rests_then_fills_on_a_crossing_quote():
 
 
 def test_paper_sl_and_tp_close_positions_at_the_touch():
-    fills = []
     costs = CostModel(commission_per_lot=2.0, slippage_pips=1.0)
-    b = PaperBroker(costs, balance=100_000, on_fill=fills.append)
+    b = PaperBroker(costs, balance=100_000)
     b.update_quote(Quote("EURUSD", 1.1000, 1.1002, TS))
     short = b.submit(OrderIntent(1, "EURUSD", "sell", "market", 1.0, sl=1.1050, tp=1.0950))
     long = b.submit(OrderIntent(2, "EURUSD", "buy", "market", 1.0, sl=1.0980))
@@ -64,7 +59,7 @@ def test_paper_sl_and_tp_close_positions_at_the_touch():
         long.broker_position_id: (1.0980, None),
         plain.broker_position_id: (None, None),
     }
-    b.update_quote(Quote("EURUSD", 1.0948, 1.0950, TS))  # the short's tp and the long's sl
+    fills = b.update_quote(Quote("EURUSD", 1.0948, 1.0950, TS))  # the short's tp and the long's sl
     assert len(fills) == 2 and all(f.ref is None for f in fills)
     by_reason = {f.reason: f for f in fills}
     tp, sl = by_reason["tp"], by_reason["sl"]

@@ -72,12 +72,11 @@ def day_pnl(c: TestClient, day: dt.date) -> float:
 def test_paper_broker_charges_each_rollover_by_weekday_and_side(
     start: dt.datetime, end: dt.datetime, nights: int
 ) -> None:
-    seen: list[object] = []
-    broker = PaperBroker(balance=10_000.0, on_fill=seen.append)
-    broker.update_quote(Quote("EURUSD", 1.1, 1.1, start))
+    broker = PaperBroker(balance=10_000.0)
+    seen: list[object] = [*broker.update_quote(Quote("EURUSD", 1.1, 1.1, start))]
     broker.submit(OrderIntent(1, "EURUSD", "buy", "market", 0.1))
     broker.submit(OrderIntent(2, "EURUSD", "sell", "market", 0.2))
-    broker.update_quote(Quote("EURUSD", 1.1, 1.1, end))
+    seen += broker.update_quote(Quote("EURUSD", 1.1, 1.1, end))
     expected = nights * (nightly("buy", 0.1) + nightly("sell", 0.2))
     assert broker.balance == pytest.approx(10_000.0 + expected)
     swaps = [r for r in seen if isinstance(r, SwapReport)]
