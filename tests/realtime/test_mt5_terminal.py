@@ -78,6 +78,33 @@ def test_deals_and_positions_carry_swap_and_fee(sim):
     assert sim.positions_get()[0].swap == pytest.approx(-21.0 * 0.6)
 
 
+@pytest.mark.parametrize(
+    ("server_tz", "utc", "nights"),
+    [
+        (None, dt.datetime(2024, 3, 5, 23, 59), 1),  # Tuesday's rollover
+        (None, dt.datetime(2024, 3, 6, 23, 59), 3),  # Wednesday's pays for the weekend
+        (None, dt.datetime(2024, 3, 7, 23, 59), 1),
+        (None, dt.datetime(2024, 3, 9, 23, 59), 0),  # no rollover on Saturday or Sunday
+        (None, dt.datetime(2024, 3, 10, 23, 59), 0),
+        ("Europe/Athens", dt.datetime(2024, 3, 6, 21, 59), 3),  # 23:59 Wednesday at the server
+        ("Europe/Athens", dt.datetime(2024, 3, 6, 22, 30), 1),  # already Thursday there
+    ],
+)
+def test_a_rollover_charges_the_nights_a_server_does(clock, server_tz, utc, nights):
+    sim = MT5TerminalSimulator(clock=clock, server_tz=server_tz)
+    sim.add_symbol("EURUSD", swap_long=-7.0, swap_short=2.0)
+    sim.push_tick("EURUSD", 1.10000, 1.10010, T0_MS)
+    sim.initialize()
+    sim.symbol_select("EURUSD")
+    MT5Broker(sim).submit(OrderIntent(1, "EURUSD", "buy", "market", 0.5))
+    MT5Broker(sim).submit(OrderIntent(2, "EURUSD", "sell", "market", 2.0))
+    clock.t = utc.replace(tzinfo=dt.UTC)
+    sim.rollover()
+    long, short = sim.positions_get()
+    # Per lot and night in the deposit currency: -7 a lot for a long, +2 for a short.
+    assert (long.swap, short.swap) == (pytest.approx(-3.5 * nights), pytest.approx(4.0 * nights))
+
+
 def test_copy_ticks_range_and_rates(sim):
     for i in range(1, 180):  # three minutes of ticks, one a second
         sim.push_tick("EURUSD", 1.1 + i * 1e-5, 1.1001 + i * 1e-5, T0_MS + i * 1000)

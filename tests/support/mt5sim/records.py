@@ -12,7 +12,8 @@ from collections import namedtuple
 SymbolInfo = namedtuple(
     "SymbolInfo",
     "name visible point digits volume_min volume_max volume_step trade_stops_level "
-    "trade_contract_size filling_mode trade_exemode swap_long swap_short currency_profit",
+    "trade_contract_size filling_mode trade_exemode swap_long swap_short swap_rollover3days "
+    "currency_profit",
 )
 Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
 TradeRequest = namedtuple(
@@ -49,6 +50,8 @@ TerminalInfo = namedtuple("TerminalInfo", "connected trade_allowed build name")
 # ENUM_DEAL_REASON values the simulator produces (MQL5 documentation).
 DEAL_REASON_CLIENT, DEAL_REASON_EXPERT, DEAL_REASON_SL, DEAL_REASON_TP = 0, 3, 4, 5
 POSITION_REASON_EXPERT = 3
+# ENUM_DAY_OF_WEEK (SYMBOL_SWAP_ROLLOVER3DAYS: the day whose rollover charges three nights).
+SUNDAY, WEDNESDAY, SATURDAY = 0, 3, 6
 
 TICK_DTYPE = [
     ("time", "i8"),

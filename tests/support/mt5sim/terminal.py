@@ -12,6 +12,7 @@ wall clock (UTC epoch seconds), so that a test can move it.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
 from collections.abc import Callable
@@ -28,6 +29,9 @@ from tests.support.mt5sim.records import (
     DEAL_REASON_EXPERT,
     DEAL_REASON_SL,
     DEAL_REASON_TP,
+    SATURDAY,
+    SUNDAY,
+    WEDNESDAY,
     AccountInfo,
     SymbolInfo,
     TerminalInfo,
@@ -37,6 +41,13 @@ from tests.support.mt5sim.records import (
     TradePosition,
 )
 from tests.support.mt5sim.trading import Trading
+
+
+def _nights(weekday: int, triple_day: int) -> int:
+    """Nights a server's rollover at the end of ``weekday`` (Sunday 0) charges."""
+    if weekday in (SATURDAY, SUNDAY):
+        return 0
+    return 3 if weekday == triple_day else 1
 
 
 class MT5TerminalSimulator(MarketData, Trading):
@@ -50,11 +61,12 @@ class MT5TerminalSimulator(MarketData, Trading):
         fee_per_deal: float = 0.0,
         server_tz: str | None = None,
         clock: Callable[[], float] = time.time,
+        currency: str = "USD",
     ):
         self.connected, self.market_open = False, True
         self.balance, self.leverage = balance, leverage
         self.commission_per_lot, self.fee_per_deal = commission_per_lot, fee_per_deal
-        self.server_tz, self.clock = server_tz, clock
+        self.server_tz, self.clock, self.currency = server_tz, clock, currency  # deposit currency
         self.liquidity: dict[str, float] = {}
         self._error: tuple[int, str] = (1, "Success")
         self._symbols: dict[str, SymbolInfo] = {}
@@ -78,12 +90,14 @@ class MT5TerminalSimulator(MarketData, Trading):
         exemode: int = SYMBOL_TRADE_EXECUTION_MARKET,
         swap_long: float = 0.0,
         swap_short: float = 0.0,
+        swap_rollover3days: int = WEDNESDAY,
     ) -> None:
-        """Make ``name`` tradable (not yet visible in MarketWatch); swaps are account currency
-        per lot and night."""
+        """Make ``name`` tradable (not yet visible in MarketWatch); swaps are in the deposit
+        currency per lot and night (SYMBOL_SWAP_MODE_CURRENCY_DEPOSIT), charged three times at
+        the rollover of ``swap_rollover3days`` (ENUM_DAY_OF_WEEK, Sunday 0) for the weekend."""
         self._symbols[name] = SymbolInfo(
             name, False, point, digits, 0.01, 100.0, 0.01, stops_level, contract_size, filling_mode,
-            exemode, swap_long, swap_short, "USD",
+            exemode, swap_long, swap_short, swap_rollover3days, "USD",
         )  # fmt: skip
         self._ticks.setdefault(name, [])
 
@@ -108,12 +122,18 @@ class MT5TerminalSimulator(MarketData, Trading):
                 continue
             self._close(p.ticket, self._next_ticket(), p.volume, price, p.magic, comment, reason)
 
-    def rollover(self, nights: int = 1) -> None:
-        """The daily rollover: every position accrues its symbol's swap for ``nights``."""
+    def rollover(self, nights: int | None = None) -> None:
+        """The rollover at the end of the server day ``clock()`` falls in: every position accrues
+        its symbol's swap for ``nights``, by default as a server counts them (three on the
+        symbol's triple-swap day, none on Saturday and Sunday, one otherwise)."""
+        now = self.clock()
+        server_day = dt.datetime.fromtimestamp(now + server_offset_s(self.server_tz, now), dt.UTC)
+        weekday = (server_day.weekday() + 1) % 7  # ENUM_DAY_OF_WEEK counts from Sunday
         for ticket, p in self._positions.items():
             info = self._symbols[p.symbol]
             rate = info.swap_long if p.type == 0 else info.swap_short
-            self._positions[ticket] = p._replace(swap=p.swap + rate * p.volume * nights)
+            n = nights if nights is not None else _nights(weekday, info.swap_rollover3days)
+            self._positions[ticket] = p._replace(swap=p.swap + rate * p.volume * n)
 
     def _fail(self, code: int, text: str) -> None:
         self._error = (code, text)
@@ -165,7 +185,7 @@ class MT5TerminalSimulator(MarketData, Trading):
         )
         eq = self.balance + profit
         return AccountInfo(
-            1, self.balance, eq, profit, margin, eq - margin, self.leverage, "USD", "Sim-Server"
+            1, self.balance, eq, profit, margin, eq - margin, self.leverage, self.currency, "Sim-Server"
         )
 
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
