@@ -52,7 +52,12 @@ def make_broker(settings: Settings, mt5_module: Any = None) -> Broker:
             )
         if parse_server_tz(settings.mt5_server_tz)[0] is not None:  # a server clock other than UTC
             mt5_module = UTCTerminal(mt5_module, settings.mt5_server_tz)
-        broker = MT5Broker(mt5_module, magic=settings.mt5_magic, deviation=settings.mt5_deviation)
+        broker = MT5Broker(
+            mt5_module,
+            magic=settings.mt5_magic,
+            deviation=settings.mt5_deviation,
+            account_currency=settings.account_currency,
+        )
         broker.connect()
         return broker
     return PaperBroker(

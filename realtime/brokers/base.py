@@ -97,16 +97,20 @@ class BrokerPosition:
     ref: int | None = None
     sl: float | None = None
     tp: float | None = None
+    swap: float = 0.0  # accrued so far, in the broker's currency (a broker that ``charges_swap``)
 
 
 @dataclass(frozen=True)
 class AccountState:
-    """Balance, equity and used margin in the account currency."""
+    """Balance, equity and used margin in the account currency; ``swap``: the part of equity
+    that is swap accrued on open positions the ledger books as realised (``charges_swap``), so
+    that the daily-loss check does not count it twice."""
 
     balance: float
     equity: float
     margin: float
     currency: str = "USD"
+    swap: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ class BrokerCapabilities:
     account from the ledger (``restore``).
     ``needs_sync``: it acts out of the service's sight (a terminal, a server), so a periodic sync
     reads its deals back. ``keeps_history``: its ``market_data`` offers ticks and closed bars.
+    ``charges_swap``: it charges overnight swap itself and reports each position's running
+    total (:class:`SwapCharging`), which the sync books.
     """
 
     in_process: bool = False
@@ -130,6 +136,7 @@ class BrokerCapabilities:
     restored_from_ledger: bool = False
     needs_sync: bool = False
     keeps_history: bool = False
+    charges_swap: bool = False
 
 
 @runtime_checkable
@@ -210,4 +217,18 @@ class LocalAccount(Protocol):
     ) -> None:
         """Rebuild the account from the ledger's open positions, working orders and balance;
         new broker ids start above ``ids_after``."""
+        ...
+
+
+class SwapCharging(Protocol):
+    """What a broker that ``charges_swap`` offers on top of :class:`Broker`: an open position's
+    swap so far is :attr:`BrokerPosition.swap`; these give the rest, in the broker's currency."""
+
+    def closed_swap(self, broker_position_id: str) -> float:
+        """The swap the position's closing deals realised."""
+        ...
+
+    def swap_rate(self) -> float | None:
+        """The rate converting the broker's currency to the account currency (1.0 when they are
+        the same); None while it cannot be priced."""
         ...

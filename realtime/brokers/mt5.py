@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from realtime.brokers import mt5_constants as c
+from realtime.brokers import mt5_swap
 from realtime.brokers.base import (
     AccountState,
     BrokerCapabilities,
@@ -56,13 +57,26 @@ def retcode_error(retcode: int, comment: str, stage: str) -> BrokerError:
 
 
 class MT5Broker:
-    """A hedging MT5 account driven through ``mt5``; orders carry ``magic`` and ``af:<ref>``."""
+    """A hedging MT5 account driven through ``mt5``; orders carry ``magic`` and ``af:<ref>``.
+
+    The server's overnight swap is reported per position (:meth:`closed_swap`, the ``swap`` of
+    :meth:`positions`) for the sync to book, converted to ``account_currency`` (None: the
+    terminal's deposit currency is the account currency) by :meth:`swap_rate`.
+    """
 
     name = "mt5"
-    capabilities = BrokerCapabilities(needs_sync=True, keeps_history=True)
+    capabilities = BrokerCapabilities(needs_sync=True, keeps_history=True, charges_swap=True)
 
-    def __init__(self, mt5: Any, magic: int = 234000, deviation: int = 20, **login: Any):
+    def __init__(
+        self,
+        mt5: Any,
+        magic: int = 234000,
+        deviation: int = 20,
+        account_currency: str | None = None,
+        **login: Any,
+    ):
         self.mt5, self.magic, self.deviation, self._login = mt5, magic, deviation, login
+        self.account_currency = account_currency
 
     @property
     def market_data(self) -> Any:
@@ -73,6 +87,8 @@ class MT5Broker:
         """``initialize`` the terminal; BrokerUnavailableError with ``last_error`` on failure."""
         if not self.mt5.initialize(**self._login):
             raise BrokerUnavailableError(f"MT5 initialize failed: {self.mt5.last_error()}")
+        if self.account_currency is not None:  # a deposit currency nothing converts fails now
+            mt5_swap.check_convertible(self.account().currency, self.account_currency)
 
     def _unavailable(self, what: str) -> BrokerUnavailableError:
         return BrokerUnavailableError(f"MT5 {what} failed: last_error={self.mt5.last_error()}")
@@ -185,11 +201,14 @@ class MT5Broker:
         if res.retcode != c.TRADE_RETCODE_DONE:
             raise retcode_error(res.retcode, res.comment, "order_send(remove)")
 
-    def positions(self) -> list[BrokerPosition]:
-        """This magic number's open positions, read back from the terminal."""
+    def _positions(self) -> tuple[Any, ...]:
         rows = self.mt5.positions_get()
         if rows is None:
             raise self._unavailable("positions_get")
+        return tuple(p for p in rows if p.magic == self.magic)
+
+    def positions(self) -> list[BrokerPosition]:
+        """This magic number's open positions, read back from the terminal, with their swap."""
         return [
             BrokerPosition(
                 str(p.ticket),
@@ -200,10 +219,23 @@ class MT5Broker:
                 _ref_of(p.comment),
                 float(p.sl) or None,
                 float(p.tp) or None,
+                float(p.swap),
             )
-            for p in rows
-            if p.magic == self.magic
+            for p in self._positions()
         ]
+
+    def closed_swap(self, broker_position_id: str) -> float:
+        """The swap the position's closing deals realised (deposit currency)."""
+        return mt5_swap.closed_swap(self.mt5, broker_position_id)
+
+    def swap_rate(self) -> float | None:
+        """Deposit-to-account currency rate (1.0 when no ``account_currency`` was set)."""
+        if self.account_currency is None:
+            return 1.0
+        a = self.mt5.account_info()
+        if a is None:
+            raise self._unavailable("account_info")
+        return mt5_swap.deposit_rate(self.mt5, a.currency, self.account_currency)
 
     def open_orders(self) -> list[str]:
         """Tickets of this magic number's working orders."""
@@ -264,11 +296,13 @@ class MT5Broker:
         return out
 
     def account(self) -> AccountState:
-        """Balance, equity and margin from ``account_info``."""
+        """Balance, equity and margin from ``account_info``; ``swap``: what this magic number's
+        open positions accrued, which equity includes and the ledger books."""
         a = self.mt5.account_info()
         if a is None:
             raise self._unavailable("account_info")
-        return AccountState(float(a.balance), float(a.equity), float(a.margin), a.currency)
+        swap = sum(float(p.swap) for p in self._positions())
+        return AccountState(float(a.balance), float(a.equity), float(a.margin), a.currency, swap)
 
     def ping(self) -> bool:
         """True when ``account_info`` answers."""

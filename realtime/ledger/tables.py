@@ -117,6 +117,9 @@ sa.Index("ix_af_positions_status", positions.c.status)
 
 # Overnight swap, one row per position and rollover (the unique key makes booking idempotent);
 # ``amount`` < 0 is a charge. It also goes into af_daily_pnl's ``realized`` on the rollover's day.
+# A broker that charges swap itself (MT5) reports a running total per position: each row is then
+# the change the sync saw, dated when it saw it, and ``broker_amount`` is that change in the
+# broker's own currency (the sum of it is what has been booked of the broker's total).
 swaps = sa.Table(
     "af_swaps",
     metadata,
@@ -125,6 +128,7 @@ swaps = sa.Table(
     sa.Column("rollover", _ts, nullable=False),
     sa.Column("weight", sa.Integer, nullable=False),  # nights charged: 3 on Wednesdays
     sa.Column("amount", sa.Float, nullable=False),
+    sa.Column("broker_amount", sa.Float),  # NULL for swap the service computed (paper)
     sa.UniqueConstraint("position_id", "rollover", name="uq_af_swaps_position_rollover"),
 )
 
@@ -174,6 +178,7 @@ risk_state = sa.Table(
 _ADDED = [
     ("af_users", "disabled_at TIMESTAMP WITH TIME ZONE"),
     ("af_users", "session_version INTEGER NOT NULL DEFAULT 0"),
+    ("af_swaps", "broker_amount FLOAT"),
 ]
 
 

@@ -116,16 +116,47 @@ def add_day(c: sa.Connection, ts: dt.datetime, realized: float, commission: floa
     c.execute(_STATEMENTS[c.dialect.name][1], {"day": day, "realized": realized, "commission": commission})
 
 
-def add_swap(c: sa.Connection, position_id: int, rollover: dt.datetime, weight: int, amount: float) -> bool:
+def add_swap(
+    c: sa.Connection,
+    position_id: int,
+    rollover: dt.datetime,
+    weight: int,
+    amount: float,
+    broker_amount: float | None = None,
+) -> bool:
     """Book a position's swap for one rollover and add it to that UTC day's realised P&L; False
-    (and nothing written) when that rollover was booked for the position before."""
+    (and nothing written) when that rollover was booked for the position before.
+    ``broker_amount``: the same swap in the broker's currency, when the broker charged it."""
     ins = _INSERT[c.dialect.name](t.swaps).values(
-        position_id=position_id, rollover=rollover, weight=weight, amount=amount
+        position_id=position_id, rollover=rollover, weight=weight, amount=amount, broker_amount=broker_amount
     )
     if not c.execute(ins.on_conflict_do_nothing()).rowcount:
         return False
     add_day(c, rollover, amount, 0.0)
     return True
+
+
+def broker_swap_booked(c: sa.Connection, position_id: int) -> tuple[float, dt.datetime | None]:
+    """(sum of the broker-currency swap booked for a position, when the last of it was booked)."""
+    s = t.swaps.c
+    row: sa.Row[float, dt.datetime | None] = c.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(s.broker_amount), 0.0), sa.func.max(s.rollover)).where(
+            s.position_id == position_id, s.broker_amount.is_not(None)
+        )
+    ).one()
+    booked, last = row
+    return float(booked), (last.astimezone(dt.UTC) if last is not None else None)
+
+
+def broker_swaps_booked(c: sa.Connection, position_ids: list[int]) -> dict[int, float]:
+    """The broker-currency swap booked so far, per position id among ``position_ids``."""
+    s = t.swaps.c
+    rows: sa.Result[int, float] = c.execute(
+        sa.select(s.position_id, sa.func.sum(s.broker_amount))
+        .where(s.position_id.in_(position_ids), s.broker_amount.is_not(None))
+        .group_by(s.position_id)
+    )
+    return {pid: float(total) for pid, total in rows}
 
 
 def swaps_through(c: sa.Connection) -> dict[int, dt.datetime]:

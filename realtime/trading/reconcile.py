@@ -22,10 +22,13 @@ from realtime.brokers.base import Broker, BrokerPosition, ExecReport
 from realtime.errors import BrokerError
 from realtime.ledger.rows import OrderRow, PositionRow
 from realtime.ledger.store import OPEN_ORDER_STATES, Ledger
+from realtime.trading.broker_swap import book_broker_swaps
 from realtime.trading.fills import book_broker_close, book_fill
 
 log = logging.getLogger(__name__)
 Diff = dict[str, object]
+# At start-up, positions closed this recently may have swap the last run did not book yet.
+SWAP_LOOKBACK = dt.timedelta(days=3)
 
 
 @dataclass
@@ -134,8 +137,11 @@ def reconcile(ledger: Ledger, broker: Broker, book: Booker | None = None) -> lis
                 diffs.append(d)
         positions = ledger.positions()
         held = {p.broker_position_id: p for p in broker.positions()}
+        swap_held = dict(held)
         for pos in positions:
             diffs += settle_position(ledger, broker, pos, held.pop(pos.broker_position_id or "", None), book)
+        if broker.capabilities.charges_swap:
+            diffs += book_broker_swaps(ledger, broker, [*positions, *recently_closed(ledger)], swap_held)
     except BrokerError as exc:
         diffs.append({"action": "reconcile_skipped", "reason": str(exc)})
         audit(ledger, "reconcile", diffs)
@@ -153,6 +159,12 @@ def reconcile(ledger: Ledger, broker: Broker, book: Booker | None = None) -> lis
         )
     audit(ledger, "reconcile", diffs)
     return diffs
+
+
+def recently_closed(ledger: Ledger) -> list[PositionRow]:
+    """Positions closed within :data:`SWAP_LOOKBACK`."""
+    since = dt.datetime.now(dt.UTC) - SWAP_LOOKBACK
+    return [p for p in ledger.positions(status="closed") if p.closed_at is not None and p.closed_at >= since]
 
 
 def audit(ledger: Ledger, actor: str, diffs: list[Diff]) -> None:

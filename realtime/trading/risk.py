@@ -118,7 +118,8 @@ class RiskManager:
             return None
         read = self.equity()
         if isinstance(read, AccountState):
-            self.unrealised_pnl = read.equity - read.balance
+            # Swap the ledger already books as realised is in equity too: count it once.
+            self.unrealised_pnl = read.equity - read.balance - read.swap
             return read.equity
         return read
 

@@ -19,6 +19,7 @@ import asyncio
 import logging
 
 from realtime.errors import BrokerError
+from realtime.trading.broker_swap import book_broker_swaps
 from realtime.trading.orders import OrderService
 from realtime.trading.reconcile import Booker, Diff, audit, older_than, settle_order, settle_position
 
@@ -40,9 +41,12 @@ class BrokerSync:
             lambda status: orders.observe_status(status),  # looked up late: wired after start-up
         )
         self._reported: set[tuple[int, float]] = set()
+        # Ledger positions open at the last pass: one closed since still has its swap to settle.
+        self._open: set[int] = {p.id for p in self.ledger.positions()}
 
     def run_once(self) -> list[Diff]:
-        """Settle working and unknown orders, then positions; return (and audit) the differences."""
+        """Settle working and unknown orders, then positions, then the swap the broker charged;
+        return (and audit) the differences."""
         ledger, broker = self.ledger, self.broker
         diffs: list[Diff] = []
         try:
@@ -58,6 +62,10 @@ class BrokerSync:
             for pos in positions:
                 bp = held.get(pos.broker_position_id or "")
                 diffs += settle_position(ledger, broker, pos, bp, self.book)
+            # Positions closed by the order path since the last pass: their final swap too.
+            gone = [ledger.get_position(i) for i in self._open - {p.id for p in positions}]
+            diffs += book_broker_swaps(ledger, broker, [*positions, *filter(None, gone)], held)
+            self._open = {p.id for p in positions}
         except BrokerError as exc:  # the broker is down: /ready says so; try again next period
             log.warning("broker sync skipped: %s", exc)
         diffs = [d for d in diffs if self._new(d)]
