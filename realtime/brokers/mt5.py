@@ -87,8 +87,9 @@ class MT5Broker:
         """``initialize`` the terminal; BrokerUnavailableError with ``last_error`` on failure."""
         if not self.mt5.initialize(**self._login):
             raise BrokerUnavailableError(f"MT5 initialize failed: {self.mt5.last_error()}")
-        if self.account_currency is not None:  # a deposit currency nothing converts fails now
-            mt5_swap.check_convertible(self.account().currency, self.account_currency)
+        a = self.mt5.account_info()
+        if a is not None and self.account_currency is not None:  # nothing converts it: fail now
+            mt5_swap.check_convertible(a.currency, self.account_currency)
 
     def _unavailable(self, what: str) -> BrokerUnavailableError:
         return BrokerUnavailableError(f"MT5 {what} failed: last_error={self.mt5.last_error()}")

@@ -200,3 +200,10 @@ def test_the_simulator_is_not_on_the_production_import_path():
     import importlib.util
 
     assert importlib.util.find_spec("realtime.brokers.mt5_sim") is None
+
+
+def test_a_deposit_currency_nothing_converts_to_the_account_currency_fails_at_connect():
+    sim = MT5TerminalSimulator(currency="ABC")
+    with pytest.raises(BrokerError, match="deposit currency ABC"):
+        MT5Broker(sim, account_currency="USD").connect()
+    MT5Broker(sim).connect()  # without an account currency the deposit currency is taken as is
