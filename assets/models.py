@@ -1,7 +1,6 @@
 """Model assets: training set, one signal model per family, out-of-sample evaluation, promotion."""
 
 import os
-from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -11,10 +10,10 @@ from assets.partitions import configured_symbols
 from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
 from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
-from ml.dataset import training_frame
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.features import DEFAULT_FEATURE_SET
 from ml.promotion import Candidate, deflate_by_ledger, promote_version
+from ml.records import Evaluation, TrainedModel, TrainingSet
 from ml.registry import CHALLENGER, PromotionGate, load_registered
 from ml.report import markdown_table
 from ml.report.publish import publish_version_report
@@ -62,7 +61,7 @@ class GateConfig(dg.Config):
 
 @dg.asset(group_name="models", deps=[features], kinds={"pandas"})
 def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
-                 market: MarketDataResource) -> dict[str, Any]:
+                 market: MarketDataResource) -> TrainingSet:
     """Stored features with labels over the training window, and its lineage."""
     store = market.store()
     symbols = [s.strip() for s in config.symbols.split(",") if s.strip()] or configured_symbols()
@@ -71,25 +70,15 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
         raise dg.Failure("no features stored yet: materialise ticks, bars_1m and features first")
     start = pd.Timestamp(config.start).date() if config.start else days[0]
     end = pd.Timestamp(config.end).date() if config.end else days[-1]
-    window = {"symbols": symbols, "start": start, "end": end, "horizon": config.horizon,
-              "label": config.label}
-    frame = window_frame(store, window)
     partitions = [f"{d}|{s}" for s in symbols for d in store.days("features", s) if start <= d <= end]
+    training = TrainingSet(tuple(symbols), start, end, config.horizon, config.label, tuple(partitions))
+    frame = training.frame(store)
     context.add_output_metadata({"dagster/row_count": len(frame), "label": config.label,
                                  "up_share": float(frame["label"].mean()) if len(frame) else 0.0,
                                  "partitions_read": len(partitions)})
-    lineage = {"symbols": ",".join(symbols), "start": start, "end": end, "partitions": ";".join(partitions),
-               "label": config.label, "horizon": config.horizon}
     # The window, not the rows: each model step reads them from the store itself, so the output
     # stays small whichever IO manager carries it between pods.
-    return {"window": window, "lineage": lineage, "end": end.isoformat(), "symbols": symbols,
-            "horizon": config.horizon}
-
-
-def window_frame(store: Any, window: dict[str, Any]) -> pd.DataFrame:
-    """The labelled training rows of ``window`` (symbols, start, end, horizon, label)."""
-    return training_frame(store, window["symbols"], window["start"], window["end"], DEFAULT_FEATURE_SET,
-                          window["horizon"], window["label"])
+    return training
 
 
 def _signal_model_asset(family: str) -> dg.AssetsDefinition:
@@ -98,18 +87,17 @@ def _signal_model_asset(family: str) -> dg.AssetsDefinition:
     @dg.asset(name=f"signal_model_{family}", group_name="models",
               kinds={"mlflow", "pytorch" if torch_family else "sklearn"},
               op_tags=GPU_TAGS if torch_family else None)
-    def _model(context: dg.AssetExecutionContext, training_set: dict[str, Any],
-               market: MarketDataResource, mlflow_server: MLflowResource) -> dict[str, Any]:
+    def _model(context: dg.AssetExecutionContext, training_set: TrainingSet,
+               market: MarketDataResource, mlflow_server: MLflowResource) -> TrainedModel:
         mlflow_server.activate()
-        cfg = TrainConfig(family=family, horizon=training_set["horizon"])
-        frame = window_frame(market.store(), training_set["window"])
+        cfg = TrainConfig(family=family, horizon=training_set.horizon)
+        frame = training_set.frame(market.store())
         result = train_and_register(frame, DEFAULT_FEATURE_SET, cfg,
-                                    mlflow_server.registered_model, training_set["lineage"])
+                                    mlflow_server.registered_model, training_set.lineage())
         context.add_output_metadata({"version": result.version, "run_id": result.run_id,
                                      **{k: float(v) for k, v in result.metrics.items()}})
-        return {"family": family, "version": result.version, "test_start": result.test_start.isoformat(),
-                "horizon": cfg.horizon, "threshold": cfg.threshold,
-                "end": training_set["end"], "symbols": training_set["symbols"]}
+        return TrainedModel(family, result.version, pd.Timestamp(result.test_start), training_set.end,
+                            training_set.symbols, cfg.horizon, cfg.threshold)
 
     _model.__doc__ = f"The {family} signal model, trained, logged to MLflow and registered."
     return _model
@@ -121,28 +109,29 @@ signal_models = [_signal_model_asset(f) for f in model_families()]
 @dg.asset(group_name="models", kinds={"mlflow"},
           ins={m.key.path[-1]: dg.AssetIn(m.key) for m in signal_models})
 def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResource,
-                     mlflow_server: MLflowResource, **models: dict[str, Any]) -> dict[str, Any]:
+                     mlflow_server: MLflowResource, **models: TrainedModel) -> Evaluation:
     """Out-of-sample backtest of every new version with spread, commission, slippage and swaps;
     the best by Sharpe becomes @challenger. Trades and equity marks go to the store for dbt; a
     tearsheet per version goes to its MLflow run and data_dir/reports."""
     client = mlflow_server.activate()
     name, candidates, reports, store = mlflow_server.registered_model, [], {}, market.store()
     for info in models.values():
-        model = load_registered(mlflow_server.tracking_uri, name, version=info["version"]).model
-        start, end = pd.Timestamp(info["test_start"]), pd.Timestamp(info["end"]).date()
-        metrics, results = evaluate_oos(model, store, info["symbols"], start, end, EvaluationConfig())
-        write_backtest_outputs(store, f"{name}-{info['family']}", info["version"], results)
-        reports[info["version"]] = publish_version_report(
-            client, name, info["version"], model, store, results, start, end,
-            market.reports_dir() / f"{name}-v{info['version']}")
-        choices = {"kind": "retrain", "family": info["family"], "version": info["version"],
-                   "horizon": info.get("horizon"), "threshold": info.get("threshold"),
-                   "oos_start": info["test_start"]}
+        model = load_registered(mlflow_server.tracking_uri, name, version=info.version).model
+        start, end = info.test_start, info.end
+        metrics, results = evaluate_oos(model, store, list(info.symbols), start, end, EvaluationConfig())
+        write_backtest_outputs(store, f"{name}-{info.family}", info.version, results)
+        reports[info.version] = publish_version_report(
+            client, name, info.version, model, store, results, start, end,
+            market.reports_dir() / f"{name}-v{info.version}")
+        choices = {"kind": "retrain", "family": info.family, "version": info.version,
+                   "horizon": info.horizon, "threshold": info.threshold,
+                   "oos_start": info.test_start.isoformat()}
         candidates.append(Candidate(choices, metrics, results))
     # every candidate ever evaluated for this model deflates the Sharpe, not just this run's
     deflated = deflate_by_ledger(client, name, candidates)
-    table = {str(c.choices["version"]): {"family": c.choices["family"], **m}
-             for c, m in zip(candidates, deflated, strict=True)}
+    evaluations = {e.version: e for e in (Evaluation(str(c.choices["version"]), m, str(c.choices["family"]))
+                                          for c, m in zip(candidates, deflated, strict=True))}
+    table = {v: {"family": e.family, **e.metrics} for v, e in evaluations.items()}
     best = max(table, key=lambda v: (table[v]["sharpe"] == table[v]["sharpe"], table[v]["sharpe"]))
     client.set_registered_model_alias(name, CHALLENGER, best)
     meta = {"challenger": best, "candidates": dg.MetadataValue.json(table),
@@ -151,19 +140,18 @@ def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResour
     if report is not None:  # the challenger's tearsheet inline; every one is in MLflow
         meta.update(report_metadata(client, mlflow_server.tracking_uri, report))
     context.add_output_metadata(meta)
-    return {"version": best, "metrics": table[best]}
+    return evaluations[best]
 
 
 @dg.asset(group_name="models", kinds={"mlflow"})
-def promotion(context: dg.AssetExecutionContext, config: GateConfig, model_evaluation: dict[str, Any],
+def promotion(context: dg.AssetExecutionContext, config: GateConfig, model_evaluation: Evaluation,
               mlflow_server: MLflowResource) -> dg.MaterializeResult:
     """Move @champion to the challenger only when the out-of-sample gate holds."""
     client = mlflow_server.activate()
-    metrics = model_evaluation["metrics"]
-    decision = promote_version(client, mlflow_server.registered_model, model_evaluation["version"], metrics,
-                               config.gate())
+    decision = promote_version(client, mlflow_server.registered_model, model_evaluation.version,
+                               model_evaluation.metrics, config.gate())
     return dg.MaterializeResult(metadata={"promoted": decision.promoted, "version": decision.version,
-                                          "family": metrics["family"],
+                                          "family": model_evaluation.family,
                                           "gate_failures": decision.gate_failures})
 
 

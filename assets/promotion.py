@@ -16,6 +16,7 @@ from assets.resources import MarketDataResource, MLflowResource
 from ml import promotion
 from ml.errors import LeakageError, NotEnoughDataError
 from ml.evaluation import EvaluationConfig, evaluate_oos
+from ml.records import Evaluation
 from ml.registry import load_registered
 from ml.report.publish import publish_version_report
 
@@ -29,7 +30,7 @@ class EvaluateVersionConfig(dg.Config):
 
 @dg.op(description="Backtest one registered version out of sample on the stored bars.")
 def evaluate_version(context: dg.OpExecutionContext, config: EvaluateVersionConfig,
-                     market: MarketDataResource, mlflow_server: MLflowResource) -> dict:
+                     market: MarketDataResource, mlflow_server: MLflowResource) -> Evaluation:
     """Pooled out-of-sample metrics of ``config.version``."""
     client = mlflow_server.activate()
     name, store = mlflow_server.registered_model, market.store()
@@ -49,16 +50,16 @@ def evaluate_version(context: dg.OpExecutionContext, config: EvaluateVersionConf
                                  "oos_start": str(window.start), "symbols": ",".join(window.symbols),
                                  **(report_metadata(client, mlflow_server.tracking_uri, report)
                                     if report else {})})
-    return {"version": config.version, "metrics": metrics}
+    return Evaluation(config.version, metrics)
 
 
 @dg.op(description="Move @champion to the version only when the out-of-sample gate holds.")
-def promote_version(context: dg.OpExecutionContext, config: GateConfig, evaluation: dict,
+def promote_version(context: dg.OpExecutionContext, config: GateConfig, evaluation: Evaluation,
                     mlflow_server: MLflowResource) -> bool:
     """Record the gate's figures on the version; True when it became @champion."""
     client = mlflow_server.activate()
-    decision = promotion.promote_version(client, mlflow_server.registered_model, evaluation["version"],
-                                         evaluation["metrics"], config.gate())
+    decision = promotion.promote_version(client, mlflow_server.registered_model, evaluation.version,
+                                         evaluation.metrics, config.gate())
     context.add_output_metadata({"promoted": decision.promoted, "version": decision.version,
                                  "gate_failures": decision.gate_failures})
     return decision.promoted

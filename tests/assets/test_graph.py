@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 from assets.models import GateConfig, model_families, promotion
 from assets.resources import MLflowResource
 from marketdata.store import ParquetStore
+from ml.records import Evaluation
 from tests.support.pipeline import FIXTURE_DAYS
 
 
@@ -39,9 +40,8 @@ def test_strict_gate_leaves_the_challenger_out(pipeline_dir, tmp_path):
     client = MlflowClient(tracking_uri=uri)
     challenger = client.get_model_version_by_alias("alphaforge-signal", "challenger").version
     champion_before = client.get_model_version_by_alias("alphaforge-signal", "champion").version
-    evaluation = {"version": str(challenger),
-                  "metrics": {"family": "logreg", "sharpe": 0.2, "max_drawdown": 0.3, "n_trades": 4.0,
-                              "dsr": 0.5}}
+    evaluation = Evaluation(str(challenger), family="logreg",
+                            metrics={"sharpe": 0.2, "max_drawdown": 0.3, "n_trades": 4.0, "dsr": 0.5})
     result = promotion(dg.build_asset_context(), config=GateConfig(), model_evaluation=evaluation,
                        mlflow_server=MLflowResource(tracking_uri=uri))
     assert result.metadata["promoted"] is False
