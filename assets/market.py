@@ -1,13 +1,25 @@
 """Market-data assets: ticks and 1-minute bars per day x symbol, with their data-quality checks.
 
 The checks are computed inside the assets (they need the frame just written); the error-level
-ones block downstream assets, the warnings (gaps, spikes, thin days) only show in the UI.
+ones block downstream assets, the warnings (gaps, spikes, thin days) only show in the UI. A run
+may cover a range of days (assets.daywise): each day is checked on its own and the run reports
+one result per check, listing the days that failed it.
 """
+
+import datetime as dt
 
 import dagster as dg
 import pandas as pd
 
-from assets.partitions import day_x_symbol, partition_day_symbol
+from assets.daywise import (
+    DAILY_BACKFILL_POLICY,
+    DayDone,
+    RangeEvents,
+    combined_checks,
+    each_day,
+    range_metadata,
+)
+from assets.partitions import day_x_symbol
 from assets.resources import MarketDataResource
 from marketdata.bars import ticks_to_bars
 from marketdata.instruments import get_instrument
@@ -30,20 +42,35 @@ def _specs(asset: str, checks: dict[str, bool]) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(name, asset=asset, blocking=blocking) for name, blocking in checks.items()]
 
 
+class TicksConfig(dg.Config):
+    """``refetch``: download and replace days that are already stored (by default they are kept)."""
+
+    refetch: bool = False
+
+
 @dg.asset(partitions_def=day_x_symbol, group_name="market_data", kinds={"parquet"},
-          retry_policy=INGEST_RETRY, tags={"datafeed": "dukascopy"}, check_specs=_specs("ticks", TICK_CHECKS))
-def ticks(context: dg.AssetExecutionContext, market: MarketDataResource) -> dg.MaterializeResult:
-    """One UTC day of bid/ask ticks for one symbol, from the configured tick source."""
-    day, symbol = partition_day_symbol(context)
-    df = market.tick_source().fetch_day(symbol, day)
-    market.store().write_ticks(symbol, day, df)
-    context.log.info("stored %d ticks for %s %s", len(df), symbol, day)
-    checks = check_day(df, day, get_instrument(symbol).asset_class)
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": len(df),
-                  "mean_spread": float((df["ask"] - df["bid"]).mean()) if len(df) else 0.0},
-        check_results=[_result(c) for c in checks],
-    )
+          retry_policy=INGEST_RETRY, tags={"datafeed": "dukascopy"}, check_specs=_specs("ticks", TICK_CHECKS),
+          backfill_policy=DAILY_BACKFILL_POLICY)
+def ticks(context: dg.AssetExecutionContext, config: TicksConfig, market: MarketDataResource
+          ) -> RangeEvents:
+    """Bid/ask ticks per UTC day and symbol from the configured tick source, a day at a time over
+    the run's range; days already stored are checked again but not downloaded."""
+    store, source = market.store(), market.tick_source()
+    stored: dict[str, set[dt.date]] = {}
+
+    def one_day(day: dt.date, symbol: str) -> DayDone:
+        have = stored.setdefault(symbol, set() if config.refetch else set(store.days("ticks", symbol)))
+        skipped = day in have
+        df = store.read_ticks(symbol, day, day) if skipped else source.fetch_day(symbol, day)
+        if not skipped:
+            store.write_ticks(symbol, day, df)
+        mean_spread = float((df["ask"] - df["bid"]).mean()) if len(df) else 0.0
+        return DayDone(len(df), check_day(df, day, get_instrument(symbol).asset_class),
+                       {"mean_spread": mean_spread}, skipped=skipped)
+
+    done = yield from each_day(context, one_day)
+    yield dg.MaterializeResult(metadata=range_metadata(done),
+                                check_results=[_result(c) for c in combined_checks(done)])
 
 
 def bar_checks(bars: pd.DataFrame, n_ticks: int) -> list[CheckResult]:
@@ -57,13 +84,17 @@ def bar_checks(bars: pd.DataFrame, n_ticks: int) -> list[CheckResult]:
 
 
 @dg.asset(partitions_def=day_x_symbol, group_name="market_data", kinds={"parquet"}, deps=[ticks],
-          check_specs=_specs("bars_1m", BAR_CHECKS))
-def bars_1m(context: dg.AssetExecutionContext, market: MarketDataResource) -> dg.MaterializeResult:
-    """1-minute bid and ask OHLC bars, spread and volumes built from the day's ticks."""
-    day, symbol = partition_day_symbol(context)
+          check_specs=_specs("bars_1m", BAR_CHECKS), backfill_policy=DAILY_BACKFILL_POLICY)
+def bars_1m(context: dg.AssetExecutionContext, market: MarketDataResource) -> RangeEvents:
+    """1-minute bid and ask OHLC bars, spread and volumes built from each day's stored ticks."""
     store = market.store()
-    day_ticks = store.read_ticks(symbol, day, day)
-    bars = ticks_to_bars(day_ticks)
-    store.write_bars(symbol, day, bars)
-    return dg.MaterializeResult(metadata={"dagster/row_count": len(bars)},
-                                check_results=[_result(c) for c in bar_checks(bars, len(day_ticks))])
+
+    def one_day(day: dt.date, symbol: str) -> DayDone:
+        day_ticks = store.read_ticks(symbol, day, day)
+        bars = ticks_to_bars(day_ticks)
+        store.write_bars(symbol, day, bars)
+        return DayDone(len(bars), bar_checks(bars, len(day_ticks)))
+
+    done = yield from each_day(context, one_day)
+    yield dg.MaterializeResult(metadata=range_metadata(done),
+                                check_results=[_result(c) for c in combined_checks(done)])

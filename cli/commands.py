@@ -23,14 +23,17 @@ def ingest(symbol_list: str, start: str, end: str, source: str, force: bool = Fa
     names, dates = inputs.symbols(symbol_list), inputs.days(start, end)
     checks.datafeed_reachable(source, names[0], dates[0], offline="alphaforge ingest --source synthetic")
     defs = runs.definitions(runs.batch_settings(names, start, source))
-    from orchestration.backfill import run_backfill
+    from orchestration.backfill import days_per_run, key_ranges, run_backfill
 
     keys = [f"{d.isoformat()}|{s}" for d in dates for s in names]
     log.info("ingesting %d partitions from %s", len(keys), source)
     job, inst, report = defs.resolve_job_def("ingest"), runs.instance(), None
+    run_config = {**logs.dagster_console(),
+                  **({"ops": {"ticks": {"config": {"refetch": True}}}} if force else {})}
     with progress.steps(f"ingesting {len(keys)} partitions", len(keys)) as bar:
-        for key in keys:  # one backfill, a partition at a time, so the bar moves
-            part = run_backfill(job, [key], inst, run_config=logs.dagster_console(), resume=not force,
+        # one backfill, a ranged run (consecutive days of a symbol) at a time, so the bar moves
+        for group in key_ranges(keys, days_per_run(job)):
+            part = run_backfill(job, group, inst, run_config=run_config, resume=not force,
                                 backfill_id=report.backfill_id if report else None)
             if report is None:
                 report = part
@@ -38,7 +41,7 @@ def ingest(symbol_list: str, start: str, end: str, source: str, force: bool = Fa
                 report.succeeded += part.succeeded
                 report.skipped += part.skipped
                 report.failed.update(part.failed)
-            progress.advance(bar, f"ingested {key}")
+            progress.advance(bar, f"ingested {group[-1]}", steps=len(group))
     assert report is not None  # keys is never empty
     print(f"backfill {report.backfill_id}: {len(report.succeeded)} ingested, "
           f"{len(report.skipped)} already there, {len(report.failed)} failed")

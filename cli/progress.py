@@ -34,10 +34,10 @@ def steps(description: str, total: int | None) -> Iterator[Progress]:
         yield progress
 
 
-def advance(progress: Progress, description: str | None = None) -> None:
-    """One step more on the bar ``steps`` opened, with a new description if given."""
+def advance(progress: Progress, description: str | None = None, steps: int = 1) -> None:
+    """``steps`` more on the bar ``steps`` opened, with a new description if given."""
     task = progress.task_ids[0]
-    progress.update(task, advance=1, description=description)
+    progress.update(task, advance=steps, description=description)
 
 
 class _TrainingFeed(logging.Handler):
