@@ -11,6 +11,7 @@ from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
 from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
+from ml.families import default_families, get_family
 from ml.features import DEFAULT_FEATURE_SET
 from ml.promotion import Candidate, deflate_by_ledger, promote_version
 from ml.records import Evaluation, TrainedModel, TrainingSet
@@ -19,7 +20,7 @@ from ml.report import markdown_table
 from ml.report.publish import publish_version_report
 from ml.training import TrainConfig, train_and_register
 
-# Torch families ask Kubernetes for a GPU node; the code picks cuda by itself when it is there.
+# GPU families ask Kubernetes for a GPU node; the code picks cuda by itself when it is there.
 GPU_TAGS = {"dagster-k8s/config": {
     "container_config": {"resources": {"limits": {"nvidia.com/gpu": "1", "memory": "8Gi"}}},
     "pod_spec_config": {"node_selector": {"nvidia.com/gpu.present": "true"}},
@@ -27,9 +28,10 @@ GPU_TAGS = {"dagster-k8s/config": {
 
 
 def model_families() -> list[str]:
-    """Families to train (ALPHAFORGE_MODEL_FAMILIES, comma separated)."""
-    raw = os.environ.get("ALPHAFORGE_MODEL_FAMILIES", "logreg,lgbm,mlp,tcn")
-    return [f.strip() for f in raw.split(",") if f.strip()]
+    """Families to train (ALPHAFORGE_MODEL_FAMILIES, comma separated; default: the registry's
+    default families)."""
+    raw = os.environ.get("ALPHAFORGE_MODEL_FAMILIES", "")
+    return [f.strip() for f in raw.split(",") if f.strip()] or default_families()
 
 
 class TrainingSetConfig(dg.Config):
@@ -81,12 +83,12 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
     return training
 
 
-def _signal_model_asset(family: str) -> dg.AssetsDefinition:
-    torch_family = family in {"mlp", "tcn"}
+def signal_model_asset(family: str) -> dg.AssetsDefinition:
+    """The asset training one registered family (an unknown name is refused here, at load)."""
+    spec = get_family(family)
 
-    @dg.asset(name=f"signal_model_{family}", group_name="models",
-              kinds={"mlflow", "pytorch" if torch_family else "sklearn"},
-              op_tags=GPU_TAGS if torch_family else None)
+    @dg.asset(name=f"signal_model_{family}", group_name="models", kinds={"mlflow", spec.kind},
+              op_tags=GPU_TAGS if spec.gpu else None)
     def _model(context: dg.AssetExecutionContext, training_set: TrainingSet,
                market: MarketDataResource, mlflow_server: MLflowResource) -> TrainedModel:
         mlflow_server.activate()
@@ -103,7 +105,7 @@ def _signal_model_asset(family: str) -> dg.AssetsDefinition:
     return _model
 
 
-signal_models = [_signal_model_asset(f) for f in model_families()]
+signal_models = [signal_model_asset(f) for f in model_families()]
 
 
 @dg.asset(group_name="models", kinds={"mlflow"},

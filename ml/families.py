@@ -1,23 +1,31 @@
-"""Model families behind one classifier interface: fit / predict_proba / predict_one.
+"""Model families behind one classifier interface, and the one registry that names them.
 
-Every family standardises its inputs itself and exposes the fitted preprocessing, so a logged
-model carries everything it needs. ``lookback`` is 1 for row models, K for sequence models.
+A family is declared once, here (the built-in ones) or by whoever adds one
+(:func:`register_family`): its name, where its classifier class lives, what the logged model
+needs installed, and how the train job runs it. Training (:func:`make_classifier`), the logged
+model's requirements, the train job's assets (one per default family, a GPU node for
+``gpu`` families) all read the registry; serving needs nothing from it, since a logged model
+carries its fitted classifier.
 
-Labels may hold NaN: a bar without a training target (dead zone, horizon past the data). Row
-models skip it; sequence models keep it inside other rows' windows. ``sample_weight`` (e.g. label
-uniqueness) weighs each row's loss in every family.
+Every family standardises its inputs itself and exposes the fitted preprocessing. ``lookback``
+is 1 for row models, K for sequence models. Labels may hold NaN (a bar without a training
+target): row models skip it, sequence models keep it inside other rows' windows.
+``sample_weight`` weighs each row's loss in every family.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from ml.errors import MLError
 
-# scikit-learn and LightGBM load inside the classes that use them: the realtime service imports
-# this module and should pay only for the family it actually serves.
+# Models logged before the row models moved to ml.row_models pickled them under this module.
+from ml.row_models import LightGBMClassifier, LogRegClassifier, labelled_rows  # noqa: F401
 
 
 class Classifier(Protocol):
@@ -36,129 +44,74 @@ class Classifier(Protocol):
     def preprocessing(self) -> dict[str, Any]: ...
 
 
-def labelled_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The rows of a row model's training data that carry a label (and their weights)."""
-    y = np.asarray(y, dtype=np.float64)
-    keep = np.isfinite(y)
-    return (np.asarray(X)[keep], y[keep].astype(int),
-            None if w is None else np.asarray(w, dtype=np.float64)[keep])
+@dataclass(frozen=True)
+class Family:
+    """One model family.
 
-
-class _Standardised:
-    """Mean/std scaling fitted on the training rows only."""
-
-    mean_: np.ndarray
-    std_: np.ndarray
-
-    def _fit_scaler(self, X: np.ndarray) -> np.ndarray:
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
-        self.std_ = np.where(std > 0, std, 1.0)
-        return self._scale(X)
-
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.mean_) / self.std_
-
-    def preprocessing(self) -> dict[str, Any]:
-        """The fitted scaler, as plain lists."""
-        return {"kind": "standard", "mean": self.mean_.tolist(), "std": self.std_.tolist()}
-
-
-class LogRegClassifier(_Standardised):
-    """L2 logistic regression (scikit-learn fits it); prediction folds the scaler and the
-    weights into one dot product, so a fitted model is just ``(w, b)`` and needs no sklearn.
-
-    The pickled form (what MLflow logs) keeps the fitted parameters and drops the estimator:
-    unpickling an sklearn object imports scikit-learn and SciPy, about a second of the
-    realtime service's start-up, for a model whose prediction is ``sigmoid(x @ w + b)``.
+    ``classifier``: the classifier class, or ``"module:Class"`` imported on first use (torch and
+    LightGBM load only when their family is asked for). ``requirements``: pip pins the logged
+    model needs on top of the base ones. ``kind``: the Dagster kind of its asset; ``gpu``: the
+    train job asks Kubernetes for a GPU node for it. ``default``: trained unless
+    ``ALPHAFORGE_MODEL_FAMILIES`` names the families.
     """
 
-    lookback = 1
+    name: str
+    classifier: str | Callable[..., Classifier]
+    requirements: tuple[str, ...] = ()
+    kind: str = "sklearn"
+    gpu: bool = False
+    default: bool = True
 
-    def __init__(self, C: float = 1.0, max_iter: int = 1000):
-        from sklearn.linear_model import LogisticRegression
-
-        self.model = LogisticRegression(C=C, max_iter=max_iter)
-
-    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None,
-            sample_weight=None) -> LogRegClassifier:
-        X, y, sample_weight = labelled_rows(X, y, sample_weight)
-        self.model.fit(self._fit_scaler(X), y, sample_weight=sample_weight)
-        self.coef_, self.intercept_ = self.model.coef_[0].copy(), float(self.model.intercept_[0])
-        coef = self.coef_ / self.std_
-        self._w, self._b = coef, float(self.intercept_ - coef @ self.mean_)
-        return self
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "model"}
-
-    def predict_proba(self, X, groups=None) -> np.ndarray:
-        # The binary logistic model's P(class 1), as sklearn's predict_proba computes it.
-        return _sigmoid(np.asarray(X, dtype=np.float64) @ self._w + self._b)
-
-    def predict_one(self, x: np.ndarray) -> float:
-        return 1.0 / (1.0 + np.exp(-(float(x @ self._w) + self._b)))
+    def build(self, **params: Any) -> Classifier:
+        """A fresh, unfitted classifier of this family."""
+        factory = self.classifier
+        if isinstance(factory, str):
+            module, _, attr = factory.partition(":")
+            factory = getattr(importlib.import_module(module), attr)
+        return factory(**params)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-z)), written through tanh so large |z| neither overflows nor warns."""
-    return 0.5 + 0.5 * np.tanh(0.5 * z)
+_REGISTRY: dict[str, Family] = {}
 
 
-class LightGBMClassifier(_Standardised):
-    """Gradient-boosted trees (LightGBM) with early stopping on the validation rows."""
+def register_family(family: Family) -> Family:
+    """Add ``family``; registering the same declaration again is harmless, another one under a
+    taken name is refused."""
+    if not family.name or not family.name.isidentifier():
+        raise MLError(f"model family name {family.name!r}: use letters, digits and underscores")
+    held = _REGISTRY.setdefault(family.name, family)
+    if held != family:
+        raise MLError(f"model family {family.name!r} is already registered as {held}")
+    return family
 
-    lookback = 1
 
-    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 50, seed: int = 7):
-        import lightgbm as lgb
+def family_names() -> list[str]:
+    """Every registered family, in registration order."""
+    return list(_REGISTRY)
 
-        self.model = lgb.LGBMClassifier(
-            n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
-            min_child_samples=min_child_samples, random_state=seed, n_jobs=1, verbose=-1,
-            deterministic=True,
-        )
 
-    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None,
-            sample_weight=None) -> LightGBMClassifier:
-        import lightgbm as lgb
+def default_families() -> list[str]:
+    """The families the train job trains when not told otherwise."""
+    return [f.name for f in _REGISTRY.values() if f.default]
 
-        kw: dict[str, Any] = {}
-        X, y, sample_weight = labelled_rows(X, y, sample_weight)
-        Xs = self._fit_scaler(X)
-        if X_val is not None and len(X_val):
-            X_val, y_val, _ = labelled_rows(X_val, y_val)
-            kw = {"eval_X": (self._scale(X_val),), "eval_y": (y_val,),
-                  "callbacks": [lgb.early_stopping(20, verbose=False)]}
-        self.model.fit(Xs, y, sample_weight=sample_weight, **kw)
-        self._booster = self.model.booster_
-        return self
 
-    def predict_proba(self, X, groups=None) -> np.ndarray:
-        proba = self.model.predict_proba(self._scale(X))
-        if not isinstance(proba, np.ndarray):  # sparse output only comes with pred_contrib
-            raise TypeError(f"LightGBM predict_proba returned {type(proba).__name__}, not an array")
-        return proba[:, 1]
-
-    def predict_one(self, x: np.ndarray) -> float:
-        # The booster directly, skipping the sklearn wrapper's validation.
-        return float(self._booster.predict(self._scale(x).reshape(1, -1))[0])
+def get_family(name: str) -> Family:
+    """The family called ``name``; MLError naming the registered ones otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise MLError(f"unknown model family {name!r}; use one of {', '.join(_REGISTRY)}") from None
 
 
 def make_classifier(family: str, **params: Any) -> Classifier:
-    """A fresh classifier of ``family``: logreg, lgbm, mlp or tcn."""
-    if family == "logreg":
-        return LogRegClassifier(**params)
-    if family == "lgbm":
-        return LightGBMClassifier(**params)
-    if family in {"mlp", "tcn"}:
-        from ml import torch_models  # torch is heavy: import it only when asked for
-
-        cls = torch_models.TorchMLPClassifier if family == "mlp" else torch_models.TorchTCNClassifier
-        return cls(**params)
-    raise MLError(f"unknown model family {family!r}; use logreg, lgbm, mlp or tcn")
+    """A fresh classifier of ``family`` (any registered one)."""
+    return get_family(family).build(**params)
 
 
-FAMILIES = ("logreg", "lgbm", "mlp", "tcn")
+for _family in (
+    Family("logreg", "ml.row_models:LogRegClassifier"),
+    Family("lgbm", "ml.row_models:LightGBMClassifier", ("lightgbm==4.7.0",)),
+    Family("mlp", "ml.nets.mlp:TorchMLPClassifier", ("torch==2.13.0",), kind="pytorch", gpu=True),
+    Family("tcn", "ml.nets.tcn:TorchTCNClassifier", ("torch==2.13.0",), kind="pytorch", gpu=True),
+):
+    register_family(_family)

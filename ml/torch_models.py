@@ -1,7 +1,7 @@
 """The PyTorch model families (``mlp``, ``tcn``); the implementation lives in ``ml.nets``.
 
-Kept as the import point that ``ml.families`` loads lazily, so torch is only imported when a torch
-family is asked for.
+One import point for the torch classifiers; the family registry (``ml.families``) names each
+class by its own module and imports it on first use, so torch loads only for a torch family.
 """
 
 from ml.nets import TorchClassifier, TorchMLPClassifier, TorchTCNClassifier, select_device

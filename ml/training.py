@@ -14,7 +14,7 @@ from mlflow.models import infer_signature
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from ml.errors import MLError, NotEnoughDataError
-from ml.families import Classifier, make_classifier
+from ml.families import Classifier, get_family, make_classifier
 from ml.features import FeatureSet
 from ml.models import SignalModel
 from ml.oos_window import TrainingWindow
@@ -30,9 +30,12 @@ from ml.tracking import ensure_tracking_reachable
 
 log = logging.getLogger(__name__)
 
-_BASE_REQS = ["scikit-learn==1.9.1", "pandas==2.3.3", "numpy==2.4.6", "mlflow==3.17.2"]
-PIP_REQUIREMENTS = {"logreg": _BASE_REQS, "lgbm": [*_BASE_REQS, "lightgbm==4.7.0"],
-                    "mlp": [*_BASE_REQS, "torch==2.13.0"], "tcn": [*_BASE_REQS, "torch==2.13.0"]}
+BASE_REQUIREMENTS = ("scikit-learn==1.9.1", "pandas==2.3.3", "numpy==2.4.6", "mlflow==3.17.2")
+
+
+def pip_requirements(family: str) -> list[str]:
+    """What a logged model of ``family`` needs installed: the base pins and the family's own."""
+    return [*BASE_REQUIREMENTS, *get_family(family).requirements]
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ def train_and_register(frame: pd.DataFrame, fs: FeatureSet, cfg: TrainConfig, re
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=model, input_example=example,
                 signature=infer_signature(example, model.predict(None, example)),
-                pip_requirements=PIP_REQUIREMENTS[cfg.family], registered_model_name=registered_name,
+                pip_requirements=pip_requirements(cfg.family), registered_model_name=registered_name,
             )
     window = training_window(train, test, cfg)
     client = mlflow.MlflowClient()
