@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,11 @@ from ml.features import FeatureSet, compute_features
 from ml.indicators import atr
 from ml.labels import cost_dead_zone, forward_return_labels, triple_barrier_events, uniqueness_weights
 
+log = logging.getLogger(__name__)
+BARS_PER_DAY = 1440  # 1-minute bars in a UTC day: the most rows one stored day can hold
+# A symbol-year of minutes: the most rows per symbol a training window reads by default.
+MAX_ROWS_PER_SYMBOL = 365 * BARS_PER_DAY
+
 
 def features_for_day(store: MarketStore, symbol: str, day: dt.date, fs: FeatureSet) -> pd.DataFrame:
     """Features of ``day``'s bars, warmed up on the previous stored day's tail (no look-ahead)."""
@@ -24,10 +31,28 @@ def features_for_day(store: MarketStore, symbol: str, day: dt.date, fs: FeatureS
     return feats[bars["ts"].dt.date.to_numpy() == day].reset_index(drop=True)
 
 
+def bounded_start(store: MarketStore, symbol: str, start: dt.date, end: dt.date,
+                  max_rows: int | None) -> dt.date:
+    """The first day to read so that ``max_rows`` 1-minute bars of ``symbol`` between ``start``
+    and ``end``, rounded up to whole days, are the most read: the last ceil(max_rows / 1440)
+    stored feature days."""
+    if max_rows is None:
+        return start
+    if max_rows < 1:
+        raise MLError(f"max_rows_per_symbol must be at least 1, not {max_rows}")
+    days = [d for d in store.days("features", symbol) if start <= d <= end]
+    keep = math.ceil(max_rows / BARS_PER_DAY)
+    if len(days) <= keep:
+        return start
+    log.info("%s: training window capped to the last %d stored days (%s to %s) of %d, at most %d rows",
+             symbol, keep, days[-keep], end, len(days), max_rows)
+    return days[-keep]
+
+
 def training_frame(
     store: MarketStore, symbols: list[str], start: dt.date, end: dt.date, fs: FeatureSet,
     horizon: int, label: str = "forward", dead_zone: float = 0.0, barrier_mult: float = 2.0,
-    cost_commission_per_lot: float | None = None,
+    cost_commission_per_lot: float | None = None, max_rows_per_symbol: int | None = MAX_ROWS_PER_SYMBOL,
 ) -> pd.DataFrame:
     """Stored features joined with labels, ordered by (ts, symbol).
 
@@ -40,11 +65,16 @@ def training_frame(
     dropping those would make sequence windows skip bars that live serving sees. Columns
     ``label_end`` (the bar time where the label's outcome is decided, for purging) and
     ``weight`` (label uniqueness, for sample weights) come with each row.
+
+    Memory is bounded by ``max_rows_per_symbol`` (None: no bound): a symbol's window is read
+    from the most recent stored days that can hold that many bars and no further back, so a
+    window of years trains on its latest part instead of loading every day.
     """
     frames = []
     for symbol in symbols:
-        feats = store.read_features(symbol, start, end)
-        bars = store.read_bars(symbol, start, end)
+        first = bounded_start(store, symbol, start, end, max_rows_per_symbol)
+        feats = store.read_features(symbol, first, end)
+        bars = store.read_bars(symbol, first, end)
         if feats.empty or bars.empty:
             continue
         dz: float | np.ndarray = dead_zone
