@@ -3,9 +3,11 @@
 import os
 
 import dagster as dg
+import mlflow
 import pandas as pd
 
 from assets.features import features
+from assets.model_configs import GateConfig, SelectionConfig, TrainingSetConfig
 from assets.partitions import configured_symbols
 from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
@@ -14,11 +16,12 @@ from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.families import default_families, get_family
 from ml.features import DEFAULT_FEATURE_SET
 from ml.promotion import Candidate, deflate_by_ledger, promote_version
-from ml.records import Evaluation, TrainedModel, TrainingSet
-from ml.registry import CHALLENGER, PromotionGate, load_registered
+from ml.records import Evaluation, Selection, TrainedModel, TrainingSet
+from ml.registry import CHALLENGER, load_registered
 from ml.report import markdown_table
 from ml.report.publish import publish_version_report
-from ml.training import TrainConfig, train_and_register
+from ml.selection import candidate_grid, record_selection, select_candidates
+from ml.training import TrainConfig, split_train_test, train_and_register
 
 # GPU families ask Kubernetes for a GPU node; the code picks cuda by itself when it is there.
 GPU_TAGS = {"dagster-k8s/config": {
@@ -32,33 +35,6 @@ def model_families() -> list[str]:
     default families)."""
     raw = os.environ.get("ALPHAFORGE_MODEL_FAMILIES", "")
     return [f.strip() for f in raw.split(",") if f.strip()] or default_families()
-
-
-class TrainingSetConfig(dg.Config):
-    """Training window (ISO dates; empty = everything stored) and labels."""
-
-    start: str = ""
-    end: str = ""
-    symbols: str = ""  # comma separated; empty = ALPHAFORGE_SYMBOLS
-    horizon: int = 15
-    label: str = "forward"  # or "triple_barrier"
-
-
-class GateConfig(dg.Config):
-    """Promotion thresholds on out-of-sample figures."""
-
-    min_sharpe: float = PromotionGate.min_sharpe
-    max_drawdown: float = PromotionGate.max_drawdown
-    min_trades: int = PromotionGate.min_trades
-    min_dsr: float = PromotionGate.min_dsr
-    min_psr: float = PromotionGate.min_psr
-    require_track_record: bool = PromotionGate.require_track_record
-    require_lookahead_check: bool = PromotionGate.require_lookahead_check
-
-    def gate(self) -> PromotionGate:
-        """These thresholds as the registry's gate."""
-        return PromotionGate(self.min_sharpe, self.max_drawdown, self.min_trades, self.min_dsr, self.min_psr,
-                             self.require_track_record, self.require_lookahead_check)
 
 
 @dg.asset(group_name="models", deps=[features], kinds={"pandas"})
@@ -108,15 +84,45 @@ def signal_model_asset(family: str) -> dg.AssetsDefinition:
 signal_models = [signal_model_asset(f) for f in model_families()]
 
 
+@dg.asset(group_name="models", kinds={"mlflow", "sklearn"})
+def model_selection(context: dg.AssetExecutionContext, config: SelectionConfig, training_set: TrainingSet,
+                    market: MarketDataResource, mlflow_server: MLflowResource) -> Selection:
+    """With ``cpcv``: the PBO of choosing among families x hyperparameters x thresholds, by CPCV
+    on the training period only (the holdout stays unseen); each candidate joins the trial ledger."""
+    if not config.cpcv:
+        context.add_output_metadata({"cpcv": False})
+        return Selection(cpcv=False)
+    client = mlflow_server.activate()
+    horizon = training_set.horizon
+    train, _holdout = split_train_test(training_set.frame(market.store()), TrainConfig(horizon=horizon))
+    candidates = candidate_grid(config.families or model_families(), config.thresholds, horizon)
+    cv = TrainConfig(cv="cpcv", cv_splits=config.cv_splits, horizon=horizon)
+    sel = select_candidates(train, DEFAULT_FEATURE_SET, candidates, cv, config.pbo_splits)
+    record_selection(client, mlflow_server.registered_model, sel, candidates)
+    with mlflow.start_run(run_name="candidate-selection") as run:
+        mlflow.log_params({"cv": "cpcv", "cv_splits": config.cv_splits, "pbo_splits": config.pbo_splits,
+                           "n_candidates": len(candidates)})
+        mlflow.set_tags({f"lineage.{k}": str(v) for k, v in training_set.lineage().items()})
+        mlflow.log_metrics({"pbo": sel.pbo, "n_candidates": len(candidates)})
+    context.add_output_metadata({"cpcv": True, "pbo": sel.pbo, "n_candidates": len(candidates),
+                                 "candidates": dg.MetadataValue.json(list(sel.returns.columns)),
+                                 "mlflow_run_id": run.info.run_id})
+    return Selection(True, sel.pbo, len(candidates), run.info.run_id)
+
+
 @dg.asset(group_name="models", kinds={"mlflow"},
-          ins={m.key.path[-1]: dg.AssetIn(m.key) for m in signal_models})
+          ins={**{m.key.path[-1]: dg.AssetIn(m.key) for m in signal_models},
+               "model_selection": dg.AssetIn(model_selection.key)})
 def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResource,
-                     mlflow_server: MLflowResource, **models: TrainedModel) -> Evaluation:
+                     mlflow_server: MLflowResource, model_selection: Selection,
+                     **models: TrainedModel) -> Evaluation:
     """Out-of-sample backtest of every new version with spread, commission, slippage and swaps;
     the best by Sharpe becomes @challenger. Trades and equity marks go to the store for dbt; a
-    tearsheet per version goes to its MLflow run and data_dir/reports."""
+    tearsheet per version goes to its MLflow run and data_dir/reports. The selection's PBO (when
+    CPCV ran) joins every version's figures for the gate."""
     client = mlflow_server.activate()
     name, candidates, reports, store = mlflow_server.registered_model, [], {}, market.store()
+    pbo = {"pbo": model_selection.pbo} if model_selection.cpcv else {}
     for info in models.values():
         model = load_registered(mlflow_server.tracking_uri, name, version=info.version).model
         start, end = info.test_start, info.end
@@ -128,7 +134,7 @@ def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResour
         choices = {"kind": "retrain", "family": info.family, "version": info.version,
                    "horizon": info.horizon, "threshold": info.threshold,
                    "oos_start": info.test_start.isoformat()}
-        candidates.append(Candidate(choices, metrics, results))
+        candidates.append(Candidate(choices, {**metrics, **pbo}, results))
     # every candidate ever evaluated for this model deflates the Sharpe, not just this run's
     deflated = deflate_by_ledger(client, name, candidates)
     evaluations = {e.version: e for e in (Evaluation(str(c.choices["version"]), m, str(c.choices["family"]))
@@ -169,4 +175,4 @@ def backtest_outputs(market: MarketDataResource):
                                                               "versions": versions})
 
 
-model_assets = [training_set, *signal_models, model_evaluation, promotion, backtest_outputs]
+model_assets = [training_set, *signal_models, model_selection, model_evaluation, promotion, backtest_outputs]

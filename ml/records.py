@@ -8,6 +8,7 @@ themselves. A step that needs the training rows reads them with :meth:`TrainingS
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -68,3 +69,14 @@ class Evaluation:
     version: str
     metrics: dict[str, float] = field(default_factory=dict)
     family: str = ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The train job's candidate selection: whether CPCV ran, and the PBO of choosing among
+    its families x hyperparameters x thresholds (NaN when it did not run)."""
+
+    cpcv: bool
+    pbo: float = math.nan
+    n_candidates: int = 0
+    run_id: str = ""

@@ -31,7 +31,8 @@ class PromotionGate:
     ``min_psr`` the probabilistic Sharpe against zero; with ``require_track_record`` the window
     must hold at least the minimum track-record length (MinTRL) of bars; with
     ``require_lookahead_check`` the candidate's signals must not change when recomputed on
-    truncated histories.
+    truncated histories. When the figures carry a ``pbo`` (the train job's combinatorial purged
+    CV over families and hyperparameters), it may not exceed ``max_pbo``.
     """
 
     min_sharpe: float = 1.0
@@ -41,6 +42,7 @@ class PromotionGate:
     min_psr: float = 0.95
     require_track_record: bool = True
     require_lookahead_check: bool = True
+    max_pbo: float = 0.5  # probability of backtest overfitting of the candidate choice
 
     def thresholds(self) -> dict[str, float]:
         """The thresholds, as recorded next to each verdict."""
@@ -53,7 +55,7 @@ class PromotionGate:
         if not (math.isfinite(sharpe) and sharpe >= self.min_sharpe):
             out.append(f"sharpe {sharpe:.3f} < {self.min_sharpe}")
         if not metrics.get("max_drawdown", 1.0) <= self.max_drawdown:
-            out.append(f"max_drawdown {metrics.get('max_drawdown'):.4f} > {self.max_drawdown}")
+            out.append(f"max_drawdown {metrics.get('max_drawdown', math.nan):.4f} > {self.max_drawdown}")
         dsr = metrics.get("dsr", float("nan"))
         if not (math.isfinite(dsr) and dsr >= self.min_dsr):
             out.append(f"deflated sharpe {dsr:.3f} < {self.min_dsr} "
@@ -67,6 +69,9 @@ class PromotionGate:
             bars, trl = metrics.get("n_bars", 0.0), metrics.get("min_trl", math.inf)
             if not bars >= trl:
                 out.append(f"track record {bars:.0f} bars < minimum {trl:.0f}")
+        pbo = metrics.get("pbo")
+        if pbo is not None and not pbo <= self.max_pbo:  # only judged when CPCV computed it
+            out.append(f"pbo {pbo:.3f} > {self.max_pbo} (probability the chosen candidate is overfit)")
         if self.require_lookahead_check:
             changed = metrics.get("lookahead_changes", math.nan)
             if changed != 0:

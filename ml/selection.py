@@ -4,21 +4,34 @@ Every candidate configuration (family x hyperparameters x threshold) is cross-va
 same purged splitter (walk-forward or CPCV); its out-of-sample signals earn the next bar's
 return, giving one column of a (bar times x candidates) matrix. PBO by combinatorially symmetric
 cross-validation on that matrix says how often the in-sample best candidate falls in the bottom
-half out of sample: how much the choice among candidates is luck.
+half out of sample: how much the choice among candidates is luck. Every candidate is a trial of
+the registered model, so :func:`record_selection` puts each one in its trial ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 
+from ml.errors import MLError
 from ml.features import FeatureSet
 from ml.models import signal_from_prob
 from ml.optimize.overfitting import probability_of_backtest_overfitting
 from ml.training import TrainConfig, fit_classifier, splitter
+from ml.trials import per_bar_sharpe, record_trial
+
+# Small default hyperparameter grids: each point is fitted once per CPCV split.
+DEFAULT_GRIDS: dict[str, list[dict[str, Any]]] = {
+    "logreg": [{"C": 0.1}, {"C": 1.0}],
+    "lgbm": [{"n_estimators": 100, "num_leaves": 7}, {"n_estimators": 300, "num_leaves": 15}],
+    "mlp": [{}],
+    "tcn": [{}],
+}
 
 
 @dataclass(frozen=True)
@@ -60,3 +73,25 @@ def select_candidates(frame: pd.DataFrame, fs: FeatureSet, candidates: Sequence[
             for i, c in enumerate(candidates)}
     returns = pd.DataFrame(cols).fillna(0.0).sort_index()
     return CandidateSelection(returns, probability_of_backtest_overfitting(returns.to_numpy(), n_splits))
+
+
+def candidate_grid(families: Sequence[str], thresholds: Sequence[float], horizon: int,
+                   grids: Mapping[str, list[dict[str, Any]]] | None = None) -> list[TrainConfig]:
+    """Every family x hyperparameter set (``grids``, default :data:`DEFAULT_GRIDS`) x threshold."""
+    grids = DEFAULT_GRIDS if grids is None else grids
+    unknown = [f for f in families if f not in grids]
+    if unknown or not families or not thresholds:
+        raise MLError(f"candidate grid needs families with a grid ({sorted(grids)}; unknown: "
+                      f"{unknown}) and at least one threshold")
+    return [TrainConfig(family=f, params=dict(p), threshold=float(t), horizon=horizon)
+            for f in families for p in grids[f] for t in thresholds]
+
+
+def record_selection(client: MlflowClient, name: str, selection: CandidateSelection,
+                     candidates: Sequence[TrainConfig]) -> None:
+    """Put every candidate of ``selection`` in ``name``'s trial ledger with its OOS Sharpe."""
+    for column, cfg in zip(selection.returns.columns, candidates, strict=True):
+        choices = {"kind": "selection", "family": cfg.family, "threshold": cfg.threshold,
+                   "horizon": cfg.horizon, "cv": "cpcv",
+                   **{f"param.{k}": v for k, v in cfg.params.items()}}
+        record_trial(client, name, choices, per_bar_sharpe(selection.returns[column].to_numpy()))

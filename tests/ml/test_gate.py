@@ -30,6 +30,7 @@ ONLY_ONE = {
     "probabilistic sharpe": {"psr": 0.94},
     "track record": {"min_trl": 5001.0},
     "look-ahead": {"lookahead_changes": 3.0},
+    "pbo": {"pbo": 0.6},
 }
 
 
@@ -99,6 +100,27 @@ def test_pbo_worked_values():
     assert probability_of_backtest_overfitting(np.column_stack([a, b]), n_splits=2) == 1.0
     good = np.column_stack([np.abs(a) + 0.1 * np.arange(8) % 0.3, -np.abs(b)])
     assert probability_of_backtest_overfitting(good, n_splits=2) == 0.0
+
+
+def test_pbo_hand_computed_over_six_combinations():
+    # Config A has block means 5, 2, -3, -1 (rows m+1, m-1: spread, so the Sharpe's sign is the
+    # mean's); config B is flat (Sharpe 0 everywhere). 4 blocks -> C(4,2) = 6 in/out splits. A is
+    # best in sample iff its in-sample mean > 0, and B otherwise; the choice is overfit (rank 1 of
+    # 2, logit < 0) when A's in- and out-of-sample means differ in sign:
+    #   IS {0,1} 7 | OOS -4 overfit   IS {0,2} 2 | OOS 1 fine   IS {0,3} 4 | OOS -1 overfit
+    #   IS {1,2} -1 | OOS 4 overfit   IS {1,3} 1 | OOS 2 fine   IS {2,3} -4 | OOS 7 overfit
+    a = np.repeat([5.0, 2.0, -3.0, -1.0], 2) + np.tile([1.0, -1.0], 4)
+    m = np.column_stack([a, np.zeros(8)])
+    assert probability_of_backtest_overfitting(m, n_splits=4) == pytest.approx(4 / 6)
+    # flipping the sign of every return of A flips both means: the same four splits are overfit
+    assert probability_of_backtest_overfitting(-m, n_splits=4) == pytest.approx(4 / 6)
+
+
+def test_pbo_threshold_is_recorded_and_only_judged_when_computed():
+    assert PromotionGate().thresholds()["max_pbo"] == 0.5
+    assert PromotionGate().failures({**PASSING, "pbo": 0.5}) == []
+    assert PromotionGate(max_pbo=0.3).failures({**PASSING, "pbo": 0.4})[0].startswith("pbo 0.400 > 0.3")
+    assert len(PromotionGate().failures({**PASSING, "pbo": math.nan})) == 1
 
 
 def test_sharpe_is_annualised_in_trading_time():
