@@ -14,6 +14,7 @@ class TrainingSetConfig(dg.Config):
     symbols: str = ""  # comma separated; empty = ALPHAFORGE_SYMBOLS
     horizon: int = 15
     label: str = "forward"  # or "triple_barrier"
+    holdout_days: int = 0  # the newest stored days, frozen: never trained on or selected with
 
 
 class GateConfig(dg.Config):
@@ -27,11 +28,13 @@ class GateConfig(dg.Config):
     require_track_record: bool = PromotionGate.require_track_record
     require_lookahead_check: bool = PromotionGate.require_lookahead_check
     max_pbo: float = PromotionGate.max_pbo  # judged only when model_selection ran CPCV
+    min_holdout_sharpe: float = PromotionGate.min_holdout_sharpe  # judged only with a holdout
 
     def gate(self) -> PromotionGate:
         """These thresholds as the registry's gate."""
         return PromotionGate(self.min_sharpe, self.max_drawdown, self.min_trades, self.min_dsr, self.min_psr,
-                             self.require_track_record, self.require_lookahead_check, self.max_pbo)
+                             self.require_track_record, self.require_lookahead_check, self.max_pbo,
+                             self.min_holdout_sharpe)
 
 
 class SelectionConfig(dg.Config):

@@ -1,6 +1,7 @@
 """Model assets: training set, one signal model per family, out-of-sample evaluation, promotion."""
 
 import os
+from dataclasses import replace
 
 import dagster as dg
 import mlflow
@@ -15,6 +16,7 @@ from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.families import default_families, get_family
 from ml.features import DEFAULT_FEATURE_SET
+from ml.holdout import holdout_figures, split_holdout
 from ml.promotion import Candidate, deflate_by_ledger, promote_version
 from ml.records import Evaluation, Selection, TrainedModel, TrainingSet
 from ml.registry import CHALLENGER, load_registered
@@ -48,12 +50,17 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
         raise dg.Failure("no features stored yet: materialise ticks, bars_1m and features first")
     start = pd.Timestamp(config.start).date() if config.start else days[0]
     end = pd.Timestamp(config.end).date() if config.end else days[-1]
+    holdout = None
+    if config.holdout_days:  # a frozen holdout takes the newest days from training and selection
+        end, holdout = split_holdout([d for d in days if start <= d <= end], config.holdout_days)
     partitions = [f"{d}|{s}" for s in symbols for d in store.days("features", s) if start <= d <= end]
-    training = TrainingSet(tuple(symbols), start, end, config.horizon, config.label, tuple(partitions))
+    training = TrainingSet(tuple(symbols), start, end, config.horizon, config.label, tuple(partitions),
+                           holdout)
     frame = training.frame(store)
     context.add_output_metadata({"dagster/row_count": len(frame), "label": config.label,
                                  "up_share": float(frame["label"].mean()) if len(frame) else 0.0,
-                                 "partitions_read": len(partitions)})
+                                 "partitions_read": len(partitions),
+                                 "holdout": dg.MetadataValue.json(holdout.as_dict() if holdout else {})})
     # The window, not the rows: each model step reads them from the store itself, so the output
     # stays small whichever IO manager carries it between pods.
     return training
@@ -75,7 +82,7 @@ def signal_model_asset(family: str) -> dg.AssetsDefinition:
         context.add_output_metadata({"version": result.version, "run_id": result.run_id,
                                      **{k: float(v) for k, v in result.metrics.items()}})
         return TrainedModel(family, result.version, pd.Timestamp(result.test_start), training_set.end,
-                            training_set.symbols, cfg.horizon, cfg.threshold)
+                            training_set.symbols, cfg.horizon, cfg.threshold, training_set.holdout)
 
     _model.__doc__ = f"The {family} signal model, trained, logged to MLflow and registered."
     return _model
@@ -119,12 +126,15 @@ def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResour
     """Out-of-sample backtest of every new version with spread, commission, slippage and swaps;
     the best by Sharpe becomes @challenger. Trades and equity marks go to the store for dbt; a
     tearsheet per version goes to its MLflow run and data_dir/reports. The selection's PBO (when
-    CPCV ran) joins every version's figures for the gate."""
+    CPCV ran) joins every version's figures for the gate; with a frozen holdout, the challenger
+    alone is then backtested on it once."""
     client = mlflow_server.activate()
     name, candidates, reports, store = mlflow_server.registered_model, [], {}, market.store()
     pbo = {"pbo": model_selection.pbo} if model_selection.cpcv else {}
+    loaded = {}
     for info in models.values():
         model = load_registered(mlflow_server.tracking_uri, name, version=info.version).model
+        loaded[info.version] = (model, info)
         start, end = info.test_start, info.end
         metrics, results = evaluate_oos(model, store, list(info.symbols), start, end, EvaluationConfig())
         write_backtest_outputs(store, f"{name}-{info.family}", info.version, results)
@@ -142,6 +152,11 @@ def model_evaluation(context: dg.AssetExecutionContext, market: MarketDataResour
     table = {v: {"family": e.family, **e.metrics} for v, e in evaluations.items()}
     best = max(table, key=lambda v: (table[v]["sharpe"] == table[v]["sharpe"], table[v]["sharpe"]))
     client.set_registered_model_alias(name, CHALLENGER, best)
+    model, info = loaded[best]
+    if info.holdout is not None:  # the chosen one only, once: the frozen days judge no other choice
+        figures = holdout_figures(model, store, list(info.symbols), info.holdout, EvaluationConfig())
+        table[best].update(figures)
+        evaluations[best] = replace(evaluations[best], metrics={**evaluations[best].metrics, **figures})
     meta = {"challenger": best, "candidates": dg.MetadataValue.json(table),
             "candidates_table": dg.MetadataValue.md(markdown_table(pd.DataFrame(table).T))}
     report = reports.get(best)

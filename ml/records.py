@@ -16,11 +16,13 @@ import pandas as pd
 from marketdata.store import MarketStore
 from ml.dataset import training_frame
 from ml.features import DEFAULT_FEATURE_SET
+from ml.holdout import Holdout
 
 
 @dataclass(frozen=True)
 class TrainingSet:
-    """The labelled window every model of one run trains on, and the partitions it read."""
+    """The labelled window every model of one run trains on, and the partitions it read; the
+    frozen ``holdout`` days (if any) come after ``end`` and are never part of it."""
 
     symbols: tuple[str, ...]
     start: dt.date
@@ -28,6 +30,7 @@ class TrainingSet:
     horizon: int
     label: str = "forward"
     partitions: tuple[str, ...] = ()
+    holdout: Holdout | None = None
 
     def __post_init__(self) -> None:
         if not self.symbols:
@@ -36,6 +39,8 @@ class TrainingSet:
             raise ValueError(f"training window starts {self.start} after it ends {self.end}")
         if self.horizon < 1:
             raise ValueError(f"horizon must be at least one bar, not {self.horizon}")
+        if self.holdout is not None and not self.end < self.holdout.start <= self.holdout.end:
+            raise ValueError(f"holdout {self.holdout} must follow the training window ending {self.end}")
 
     def frame(self, store: MarketStore) -> pd.DataFrame:
         """The labelled training rows of this window, read from ``store``."""
@@ -45,7 +50,8 @@ class TrainingSet:
     def lineage(self) -> dict[str, object]:
         """What the MLflow run records as its ``lineage.*`` tags."""
         return {"symbols": ",".join(self.symbols), "start": self.start, "end": self.end,
-                "partitions": ";".join(self.partitions), "label": self.label, "horizon": self.horizon}
+                "partitions": ";".join(self.partitions), "label": self.label, "horizon": self.horizon,
+                **({f"holdout_{k}": v for k, v in self.holdout.as_dict().items()} if self.holdout else {})}
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class TrainedModel:
     symbols: tuple[str, ...]
     horizon: int
     threshold: float
+    holdout: Holdout | None = None
 
 
 @dataclass(frozen=True)

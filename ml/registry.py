@@ -32,7 +32,9 @@ class PromotionGate:
     must hold at least the minimum track-record length (MinTRL) of bars; with
     ``require_lookahead_check`` the candidate's signals must not change when recomputed on
     truncated histories. When the figures carry a ``pbo`` (the train job's combinatorial purged
-    CV over families and hyperparameters), it may not exceed ``max_pbo``.
+    CV over families and hyperparameters), it may not exceed ``max_pbo``; when they carry a
+    ``holdout_sharpe`` (a frozen holdout, see :mod:`ml.holdout`), it must reach
+    ``min_holdout_sharpe``.
     """
 
     min_sharpe: float = 1.0
@@ -43,6 +45,7 @@ class PromotionGate:
     require_track_record: bool = True
     require_lookahead_check: bool = True
     max_pbo: float = 0.5  # probability of backtest overfitting of the candidate choice
+    min_holdout_sharpe: float = 0.0  # annualised, on the frozen holdout
 
     def thresholds(self) -> dict[str, float]:
         """The thresholds, as recorded next to each verdict."""
@@ -72,6 +75,9 @@ class PromotionGate:
         pbo = metrics.get("pbo")
         if pbo is not None and not pbo <= self.max_pbo:  # only judged when CPCV computed it
             out.append(f"pbo {pbo:.3f} > {self.max_pbo} (probability the chosen candidate is overfit)")
+        holdout = metrics.get("holdout_sharpe")
+        if holdout is not None and not (math.isfinite(holdout) and holdout >= self.min_holdout_sharpe):
+            out.append(f"holdout sharpe {holdout:.3f} < {self.min_holdout_sharpe} (the frozen days)")
         if self.require_lookahead_check:
             changed = metrics.get("lookahead_changes", math.nan)
             if changed != 0:

@@ -12,6 +12,7 @@ import pytest
 
 from assets.io import StoreIOManager
 from assets.resources import MarketDataResource
+from ml.holdout import Holdout
 from ml.records import Evaluation, Selection, TrainedModel, TrainingSet
 
 DAY1, DAY2 = dt.date(2019, 2, 4), dt.date(2019, 2, 5)
@@ -39,6 +40,7 @@ def test_the_lineage_tags_name_the_window_and_the_partitions_read():
     TrainedModel("logreg", "3", pd.Timestamp("2019-02-05 06:00", tz="UTC"), DAY2, ("EURUSD",), 15, 0.55),
     Evaluation("3", {"sharpe": 1.25, "n_trades": 12.0}, "lgbm"),
     Selection(True, 0.25, 4, "run-1"),
+    TrainingSet(("EURUSD",), DAY1, DAY1, 15, holdout=Holdout(DAY2, DAY2)),
 ])
 def test_the_store_io_manager_carries_each_record_between_steps(tmp_path, record):
     manager = StoreIOManager(market=MarketDataResource(data_dir=str(tmp_path)))

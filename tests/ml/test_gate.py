@@ -31,6 +31,7 @@ ONLY_ONE = {
     "track record": {"min_trl": 5001.0},
     "look-ahead": {"lookahead_changes": 3.0},
     "pbo": {"pbo": 0.6},
+    "holdout sharpe": {"holdout_sharpe": -0.5},
 }
 
 
