@@ -22,7 +22,7 @@ def ingest(symbol_list: str, start: str, end: str, source: str, force: bool = Fa
     """Backfill every (day, symbol) partition of the ingest job; stored ones are skipped."""
     names, dates = inputs.symbols(symbol_list), inputs.days(start, end)
     checks.datafeed_reachable(source, names[0], dates[0], offline="alphaforge ingest --source synthetic")
-    defs = runs.definitions(runs.batch_settings(names, start, source))
+    defs = runs.definitions(runs.batch_settings(names, source))
     from orchestration.backfill import days_per_run, key_ranges, run_backfill
 
     keys = [f"{d.isoformat()}|{s}" for d in dates for s in names]

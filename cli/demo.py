@@ -73,12 +73,14 @@ def run(symbol_list: str, start: str, end: str, source: str) -> int:
     symbols, days = inputs.symbols(symbol_list), inputs.days(start, end)
     import dagster as dg
 
+    from assets.partitions import add_days
     from orchestration import settings
 
     checks.datafeed_reachable(source, symbols[0], days[0], offline="make demo SOURCE=synthetic")
-    defs = runs.definitions(runs.batch_settings(symbols, start, source))
+    defs = runs.definitions(runs.batch_settings(symbols, source))
     instance = runs.instance()
     ingest, train = defs.resolve_job_def("ingest"), defs.resolve_job_def("train")
+    add_days(instance, days)  # the days become partitions, and the Dagster UI shows just these
     for day in days:
         for symbol in symbols:
             key = dg.MultiPartitionKey({"date": day.isoformat(), "symbol": symbol})

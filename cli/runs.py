@@ -57,15 +57,10 @@ def definitions(batch: BatchSettings | None = None) -> dg.Definitions:
     return build_defs(batch)
 
 
-def batch_settings(symbols: list[str] | None = None, start: str | None = None,
-                   source: str | None = None) -> BatchSettings:
-    """The environment's settings with the command line's symbols, first day and source.
-
-    The daily partitions start at the earlier of the environment's first day and ``start``.
-    """
+def batch_settings(symbols: list[str] | None = None, source: str | None = None) -> BatchSettings:
+    """The environment's settings with the command line's symbols and source."""
     env = BatchSettings.from_env()
-    first = min(env.partition_start, start) if start else env.partition_start
-    return BatchSettings(tuple(symbols) if symbols else env.symbols, first, source or env.source)
+    return BatchSettings(tuple(symbols) if symbols else env.symbols, source or env.source)
 
 
 def failure_message(result: object, what: str) -> str:

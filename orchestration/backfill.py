@@ -8,6 +8,7 @@ and tests: the requested keys become runs over consecutive days of one symbol, t
 backfill id. A run that fails part-way is split: the days it finished for some assets are run
 again (their downloads are skipped), the days it could not do are reported with the run's error,
 and running the same backfill again only re-runs what is not yet materialised.
+The days of day x symbol keys join the instance's day partitions first (assets.partitions).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
+
+from assets.partitions import add_days, daily, days_of
 
 log = logging.getLogger(__name__)
 BACKFILL_TAG = "alphaforge/backfill"
@@ -88,6 +91,12 @@ def key_ranges(partition_keys: Iterable[str], max_days: int) -> list[list[str]]:
     return groups
 
 
+def _has_day_dimension(partitions_def: dg.PartitionsDefinition | None) -> bool:
+    return (isinstance(partitions_def, dg.MultiPartitionsDefinition)
+            and "date" in partitions_def.partition_dimension_names
+            and partitions_def.get_partitions_def_for_dimension("date") == daily)
+
+
 def run_backfill(job: dg.JobDefinition, partition_keys: Sequence[str], instance: dg.DagsterInstance,
                  run_config: dict[str, Any] | None = None, backfill_id: str | None = None,
                  resume: bool = True, max_days: int | None = None) -> BackfillReport:
@@ -98,6 +107,8 @@ def run_backfill(job: dg.JobDefinition, partition_keys: Sequence[str], instance:
     ``instance`` are skipped, so re-running a backfill after a failure finishes only the rest.
     """
     report = BackfillReport(backfill_id or uuid.uuid4().hex[:8])
+    if _has_day_dimension(job.partitions_def):
+        add_days(instance, days_of(partition_keys))
     done = materialised(instance, job.asset_layer.executable_asset_keys) if resume else set()
     report.skipped = [k for k in partition_keys if k in done]
     todo = [k for k in partition_keys if k not in done]

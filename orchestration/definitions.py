@@ -3,7 +3,7 @@
 ``ALPHAFORGE_ENV`` (local | production) picks the resources map in orchestration.resources;
 its settings are validated here, at load time, so a missing variable or a bad URL stops the
 code server with the variable's name instead of failing the first run. ``build_defs`` builds the
-same Definitions from a caller's :class:`BatchSettings` (the CLI's symbols, first day and source).
+same Definitions from a caller's :class:`BatchSettings` (the CLI's symbols and source).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ PYTHON_ASSETS = [ticks, bars_1m, features, *model_assets, strategy_optimization,
 def build_defs(batch: BatchSettings | None = None) -> dg.Definitions:
     """The Definitions for ``batch`` (default: the environment's settings).
 
-    Symbols or a first day other than the environment's re-partition the day x symbol assets;
-    jobs, schedules and backfills follow them.
+    Symbols other than the environment's re-partition the day x symbol assets; jobs, schedules
+    and backfills follow them. The days are whatever has been ingested (assets.partitions).
     """
     batch = batch or BatchSettings.from_env()
     base = dg.Definitions(
@@ -58,7 +58,7 @@ def build_defs(batch: BatchSettings | None = None) -> dg.Definitions:
         ],
         resources=build_resources(source=batch.source),
     )
-    wanted = day_x_symbol_for(batch.symbols, batch.partition_start)
+    wanted = day_x_symbol_for(batch.symbols)
     if wanted == day_x_symbol:
         return base
     with warnings.catch_warnings():  # map_asset_specs is a preview API in dagster 1.13

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from assets.partitions import configured_start, configured_symbols
+from assets.partitions import configured_symbols
 from assets.resources import StoreConfig, env_store_config, store_problem
 from orchestration.errors import ConfigurationError
 
@@ -99,16 +99,16 @@ def alert_webhook_url() -> str | None:
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """The settings definitions are built from: partition symbols and first day, tick source."""
+    """The settings definitions are built from: partition symbols and tick source (the days are
+    the ingested ones, see assets.partitions)."""
 
     symbols: tuple[str, ...]
-    partition_start: str
     source: str
 
     @classmethod
     def from_env(cls) -> BatchSettings:
-        """ALPHAFORGE_SYMBOLS, ALPHAFORGE_PARTITION_START and ALPHAFORGE_SOURCE, as `dagster dev` does."""
-        return cls(tuple(configured_symbols()), configured_start(), source())
+        """ALPHAFORGE_SYMBOLS and ALPHAFORGE_SOURCE, as `dagster dev` does."""
+        return cls(tuple(configured_symbols()), source())
 
 
 def check_url(setting: str, value: str) -> None:

@@ -8,8 +8,10 @@ import pytest
 from assets.brief import LLMResource, llm_resource_from_env, market_brief
 from assets.resources import MarketDataResource, MLflowResource
 from tests.support.openai_server import LocalOpenAICompatServer
+from tests.support.pipeline import instance_with_days
 
-PARTITION = dg.MultiPartitionKey({"date": "2019-02-05", "group": "fx"})
+DAY = "2019-02-05"
+PARTITION = dg.MultiPartitionKey({"date": DAY, "group": "fx"})
 KEY = "sk-brief-" + "x" * 24
 
 
@@ -35,7 +37,7 @@ def test_brief_is_written_from_stored_data_and_the_champion(pipeline_dir, server
     llm = LLMResource(openai_api_key=KEY, openai_base_url=server.base_url, openai_model="gpt-local",
                       timeout_s=2.0)
     run_config = {"ops": {"market_brief": {"config": {"output_dir": str(tmp_path / "out")}}}}
-    result = dg.materialize([market_brief], partition_key=PARTITION,
+    result = dg.materialize([market_brief], partition_key=PARTITION, instance=instance_with_days(DAY),
                             resources=_resources(pipeline_dir, llm), run_config=run_config)
     brief = result.output_for_node("market_brief")
     assert brief.startswith("# Market brief: fx (2019-02-05)")
@@ -47,7 +49,7 @@ def test_brief_is_written_from_stored_data_and_the_champion(pipeline_dir, server
 
 
 def test_brief_is_skipped_without_a_provider(pipeline_dir, server):
-    result = dg.materialize([market_brief], partition_key=PARTITION,
+    result = dg.materialize([market_brief], partition_key=PARTITION, instance=instance_with_days(DAY),
                             resources=_resources(pipeline_dir, llm_resource_from_env()))
     assert result.success and result.asset_materializations_for_node("market_brief") == []
     obs = [e.asset_observation_data.asset_observation for e in result.all_events

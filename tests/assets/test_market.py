@@ -8,12 +8,14 @@ import pandas as pd
 from assets.market import bar_checks, bars_1m, ticks
 from assets.resources import MarketDataResource
 from marketdata.synthetic import SyntheticSource
+from tests.support.pipeline import instance_with_days
 
 
 def test_checks_pass_on_real_fixture_day(tmp_path, datafeed_url):
     market = MarketDataResource(dukascopy_url=datafeed_url, data_dir=str(tmp_path), retries=1)
     key = dg.MultiPartitionKey({"date": "2019-02-04", "symbol": "EURUSD"})
-    result = dg.materialize([ticks, bars_1m], partition_key=key, resources={"market": market})
+    result = dg.materialize([ticks, bars_1m], partition_key=key, resources={"market": market},
+                            instance=instance_with_days("2019-02-04"))
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evals) >= {"monotonic_timestamps", "ask_ge_bid", "gaps", "bars_cover_ticks"}
     assert all(e.passed for e in evals.values()), {k: e.metadata for k, e in evals.items() if not e.passed}
@@ -33,7 +35,7 @@ def test_crossed_quote_fails_a_blocking_check(tmp_path, monkeypatch):
     market = MarketDataResource(source="synthetic", data_dir=str(tmp_path))
     key = dg.MultiPartitionKey({"date": "2024-03-05", "symbol": "EURUSD"})
     result = dg.materialize([ticks, bars_1m], partition_key=key, resources={"market": market},
-                            raise_on_error=False)
+                            raise_on_error=False, instance=instance_with_days("2024-03-05"))
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert evals["ask_ge_bid"].passed is False
     assert evals["ask_ge_bid"].metadata["crossed_quotes"].value == 1

@@ -17,6 +17,7 @@ from marketdata.server_time import server_to_utc_ms, utc_to_server
 from orchestration.jobs import ingest_ticks_job
 from tests.support.mt5_bridge_server import BridgeServer
 from tests.support.mt5sim import MT5TerminalSimulator
+from tests.support.pipeline import instance_with_days
 
 UTC = dt.UTC
 DAY = dt.date(2024, 10, 27)  # Europe leaves summer time at 01:00 UTC: server 04:00 -> 03:00
@@ -90,7 +91,7 @@ def test_the_ingest_job_takes_the_source_from_its_resource_config(terminal, tmp_
     job = dg.Definitions(assets=[ticks, bars_1m], jobs=[ingest_ticks_job],
                          resources={"market": market}).resolve_job_def("ingest_ticks")  # fmt: skip
     key = dg.MultiPartitionKey({"date": DAY.isoformat(), "symbol": "EURUSD"})
-    result = job.execute_in_process(partition_key=key, instance=dg.DagsterInstance.ephemeral())
+    result = job.execute_in_process(partition_key=key, instance=instance_with_days(DAY))
     assert result.success
     stored = market.store().read_ticks("EURUSD", DAY, DAY)
     assert len(stored) == 288 and int(stored["ts_ms"].iloc[0]) == ms(dt.datetime(2024, 10, 27, tzinfo=UTC))

@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.features import features
 from assets.market import bars_1m, ticks
-from assets.partitions import daily
+from assets.partitions import add_days
 from assets.resources import MarketDataResource
 from orchestration.automation import automate
 
@@ -13,7 +13,8 @@ def test_new_ticks_partition_requests_its_bars_then_features():
     graph = dg.Definitions(assets=automate([ticks, bars_1m, features]),
                            resources={"market": MarketDataResource(source="synthetic")})
     instance = dg.DagsterInstance.ephemeral()
-    key = dg.MultiPartitionKey({"date": daily.get_last_partition_key(), "symbol": "EURUSD"})
+    add_days(instance, ["2019-02-04"])  # an ingested day
+    key = dg.MultiPartitionKey({"date": "2019-02-04", "symbol": "EURUSD"})
     result = dg.evaluate_automation_conditions(defs=graph, instance=instance)
     assert result.total_requested == 0  # nothing upstream has happened yet
 

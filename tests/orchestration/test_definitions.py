@@ -34,10 +34,13 @@ def test_definitions_load():
 
 def test_daily_schedule_requests_yesterday_for_every_symbol():
     schedule = defs.resolve_schedule_def("ingest_schedule")
-    ctx = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2019, 2, 6, 0, 30, tzinfo=dt.UTC))
-    requests = schedule.evaluate_tick(ctx).run_requests
-    assert {r.partition_key for r in requests} == {"2019-02-05|EURUSD", "2019-02-05|GBPJPY"}
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_schedule_context(
+            instance=instance, repository_def=defs.get_repository_def(),
+            scheduled_execution_time=dt.datetime(2019, 2, 6, 0, 30, tzinfo=dt.UTC))
+        requests = schedule.evaluate_tick(ctx).run_requests
+        assert {r.partition_key for r in requests} == {"2019-02-05|EURUSD", "2019-02-05|GBPJPY"}
+        assert instance.get_dynamic_partitions("days") == ["2019-02-05"]  # the day became a partition
     assert schedule.cron_schedule == "30 0 * * *"  # after the whole UTC day (and 22:00 rollover)
 
 

@@ -4,12 +4,14 @@ import dagster as dg
 
 from assets.features import features
 from assets.market import bars_1m, ticks
+from assets.partitions import add_days
 from assets.resources import MarketDataResource
 from orchestration.model_sensors import retrain_on_new_features
 
 
 def _ingest(instance, market, day):
     key = dg.MultiPartitionKey({"date": day, "symbol": "EURUSD"})
+    add_days(instance, [day])
     assert dg.materialize([ticks, bars_1m, features], partition_key=key, instance=instance,
                           resources={"market": market}).success
 
