@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml.backtest import checks
 from ml.backtest.errors import InvalidBarsError
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,13 @@ def _time_index(bars: pd.DataFrame) -> pd.DatetimeIndex:
         log.debug("naive bar times taken as UTC")
         idx = idx.tz_localize("UTC")
     idx = idx.tz_convert("UTC")
+    ns = idx.asi8
+    # NaT is the lowest int64, so in strictly increasing times it could only come first
+    if checks.strictly_increasing(ns) and ns[0] != pd.NaT.value:
+        return idx
     if idx.hasnans:
         raise InvalidBarsError("bar times contain NaT (missing timestamps)")
-    steps = np.diff(idx.asi8)
+    steps = np.diff(ns)
     if (steps == 0).any():
         at = int(np.flatnonzero(steps == 0)[0]) + 1
         raise InvalidBarsError(f"duplicate bar time {idx[at]} at row {at}")
@@ -85,16 +90,38 @@ def load_bars(bars: pd.DataFrame) -> BidAskBars:
         ask = {f: _column(bars, f"ask_{f}") for f in _FIELDS}
     elif all(f in cols for f in _FIELDS):
         mid = {f: _column(bars, cols[f]) for f in _FIELDS}
-        spread = _column(bars, cols["spread"]) if "spread" in cols else np.zeros(len(bars))
-        if (spread < 0).any() or np.isnan(spread).any():
-            raise InvalidBarsError("spread must be >= 0 and not NaN")
-        bid = {f: mid[f] - spread / 2 for f in _FIELDS}
-        ask = {f: mid[f] + spread / 2 for f in _FIELDS}
+        if "spread" in cols:
+            spread = _column(bars, cols["spread"])
+            if (spread < 0).any() or np.isnan(spread).any():
+                raise InvalidBarsError("spread must be >= 0 and not NaN")
+            bid = {f: mid[f] - spread / 2 for f in _FIELDS}
+            ask = {f: mid[f] + spread / 2 for f in _FIELDS}
+        else:  # no spread: both sides are the mid itself, shared rather than copied
+            bid, ask = mid, mid
     else:
         raise InvalidBarsError(
             "bars need bid_/ask_ open/high/low/close columns, or open/high/low/close "
             f"(optionally with spread); got {list(bars.columns)}"
         )
+    sides = (bid,) if bid is ask else (bid, ask)
+    if all(checks.side_ok(a["open"], a["high"], a["low"], a["close"]) for a in sides) and (
+            bid is ask or checks.not_crossed(bid["open"], bid["close"], ask["open"], ask["close"])):
+        return BidAskBars(index=index, bid=bid, ask=ask, spread_est=_spread_est(bars, bid, ask))
+    _raise_bad_prices(bid, ask)
+    raise AssertionError("unreachable: the compiled and the numpy checks disagree")
+
+
+def _spread_est(bars: pd.DataFrame, bid: dict[str, np.ndarray],
+                ask: dict[str, np.ndarray]) -> np.ndarray:
+    if "spread_mean" in bars.columns and np.isfinite(_column(bars, "spread_mean")).all():
+        return _column(bars, "spread_mean")
+    if bid is ask:
+        return np.zeros(len(bars))
+    return 0.5 * ((ask["open"] - bid["open"]) + (ask["close"] - bid["close"]))
+
+
+def _raise_bad_prices(bid: dict[str, np.ndarray], ask: dict[str, np.ndarray]) -> None:
+    """Name the first problem with the prices (the compiled checks only say that there is one)."""
     for side, arrays in (("bid", bid), ("ask", ask)):
         for f, arr in arrays.items():
             if not np.isfinite(arr).all():
@@ -110,8 +137,3 @@ def load_bars(bars: pd.DataFrame) -> BidAskBars:
             raise InvalidBarsError(f"{side} high/low do not bracket open/close")
     if (ask["open"] < bid["open"]).any() or (ask["close"] < bid["close"]).any():
         raise InvalidBarsError("ask below bid: crossed quotes")
-    if "spread_mean" in bars.columns and np.isfinite(_column(bars, "spread_mean")).all():
-        spread_est = _column(bars, "spread_mean")
-    else:
-        spread_est = 0.5 * ((ask["open"] - bid["open"]) + (ask["close"] - bid["close"]))
-    return BidAskBars(index=index, bid=bid, ask=ask, spread_est=spread_est)

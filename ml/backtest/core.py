@@ -34,7 +34,10 @@ from ml.backtest.step import (
 )
 from ml.costs import formulas
 
-__all__ = ["SIZE_ALL_IN", "SIZE_FRACTION", "SIZE_UNITS", "Charges", "Plan", "Prices", "simulate"]
+__all__ = [
+    "SIZE_ALL_IN", "SIZE_FRACTION", "SIZE_UNITS", "Charges", "Plan", "Prices", "simulate",
+    "simulate_into",
+]
 
 EXIT_NAMES = ("signal", "stop_loss", "take_profit", "end")
 
@@ -56,23 +59,31 @@ def _record_exit(trades, k, i, px, reason, comm, spread, slip, units,
     trades[k, T_GROSS] = gross
 
 
-@njit(cache=True)
-def simulate(px, signal, plan, c):  # pragma: no cover - numba
-    """Run the bar loop over ``px`` (:class:`~ml.backtest.step.Prices`) for ``signal`` (-1/0/+1)
-    with ``plan`` (:class:`~ml.backtest.step.Plan`) and charges ``c``
-    (:class:`~ml.backtest.step.Charges`). Returns (equity, position_units,
-    trades[n_trades, N_TRADE_FIELDS]); money (cash, equity, P&L, costs) in the account currency,
-    each amount converted at the rate of the bar it is booked on."""
+def simulate(px: Prices, signal: np.ndarray, plan: Plan,
+             c: Charges) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the bar loop over ``px`` for ``signal`` (-1/0/+1) with ``plan`` and charges ``c``:
+    (equity, position_units, trades[n_trades, N_TRADE_FIELDS]), see :func:`simulate_into`.
+
+    The two per-bar outputs are allocated here by numpy, which asks the kernel for huge pages
+    on big arrays; numba's own allocations fault their memory in 4 KiB at a time, which on a
+    million bars cost as much as the whole loop."""
     n = px.bo.shape[0]
     equity = np.empty(n)
-    position = np.zeros(n)
-    # each entry needs a change of the signal since the previous one (a stop blocks re-entry in
-    # the same direction until the signal turns), so changes + 1 rows always suffice
-    changes = 1
-    for i in range(1, n):
-        if signal[i] != signal[i - 1]:
-            changes += 1
-    trades = np.zeros((changes + 1, N_TRADE_FIELDS))
+    position = np.empty(n)
+    trades = simulate_into(px, signal, plan, c, equity, position)
+    return equity, position, trades
+
+
+@njit(cache=True)
+def simulate_into(px, signal, plan, c, equity, position):  # pragma: no cover - numba
+    """Run the bar loop over ``px`` (:class:`~ml.backtest.step.Prices`) for ``signal`` (-1/0/+1)
+    with ``plan`` (:class:`~ml.backtest.step.Plan`) and charges ``c``
+    (:class:`~ml.backtest.step.Charges`), writing each bar's equity and position (signed
+    units) at its close into ``equity`` and ``position``. Returns trades[n_trades,
+    N_TRADE_FIELDS]; money (cash, equity, P&L, costs) in the account currency, each amount
+    converted at the rate of the bar it is booked on."""
+    n = px.bo.shape[0]
+    trades = np.zeros((64, N_TRADE_FIELDS))  # grown by doubling: no pass to count them first
     n_trades = 0
     cash = plan.cash0
     pos_dir = 0
@@ -81,6 +92,8 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
     sl_px = np.nan
     tp_px = np.nan
     blocked = 0
+    # no swap terms (swaps off): every swap would be 0, so the rollover array need not be read
+    swaps = c.swap_long != 0.0 or c.swap_short != 0.0
     for i in range(n):
         if i > 0:
             want = int(signal[i - 1])
@@ -103,6 +116,10 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
                     fill = market_price(px.ao[i] if want > 0 else px.bo[i], want, slip)
                     u = entry_units(plan, i, cash, fill, c)
                     if u > 0.0 and np.isfinite(u):
+                        if n_trades == trades.shape[0]:
+                            grown = np.zeros((2 * n_trades, N_TRADE_FIELDS))
+                            grown[:n_trades] = trades
+                            trades = grown
                         comm = step.commission(u, fill, c.comm_per_unit, c.comm_rate, c.fx[i])
                         cash -= comm
                         pos_dir = want
@@ -121,7 +138,12 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
                         trades[n_trades, T_SLIPPAGE] = slip * c.fx[i] * u
                         n_trades += 1
         if pos_dir != 0:  # stop-loss / take-profit inside the bar
-            reason, fill, slip = bar_stop(pos_dir, sl_px, tp_px, px, i, c)
+            if pos_dir > 0:
+                s_o, s_lo, s_hi = px.bo[i], px.bl[i], px.bh[i]
+            else:
+                s_o, s_lo, s_hi = px.ao[i], px.al[i], px.ah[i]
+            reason, fill, slip = bar_stop(pos_dir, sl_px, tp_px, s_o, s_lo, s_hi, px.spread_est[i],
+                                          c.slip_fixed, c.slip_frac)
             if reason >= 0:
                 cash, comm, gross = close_trade(fill, pos_dir, units, entry_px, cash, c, i)
                 _record_exit(trades, n_trades - 1, i, fill, reason, comm,
@@ -129,7 +151,7 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
                 blocked = pos_dir
                 pos_dir = 0
                 units = 0.0
-        if pos_dir != 0 and c.swap_mult[i] > 0.0:
+        if swaps and pos_dir != 0 and c.swap_mult[i] > 0.0:
             amount = swap_due(pos_dir, units, i, c)
             cash += amount
             trades[n_trades - 1, T_SWAP] -= amount
@@ -142,9 +164,9 @@ def simulate(px, signal, plan, c):  # pragma: no cover - numba
                          slip * c.fx[i], units, gross)
             pos_dir = 0
             units = 0.0
-        equity[i] = mark(pos_dir, cash, units, entry_px, px, i, c)
+        equity[i] = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i], c.fx[i])
         position[i] = pos_dir * units
-    return equity, position, trades[:n_trades]
+    return trades[:n_trades]
 
 
 jitcache.refresh_cache(globals(), (step, formulas))

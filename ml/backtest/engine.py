@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 
 from marketdata.instruments import Instrument
-from ml.backtest import core
+from ml.backtest import checks, core
 from ml.backtest.bars import BidAskBars, load_bars
 from ml.backtest.errors import BacktestError, InvalidSignalError
 from ml.backtest.metrics import compute_metrics
-from ml.backtest.sizing import sizing_arrays, volatility_fraction
+from ml.backtest.sizing import constant, frozen, sizing_arrays, volatility_fraction
 from ml.backtest.step import Charges, Plan, Prices
 from ml.costs import CostModel
-from ml.costs.currency import bar_rates
+from ml.costs.currency import bar_rates, conversion_pair, quote_currency
 from ml.costs.rollover import swap_multipliers
 
 log = logging.getLogger(__name__)
@@ -67,51 +67,54 @@ def _signal_array(signal: pd.Series | np.ndarray, index: pd.DatetimeIndex,
                     f"({len(sidx)} signal times, {len(index)} bars)")
         elif not (sidx.equals(rows) or sidx.equals(pd.RangeIndex(len(index)))):
             raise InvalidSignalError("signal's index does not match the bars' index")
-    try:
-        arr = np.asarray(signal, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidSignalError(f"signal is not numeric: {exc}") from exc
+    arr = np.asarray(signal)
+    if arr.dtype.kind not in "biuf":  # integers and floats are checked as they are, uncopied
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidSignalError(f"signal is not numeric: {exc}") from exc
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
         raise InvalidSignalError(f"signal must be 1-d, got shape {arr.shape}")
     if arr.shape[0] != len(index):
         raise InvalidSignalError(f"signal has {arr.shape[0]} values for {len(index)} bars")
-    if not np.isin(arr, (-1.0, 0.0, 1.0)).all():
-        bad = arr[~np.isin(arr, (-1.0, 0.0, 1.0))][:3]
+    arr = np.ascontiguousarray(arr)
+    if not checks.is_position_signal(arr.view(np.uint8) if arr.dtype == np.bool_ else arr):
+        as_float = arr.astype(np.float64)
+        bad = as_float[~np.isin(as_float, (-1.0, 0.0, 1.0))][:3]
         raise InvalidSignalError(f"signal values must be -1, 0 or +1 (not NaN); got {bad}")
-    return arr.astype(np.int64)
+    return arr.astype(np.int64, copy=False)
 
 
 def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float) -> pd.DataFrame:
     entry_bar = rows[:, core.T_ENTRY_IDX].astype(np.int64)
     exit_bar = rows[:, core.T_EXIT_IDX].astype(np.int64)
     closed = exit_bar >= 0
-    df = pd.DataFrame(
-        {
-            "entry_time": index[entry_bar],
-            # vectorised: np.where over Timestamps would box every one as an object
-            "exit_time": index.take(np.maximum(exit_bar, 0)).where(closed),
-            "entry_bar": entry_bar,
-            "exit_bar": exit_bar,
-            "direction": rows[:, core.T_DIR].astype(np.int64),
-            "size": rows[:, core.T_UNITS],
-            "lots": rows[:, core.T_UNITS] / contract_size,
-            "entry_price": rows[:, core.T_ENTRY_PX],
-            "exit_price": rows[:, core.T_EXIT_PX],
-            "exit_reason": np.where(closed, np.array(core.EXIT_NAMES, dtype=object)[
-                rows[:, core.T_REASON].astype(np.int64)], "open"),
-            "gross_pnl": rows[:, core.T_GROSS],
-            "spread": rows[:, core.T_SPREAD],
-            "commission": rows[:, core.T_COMMISSION],
-            "slippage": rows[:, core.T_SLIPPAGE],
-            "swap": rows[:, core.T_SWAP],
-        }
-    )
-    if df["exit_time"].dt.tz is None:
-        df["exit_time"] = df["exit_time"].dt.tz_localize("UTC")
-    df["pnl"] = df["gross_pnl"] - df["commission"] - df["swap"]
-    return df[TRADE_COLUMNS]
+    exit_time = index.take(np.maximum(exit_bar, 0)).where(closed)  # NaT while open
+    if exit_time.tz is None:
+        exit_time = exit_time.tz_localize("UTC")
+    gross, commission, swap = rows[:, core.T_GROSS], rows[:, core.T_COMMISSION], rows[:, core.T_SWAP]
+    columns = {
+        "entry_time": index.take(entry_bar),
+        "exit_time": exit_time,
+        "entry_bar": entry_bar,
+        "exit_bar": exit_bar,
+        "direction": rows[:, core.T_DIR].astype(np.int64),
+        "size": rows[:, core.T_UNITS],
+        "lots": rows[:, core.T_UNITS] / contract_size,
+        "entry_price": rows[:, core.T_ENTRY_PX],
+        "exit_price": rows[:, core.T_EXIT_PX],
+        "exit_reason": np.where(closed, np.array(core.EXIT_NAMES, dtype=object)[
+            rows[:, core.T_REASON].astype(np.int64)], "open"),
+        "gross_pnl": gross,
+        "spread": rows[:, core.T_SPREAD],
+        "commission": commission,
+        "slippage": rows[:, core.T_SLIPPAGE],
+        "swap": swap,
+        "pnl": gross - commission - swap,
+    }
+    return pd.DataFrame(columns, columns=TRADE_COLUMNS)
 
 
 def price_arrays(b: BidAskBars) -> Prices:
@@ -156,16 +159,19 @@ def kernel_settings(
             raise BacktestError(f"{name} must be > 0")
     sl = stop_loss_pips * pip if stop_loss_pips is not None else math.inf
     tp = take_profit_pips * pip if take_profit_pips is not None else math.inf
-    swap_mult = swap_multipliers(b.index.asi8) if costs.apply_swap else np.zeros(n)
+    swap_mult = frozen(swap_multipliers(b.index.asi8)) if costs.apply_swap else constant(n, 0.0)
     plan = Plan(mode, size_param, (lot_step or 0.0) * instrument.contract_size, sl, tp,
                 float(cash), bool(close_at_end))
     pair = None
     if fx_bars is not None:
         fb = load_bars(fx_bars)
         pair = (fb.index, 0.5 * (fb.bid["open"] + fb.ask["open"]))
-    fx = bar_rates(instrument, costs.account_currency, b.index, 0.5 * (b.bid["open"] + b.ask["open"]),
-                   pair)
-    return plan, Charges(*costs.terms(instrument), swap_mult, np.ascontiguousarray(fx))
+    if conversion_pair(quote_currency(instrument), costs.account_currency) is None:
+        fx = constant(n, 1.0)  # money already in the account currency
+    else:
+        fx = frozen(bar_rates(instrument, costs.account_currency, b.index,
+                              0.5 * (b.bid["open"] + b.ask["open"]), pair))
+    return plan, Charges(*costs.terms(instrument), swap_mult, fx)
 
 
 def run_backtest(
@@ -209,10 +215,9 @@ def run_backtest(
         lot_step=lot_step, stop_loss_pips=stop_loss_pips, take_profit_pips=take_profit_pips,
         close_at_end=close_at_end, fx_bars=fx_bars)
     equity, position, rows = core.simulate(price_arrays(b), sig, *settings)
-    all_trades = _trade_frame(rows, b.index, instrument.contract_size)
-    is_open = all_trades["exit_bar"] < 0
-    trades = all_trades[~is_open].reset_index(drop=True)
-    open_trades = all_trades[is_open].reset_index(drop=True)
+    is_open = rows[:, core.T_EXIT_IDX] < 0
+    trades = _trade_frame(rows[~is_open], b.index, instrument.contract_size)
+    open_trades = _trade_frame(rows[is_open], b.index, instrument.contract_size)
     if len(open_trades):  # mark to market at the last close, on the side that would exit
         last = np.where(open_trades["direction"] > 0, b.bid["close"][-1], b.ask["close"][-1])
         open_trades["gross_pnl"] = (open_trades["direction"] * open_trades["size"]

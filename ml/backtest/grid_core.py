@@ -204,7 +204,7 @@ def _skip(i, stop, fast, slow, off, swaps, px, c, marks, pos_dir, cash, units, e
         if swaps and c.swap_mult[i] > 0.0:
             break
         if marks:
-            eq = mark(pos_dir, cash, units, entry_px, px, i, c)
+            eq = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i], c.fx[i])
             peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
         fp, sp = fi, si
         i += 1
@@ -266,7 +266,12 @@ def cell_chunk(k, lo, hi, fast, slow, off, px, plan, c, flags, fst, ist):  # pra
             elif f0 > s0 and f1 < s1:
                 sig = short_value
         if stops and pos_dir != 0:
-            reason, fill, _ = bar_stop(pos_dir, sl_px, tp_px, px, i, c)
+            if pos_dir > 0:
+                s_o, s_lo, s_hi = px.bo[i], px.bl[i], px.bh[i]
+            else:
+                s_o, s_lo, s_hi = px.ao[i], px.al[i], px.ah[i]
+            reason, fill, _ = bar_stop(pos_dir, sl_px, tp_px, s_o, s_lo, s_hi, px.spread_est[i],
+                                       c.slip_fixed, c.slip_frac)
             if reason >= 0:
                 cash = close_trade(fill, pos_dir, units, entry_px, cash, c, i)[0]
                 closed += 1
@@ -280,7 +285,7 @@ def cell_chunk(k, lo, hi, fast, slow, off, px, plan, c, flags, fst, ist):  # pra
             closed += 1
             pos_dir, units = 0, 0.0
         if drawdown or i == n - 1:
-            eq = mark(pos_dir, cash, units, entry_px, px, i, c)
+            eq = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i], c.fx[i])
             peak, max_dd, thr = _mark(eq, peak, max_dd, thr)
         i += 1
     fst[k, F_CASH], fst[k, F_UNITS], fst[k, F_ENTRY], fst[k, F_STOP], fst[k, F_TARGET] = (

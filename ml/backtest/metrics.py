@@ -13,6 +13,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from ml.backtest import checks
+from ml.backtest.errors import BacktestError
+
 _YEAR_SECONDS = 365.25 * 86_400
 
 
@@ -81,14 +84,22 @@ def compute_metrics(
 ) -> dict[str, float]:
     """All headline metrics of one backtest as plain floats. ``fx``: the quote-to-account rate
     per bar, which converts the traded notional (turnover) to the equity's currency."""
-    values = equity.to_numpy(dtype=float)
-    returns = np.diff(values, prepend=cash) / np.concatenate([[cash], values[:-1]])
+    values = np.ascontiguousarray(equity.to_numpy(dtype=float))
+    held = np.ascontiguousarray(position, dtype=float)
+    if held.shape != values.shape:
+        raise BacktestError(f"position has {held.size} values for {values.size} equity bars")
+    # one compiled pass instead of numpy's temporaries: a 1M-bar curve is read once, not ~10x
+    mean_r, sd_r, down_r, max_dd, under_ns, mean_equity, exposure = checks.curve_stats(
+        values, equity.index.asi8, held, float(cash))
     ppy = bars_per_year(equity.index)
     years = years_spanned(equity.index)
     final = float(values[-1]) if values.size else cash
     total_return = final / cash - 1.0
     cagr = _cagr(final / cash, years)
-    max_dd, dd_days = drawdown_stats(equity)
+    dd_days = under_ns / 1e9 / 86_400
+    scale = math.sqrt(ppy) if values.size >= 2 and ppy == ppy else math.nan
+    sharpe = mean_r / sd_r * scale if sd_r > 0 else math.nan
+    sortino = mean_r / down_r * scale if down_r > 0 else math.nan
     pnl = trades["pnl"].to_numpy(dtype=float) if len(trades) else np.zeros(0)
     wins, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
     notional = 0.0
@@ -98,15 +109,14 @@ def compute_metrics(
             entry = entry * fx[trades["entry_bar"].to_numpy()]
             exit_ = exit_ * fx[trades["exit_bar"].to_numpy()]
         notional = float((trades["size"].to_numpy() * (entry + exit_)).sum())
-    mean_equity = float(values.mean()) if values.size else cash
     return {
         "final_equity": final,
         "total_return": total_return,
         "cagr": cagr,
-        "sharpe": sharpe_ratio(returns, ppy) if ppy == ppy else math.nan,
-        "sortino": sortino_ratio(returns, ppy) if ppy == ppy else math.nan,
+        "sharpe": float(sharpe),
+        "sortino": float(sortino),
         "calmar": cagr / max_dd if max_dd > 0 and cagr == cagr else math.nan,
-        "max_drawdown": max_dd,
+        "max_drawdown": float(max_dd),
         "max_drawdown_days": dd_days,
         "n_trades": float(len(pnl)),
         "win_rate": float((pnl > 0).mean()) if pnl.size else math.nan,
@@ -114,6 +124,6 @@ def compute_metrics(
             float(wins / losses) if losses > 0 else (math.inf if wins > 0 else math.nan)
         ),
         "expectancy": float(pnl.mean()) if pnl.size else math.nan,
-        "exposure": float((np.asarray(position) != 0).mean()) if len(position) else 0.0,
+        "exposure": float(exposure),
         "turnover": notional / mean_equity if mean_equity > 0 else math.nan,
     }

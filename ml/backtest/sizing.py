@@ -7,6 +7,7 @@ the equity and fill price at the moment of the fill, which is also known then.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,24 @@ def volatility_fraction(
     return frac
 
 
+@lru_cache(maxsize=4)
+def constant(n: int, value: float) -> np.ndarray:
+    """A read-only array of ``n`` copies of ``value``: a per-bar parameter that does not vary
+    (fixed units, a 1.0 rate, no swaps). Kept between runs, since writing (and faulting in) a
+    fresh one per run cost more than a whole million-bar kernel pass."""
+    arr = np.full(n, float(value))
+    arr.setflags(write=False)
+    return arr
+
+
+def frozen(arr: np.ndarray) -> np.ndarray:
+    """``arr`` (our own copy) as a read-only contiguous float64 array, the one array type the
+    kernels are compiled for alongside :func:`constant`'s."""
+    out = np.ascontiguousarray(arr, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
 def sizing_arrays(
     n: int,
     *,
@@ -49,22 +68,27 @@ def sizing_arrays(
     all_in: float | None,
     vol_fraction: np.ndarray | None,
 ) -> tuple[int, np.ndarray]:
-    """Pick the sizing mode and its per-bar parameter; at most one way may be given."""
+    """Pick the sizing mode and its per-bar parameter (read-only); at most one way may be given."""
     given = [x is not None for x in (units, fraction, all_in, vol_fraction)]
     if sum(given) > 1:
         raise BacktestError("give only one of units, fraction, all_in or vol_target")
     if units is not None:
+        if np.ndim(units) == 0:
+            one = float(units)
+            if not (math.isfinite(one) and one >= 0):
+                raise BacktestError("units must be finite and >= 0")
+            return core.SIZE_UNITS, constant(n, one)
         arr = np.broadcast_to(np.asarray(units, dtype=np.float64), (n,)).copy()
         if not (np.isfinite(arr).all() and (arr >= 0).all()):
             raise BacktestError("units must be finite and >= 0")
-        return core.SIZE_UNITS, arr
+        return core.SIZE_UNITS, frozen(arr)
     if vol_fraction is not None:
-        return core.SIZE_FRACTION, np.ascontiguousarray(vol_fraction, dtype=np.float64)
+        return core.SIZE_FRACTION, frozen(vol_fraction)
     if all_in is not None:
         if not 0 < all_in <= 1:
             raise BacktestError("all_in must be in (0, 1]")
-        return core.SIZE_ALL_IN, np.full(n, float(all_in))
+        return core.SIZE_ALL_IN, constant(n, float(all_in))
     frac = 1.0 if fraction is None else float(fraction)
     if not (frac > 0 and math.isfinite(frac)):
         raise BacktestError("fraction must be > 0")
-    return core.SIZE_FRACTION, np.full(n, frac)
+    return core.SIZE_FRACTION, constant(n, frac)

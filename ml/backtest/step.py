@@ -126,16 +126,19 @@ def stop_exit(pos_dir, sl_px, tp_px, o, lo, hi):  # pragma: no cover - numba
 
 
 @njit(inline="always")
-def bar_stop(pos_dir, sl_px, tp_px, px, i, c):  # pragma: no cover - numba
-    """A stop or take-profit exit on bar i: (reason or -1, fill price, slippage). A stop
-    becomes a market order and slips; a take-profit is a limit order and gets its price."""
-    if pos_dir > 0:
-        reason, level = stop_exit(pos_dir, sl_px, tp_px, px.bo[i], px.bl[i], px.bh[i])
-    else:
-        reason, level = stop_exit(pos_dir, sl_px, tp_px, px.ao[i], px.al[i], px.ah[i])
+def bar_stop(pos_dir, sl_px, tp_px, o, lo, hi, spread, slip_fixed,
+             slip_frac):  # pragma: no cover - numba
+    """A stop or take-profit exit inside a bar whose exiting side (the bid for a long, the ask
+    for a short) has open, low, high ``o, lo, hi`` and whose typical spread is ``spread``:
+    (reason or -1, fill price, slippage). A stop becomes a market order and slips (the
+    charges' ``slip_fixed`` and ``slip_frac``); a take-profit is a limit order and gets its
+    price. It takes scalars, not the price and charge records: handing those records to it on
+    every bar made the bar loop several times slower (numba's reference counting of the arrays
+    they hold)."""
+    reason, level = stop_exit(pos_dir, sl_px, tp_px, o, lo, hi)
     slip = 0.0
     if reason == EXIT_STOP:
-        slip = slippage(c.slip_fixed, c.slip_frac, px.spread_est[i])
+        slip = slippage(slip_fixed, slip_frac, spread)
         level = market_price(level, -pos_dir, slip)
     return reason, level, slip
 
@@ -148,10 +151,11 @@ def swap_due(pos_dir, units, i, c):  # pragma: no cover - numba
 
 
 @njit(inline="always")
-def mark(pos_dir, cash, units, entry_px, px, i, c):  # pragma: no cover - numba
-    """Equity at bar i's close with the position marked on the side that would exit it."""
+def mark(pos_dir, cash, units, entry_px, bid_close, ask_close, fx):  # pragma: no cover - numba
+    """Equity at a bar's close (``bid_close``, ``ask_close``, rate ``fx``) with the position
+    marked on the side that would exit it. Scalars, like :func:`bar_stop`: it runs every bar."""
     if pos_dir > 0:
-        return cash + price_pnl(1, units, entry_px, px.bc[i], c.fx[i])
+        return cash + price_pnl(1, units, entry_px, bid_close, fx)
     if pos_dir < 0:
-        return cash + price_pnl(-1, units, entry_px, px.ac[i], c.fx[i])
+        return cash + price_pnl(-1, units, entry_px, ask_close, fx)
     return cash

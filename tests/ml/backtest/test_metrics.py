@@ -39,3 +39,20 @@ def test_compute_metrics_trade_stats():
     assert m["expectancy"] == pytest.approx(5.25) and m["exposure"] == pytest.approx(0.5)
     assert m["max_drawdown"] == 0.0 and math.isnan(m["calmar"])
     assert m["turnover"] == pytest.approx(8.0 / eq.mean())
+
+
+def test_compiled_metrics_equal_the_numpy_formulas():
+    # compute_metrics reads the curve in one compiled pass; the public numpy functions define it
+    rng = np.random.default_rng(5)
+    idx = pd.date_range("2024-01-01", periods=5_000, freq="1min", tz="UTC")
+    eq = pd.Series(1e5 * np.exp(np.cumsum(rng.normal(1e-6, 1e-4, idx.size))), index=idx)
+    pos = np.where(rng.random(idx.size) < 0.7, 1.0, 0.0)
+    m = compute_metrics(eq, pd.DataFrame({"pnl": []}), pos, 1e5)
+    values = eq.to_numpy()
+    returns = np.diff(values, prepend=1e5) / np.r_[1e5, values[:-1]]
+    ppy = (idx.size - 1) / ((idx[-1] - idx[0]).total_seconds() / (365.25 * 86_400))
+    assert m["sharpe"] == pytest.approx(sharpe_ratio(returns, ppy), rel=1e-9)
+    assert m["sortino"] == pytest.approx(sortino_ratio(returns, ppy), rel=1e-9)
+    depth, days = drawdown_stats(eq)
+    assert (m["max_drawdown"], m["max_drawdown_days"]) == pytest.approx((depth, days), rel=1e-12)
+    assert m["exposure"] == pytest.approx(pos.mean())
