@@ -4,6 +4,7 @@ with one line naming the cause and the fix, instead of deep inside a Dagster ste
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from cli.errors import CLIError
 
@@ -46,9 +47,9 @@ def features_stored(where: str, symbols: list[str]) -> None:
                        "first, e.g. alphaforge ingest --source synthetic --start 2024-03-04 --end 2024-03-08")
 
 
-def stored_bars(symbol: str, start: dt.date | None, end: dt.date | None) -> int:
-    """How many 1-minute bars of ``symbol`` are stored from ``start`` to ``end`` (default: all);
-    raises :class:`CLIError` when there are none."""
+def stored_days(symbol: str, start: dt.date | None, end: dt.date | None) -> tuple[Any, list[dt.date]]:
+    """The store and the days of ``symbol``'s 1-minute bars from ``start`` to ``end`` (default:
+    all); raises :class:`CLIError` when there are none."""
     from orchestration import settings
 
     store = _store()
@@ -58,7 +59,14 @@ def stored_bars(symbol: str, start: dt.date | None, end: dt.date | None) -> int:
         span = f" from {start or 'the first day'} to {end or 'the last'}" if start or end else ""
         raise CLIError(f"no 1-minute bars of {symbol} stored{span} under {settings.data_dir() / 'lake'}: "
                        f"run alphaforge ingest --symbols {symbol} --start YYYY-MM-DD --end YYYY-MM-DD first")
-    return len(store.read_bars(symbol, days[0], days[-1]))  # type: ignore[attr-defined]
+    return store, days
+
+
+def stored_bars(symbol: str, start: dt.date | None, end: dt.date | None) -> int:
+    """How many 1-minute bars of ``symbol`` are stored from ``start`` to ``end`` (default: all);
+    raises :class:`CLIError` when there are none."""
+    store, days = stored_days(symbol, start, end)
+    return len(store.read_bars(symbol, days[0], days[-1]))
 
 
 def version_registered(tracking_uri: str, name: str, version: int) -> None:
