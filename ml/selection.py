@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from ml.errors import MLError
+from ml.families import get_family
 from ml.features import FeatureSet
 from ml.models import signal_from_prob
 from ml.optimize.overfitting import probability_of_backtest_overfitting
@@ -77,14 +78,15 @@ def select_candidates(frame: pd.DataFrame, fs: FeatureSet, candidates: Sequence[
 
 def candidate_grid(families: Sequence[str], thresholds: Sequence[float], horizon: int,
                    grids: Mapping[str, list[dict[str, Any]]] | None = None) -> list[TrainConfig]:
-    """Every family x hyperparameter set (``grids``, default :data:`DEFAULT_GRIDS`) x threshold."""
+    """Every family x hyperparameter set x threshold. ``grids`` (default :data:`DEFAULT_GRIDS`)
+    gives each family's sets; a registered family without one is tried with its defaults."""
     grids = DEFAULT_GRIDS if grids is None else grids
-    unknown = [f for f in families if f not in grids]
-    if unknown or not families or not thresholds:
-        raise MLError(f"candidate grid needs families with a grid ({sorted(grids)}; unknown: "
-                      f"{unknown}) and at least one threshold")
+    if not families or not thresholds:
+        raise MLError("a candidate grid needs at least one family and one threshold")
+    for f in families:
+        get_family(f)  # an unknown family fails here, by name
     return [TrainConfig(family=f, params=dict(p), threshold=float(t), horizon=horizon)
-            for f in families for p in grids[f] for t in thresholds]
+            for f in families for p in grids.get(f, [{}]) for t in thresholds]
 
 
 def record_selection(client: MlflowClient, name: str, selection: CandidateSelection,

@@ -89,7 +89,9 @@ def test_candidate_grid_is_families_x_hyperparameters_x_thresholds():
     assert len(grid) == 2 * 2 * 2 and {c.horizon for c in grid} == {30}
     assert {(c.family, c.params.get("C"), c.threshold) for c in grid if c.family == "logreg"} == {
         ("logreg", 0.1, 0.52), ("logreg", 0.1, 0.55), ("logreg", 1.0, 0.52), ("logreg", 1.0, 0.55)}
-    with pytest.raises(MLError, match="unknown"):
+    with pytest.raises(MLError, match="unknown model family 'xgboost'"):
         candidate_grid(["xgboost"], [0.55], horizon=15)
     with pytest.raises(MLError, match="threshold"):
         candidate_grid(["logreg"], [], horizon=15)
+    # a family without a grid of its own is one candidate per threshold, with its defaults
+    assert [(c.params, c.threshold) for c in candidate_grid(["logreg"], [0.55], 15, grids={})] == [({}, 0.55)]
