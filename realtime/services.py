@@ -148,9 +148,11 @@ def build_services(
     workers = (None if local else 2) if sqlite else 8
     # One transaction per paper order on SQLite (see OrderService.place). Not on PostgreSQL,
     # where a duplicate client id aborts the whole transaction it happens in.
-    orders = OrderService(ledger, broker, risk, on_event=hub.publish, workers=workers, atomic=local)
-    orders.observe_broker = metrics.broker_seconds.observe
-    orders.observe_status = lambda status: metrics.orders.labels(status).inc()
+    orders = OrderService(
+        ledger, broker, risk, on_event=hub.publish, workers=workers, atomic=local,
+        observe_broker=metrics.broker_seconds.observe,
+        observe_status=lambda status: metrics.orders.labels(status).inc(),
+    )
     feed_status = FeedStatus()
     desk = Desk(ledger, broker, risk, orders, cfg.symbols, feed_status, metrics, cfg.flatten_on_kill)
     caps = broker.capabilities

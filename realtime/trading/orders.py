@@ -42,12 +42,15 @@ class OrderService:
         on_event: Callable[[str, dict[str, object]], None] | None = None,
         workers: int | None = 2,
         atomic: bool = False,
+        observe_broker: Callable[[float], None] | None = None,
+        observe_status: Callable[[str], None] | None = None,
     ):
         self.ledger, self.broker, self.risk, self.atomic = ledger, broker, risk, atomic
         self.on_event = on_event or (lambda kind, payload: None)
         self._deferred = threading.local()
-        self.observe_broker: Callable[[float], None] = lambda seconds: None
-        self.observe_status: Callable[[str], None] = lambda status: None
+        # Telemetry sinks given at construction: seconds per broker call, and each order status.
+        self.observe_broker: Callable[[float], None] = observe_broker or (lambda seconds: None)
+        self.observe_status: Callable[[str], None] = observe_status or (lambda status: None)
         self._executor = (
             None if workers is None else ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orders")
         )

@@ -38,7 +38,7 @@ class BrokerSync:
         self.book = Booker(
             lambda order, report: orders.apply_fill(report, order),
             orders.apply_fill,
-            lambda status: orders.observe_status(status),  # looked up late: wired after start-up
+            orders.observe_status,
         )
         self._reported: set[tuple[int, float]] = set()
         # Ledger positions open at the last pass: one closed since still has its swap to settle.
