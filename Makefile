@@ -12,6 +12,8 @@ END ?= 2019-02-05
 SOURCE ?= dukascopy
 BENCH ?=
 DEV_PORT ?= 3000
+MLFLOW_PORT ?= 5000
+SERVE_PORT ?= 8000
 export ALPHAFORGE_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(ALPHAFORGE_DATA_DIR)/dagster_home
 export MLFLOW_TRACKING_URI ?= sqlite:///$(ALPHAFORGE_DATA_DIR)/mlflow.db
@@ -62,15 +64,15 @@ dev: $(STAMP) dbt-parse ## Dagster UI on http://127.0.0.1:3000 (DEV_PORT=)
 	mkdir -p $(DAGSTER_HOME)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h 127.0.0.1 -p $(DEV_PORT) -w workspace.yaml
 
-mlflow: $(STAMP) ## MLflow UI on http://127.0.0.1:5000
+mlflow: $(STAMP) ## MLflow UI on http://127.0.0.1:5000 (MLFLOW_PORT=)
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow server --backend-store-uri $(MLFLOW_TRACKING_URI) \
-		--host 127.0.0.1 --port 5000 --workers 1
+		--host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
-serve: $(STAMP) ## realtime API on http://127.0.0.1:8000 (needs REALTIME_API_KEY)
+serve: $(STAMP) ## realtime API on http://127.0.0.1:8000 (SERVE_PORT=; needs REALTIME_API_KEY)
 	@test -n "$$REALTIME_API_KEY" || { echo "set REALTIME_API_KEY (12+ characters) first"; exit 2; }
 	REALTIME_MLFLOW_TRACKING_URI=$${REALTIME_MLFLOW_TRACKING_URI:-$(MLFLOW_TRACKING_URI)} \
 	REALTIME_DATA_DIR=$${REALTIME_DATA_DIR:-$(ALPHAFORGE_DATA_DIR)} \
-	$(BIN)/python -m realtime.serving --host 127.0.0.1 --port 8000
+	$(BIN)/python -m realtime.serving --host 127.0.0.1 --port $(SERVE_PORT)
 
 clean:
 	rm -rf data dbt/target
