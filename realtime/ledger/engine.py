@@ -32,9 +32,26 @@ def make_engine(url: str, schema: str | None = None) -> sa.Engine:
             cur.close()
 
         return engine
-    engine = sa.create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    # No pre-ping: it is a round trip on every checkout (several per order). A connection the
+    # server dropped fails its one statement instead, and the pool then discards every
+    # connection of that generation (SQLAlchemy's disconnect handling), so the next call
+    # reconnects.
+    engine = sa.create_engine(url, pool_size=8, max_overflow=8)
     if schema:
         with engine.begin() as c:
             c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
+
+
+def autocommit_engine(engine: sa.Engine) -> sa.Engine:
+    """For PostgreSQL, a second small pool of connections in autocommit for single statements
+    (reads, and an opening order's INSERT): one round trip each instead of BEGIN, the statement
+    and COMMIT or ROLLBACK. A separate pool, because switching a pooled connection to
+    autocommit and back costs a SET on its return. SQLite gets ``engine`` itself."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    auto = sa.create_engine(engine.url, pool_size=8, max_overflow=0, isolation_level="AUTOCOMMIT")
+    translate = engine.get_execution_options().get("schema_translate_map")
+    return auto.execution_options(schema_translate_map=translate) if translate else auto
+

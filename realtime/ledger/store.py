@@ -17,7 +17,7 @@ from realtime.ledger import tables as t
 from realtime.ledger import totals
 from realtime.ledger.accounts import Accounts
 from realtime.ledger.core import new_id, utcnow
-from realtime.ledger.engine import make_engine
+from realtime.ledger.engine import autocommit_engine, make_engine
 from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
 from realtime.ledger.trades import Trades
 
@@ -64,6 +64,10 @@ class Ledger:
         # which sleeps in growing steps and wrecks tail latency under concurrency.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         self._unit = threading.local()
+        # PostgreSQL readers in autocommit: a read is one round trip instead of three (BEGIN,
+        # the query, the ROLLBACK on return to the pool). Under READ COMMITTED every statement
+        # takes its own snapshot anyway, so a reader sees exactly what it saw in a transaction.
+        self._auto = autocommit_engine(self.engine)
         t.metadata.create_all(self.engine)
         with self.begin() as c:
             t.add_missing_columns(c, schema)
@@ -95,7 +99,7 @@ class Ledger:
         if outer is not None:
             yield outer
             return
-        with self.engine.connect() as c:
+        with self._auto.connect() as c:
             yield c
 
     @contextmanager
@@ -118,6 +122,7 @@ class Ledger:
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+        self._auto.dispose()
 
     def ping(self) -> bool:
         """True when the database answers."""
@@ -146,16 +151,23 @@ class Ledger:
         )
         try:
             full = {k: None for k in _ORDER_COLS} | values
-            with self.begin() as c:
-                if fields.get("position_id") is not None:
-                    q = t.orders.select().where(
-                        t.orders.c.user_id == user_id, t.orders.c.client_order_id == client_order_id
-                    )
-                    first = c.execute(q).mappings().first()
-                    if first is not None:
-                        return from_mapping(OrderRow, first), False
-                    reserve_close(c, fields["position_id"], fields["volume"])
-                order_id = new_id(c.execute(_INSERT_ORDER, full))
+            if fields.get("position_id") is None and self._single_statement_writes():
+                # an opening order is one INSERT: in autocommit it is committed (and durable)
+                # when it returns, in one round trip instead of three
+                with self._auto.connect() as c:
+                    order_id = new_id(c.execute(_INSERT_ORDER, full))
+            else:
+                with self.begin() as c:
+                    if fields.get("position_id") is not None:
+                        q = t.orders.select().where(
+                            t.orders.c.user_id == user_id,
+                            t.orders.c.client_order_id == client_order_id,
+                        )
+                        first = c.execute(q).mappings().first()
+                        if first is not None:
+                            return from_mapping(OrderRow, first), False
+                        reserve_close(c, fields["position_id"], fields["volume"])
+                    order_id = new_id(c.execute(_INSERT_ORDER, full))
         except IntegrityError:
             # The unique constraint decides the race: whoever inserted first owns the id.
             existing = self.order_by_client_id(user_id, client_order_id)
@@ -164,6 +176,11 @@ class Ledger:
             return existing, False
         row = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": order_id}
         return from_mapping(OrderRow, row), True
+
+    def _single_statement_writes(self) -> bool:
+        """Whether a one-statement write may commit by itself: on PostgreSQL, outside a unit
+        of work (which it must join)."""
+        return self._auto is not self.engine and getattr(self._unit, "conn", None) is None
 
     def order_by_client_id(self, user_id: int, client_order_id: str) -> OrderRow | None:
         """The order a client id names, if any."""
@@ -242,6 +259,14 @@ class Ledger:
         (see :func:`realtime.ledger.totals.user_snapshot`)."""
         with self._reader() as c:
             return totals.user_snapshot(c, user_id, symbol, exclude_order_id)
+
+    def pre_trade_totals(
+        self, symbol: str, day: dt.date, user_id: int, exclude_order_id: int | None = None
+    ) -> tuple[tuple[float, float, float], tuple[float, float]]:
+        """:meth:`risk_totals` and :meth:`user_exposure` of ``user_id`` in one read (one
+        statement): what the pre-trade check of an opening order needs."""
+        with self._reader() as c:
+            return totals.pre_trade(c, symbol, day, user_id, exclude_order_id)
 
     def user_daily_pnl(self, user_id: int, day: dt.date) -> float:
         """``user_id``'s realised P&L on ``day`` net of commissions, swaps included."""

@@ -75,6 +75,21 @@ USER_SNAPSHOT = sa.select(
 )
 
 
+# Both at once for the pre-trade check: one round trip instead of two (their parameters agree).
+PRE_TRADE = sa.select(*SNAPSHOT.selected_columns, *USER_SNAPSHOT.selected_columns)
+
+
+def pre_trade(
+    c: sa.Connection, symbol: str, day: dt.date, user_id: int, exclude_order_id: int | None = None
+) -> tuple[tuple[float, float, float], tuple[float, float]]:
+    """:func:`snapshot` and :func:`user_snapshot` of ``user_id`` in one statement."""
+    params = {"symbol": symbol, "day": day, "uid": user_id,
+              "oid": -1 if exclude_order_id is None else exclude_order_id}
+    row: sa.Row[float, float, float, float, float] = c.execute(PRE_TRADE, params).one()
+    net, gross, pnl, user_net, user_gross = row
+    return (float(net), float(gross), float(pnl)), (float(user_net), float(user_gross))
+
+
 def user_snapshot(
     c: sa.Connection, user_id: int, symbol: str, exclude_order_id: int | None = None
 ) -> tuple[float, float]:

@@ -121,9 +121,13 @@ class OrderService:
                 raise BrokerUnavailableError(
                     f"the {self.broker.name} broker is unreachable (no quote or account)"
                 )
-            net, gross, day_pnl = self.ledger.risk_totals(o.symbol, now.date(), order.id)
             closing = position_id is not None
-            mine = (0.0, 0.0) if closing else self.ledger.user_exposure(who.user_id, o.symbol, order.id)
+            mine = (0.0, 0.0)
+            if closing:
+                net, gross, day_pnl = self.ledger.risk_totals(o.symbol, now.date(), order.id)
+            else:
+                (net, gross, day_pnl), mine = self.ledger.pre_trade_totals(
+                    o.symbol, now.date(), who.user_id, order.id)
             self.risk.check(
                 o.symbol,
                 o.side,

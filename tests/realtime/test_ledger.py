@@ -162,3 +162,21 @@ def test_a_unit_of_work_commits_all_or_nothing(tmp_path):
         assert _order(led, uid, "u1")[1] is False  # a duplicate inside the unit finds the first
     assert [x.status for x in led.list_orders(uid)] == ["filled"] and len(led.positions()) == 1
     led.close()
+
+
+def test_pre_trade_totals_are_the_risk_totals_and_the_users_exposure_in_one_read(ledger):
+    """The order path's single statement returns what the two separate reads return, a user's
+    working order (other than the one being checked) included, on both backends."""
+    alice = ledger.accounts.ensure_user("alice", "trader")
+    bob = ledger.accounts.ensure_user("bob", "trader")
+    for i, (uid, side, vol) in enumerate([(alice, "buy", 0.5), (bob, "sell", 0.2), (alice, "sell", 0.1)]):
+        o, _ = _order(ledger, uid, f"o{i}", side=side, volume=vol)
+        ledger.trades.record_fill(o, 1.1, vol, 1.0, NOW)
+    _order(ledger, alice, "working", side="buy", volume=0.7)
+    checked, _ = _order(ledger, alice, "checked", side="buy", volume=0.3)
+    for uid in (alice, bob):
+        totals, mine = ledger.pre_trade_totals("EURUSD", NOW.date(), uid, checked.id)
+        assert totals == pytest.approx(ledger.risk_totals("EURUSD", NOW.date(), checked.id))
+        assert mine == pytest.approx(ledger.user_exposure(uid, "EURUSD", checked.id))
+    assert ledger.pre_trade_totals("EURUSD", NOW.date(), alice, checked.id)[1] == pytest.approx(
+        (0.5 - 0.1 + 0.7, 0.5 + 0.1 + 0.7))
