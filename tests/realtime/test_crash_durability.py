@@ -1,6 +1,7 @@
 """The service in its own process, killed with SIGKILL while orders stream in: every order it
 acknowledged is in the ledger after the restart, none twice, and the paper account equals the
-ledger; 50 concurrent submissions of one client_order_id create one order."""
+ledger; 50 concurrent submissions of one client_order_id create one order. Both on a SQLite
+ledger and on PostgreSQL (a throwaway schema)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.realtime.conftest import ADMIN_KEY
 from tests.realtime.test_workers import _serve
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 UNLIMITED = {"REALTIME_RATE_LIMIT_PER_S": "10000", "REALTIME_RATE_LIMIT_BURST": "10000"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The service's environment for its ledger: the default SQLite file, or PostgreSQL."""
+    if request.param == "sqlite":
+        return UNLIMITED
+    return UNLIMITED | {
+        "REALTIME_LEDGER_URL": request.getfixturevalue("postgres_dsn"),
+        "REALTIME_LEDGER_SCHEMA": request.getfixturevalue("pg_schema"),
+    }
 
 
 def _order(cid: str) -> dict[str, object]:
@@ -28,8 +41,8 @@ def _all_orders(port: int) -> list[dict[str, object]]:
     return list(r.json())
 
 
-def test_concurrent_retries_make_one_order(ledger_dir: Path) -> None:
-    with _serve(ledger_dir, **UNLIMITED) as (port, _proc):
+def test_concurrent_retries_make_one_order(ledger_dir: Path, ledger_env: dict[str, str]) -> None:
+    with _serve(ledger_dir, 1, **ledger_env) as (port, _proc):
         body = _order("same-" + uuid.uuid4().hex)
         url = f"http://127.0.0.1:{port}/api/v1/orders"
         with ThreadPoolExecutor(50) as pool:
@@ -41,10 +54,10 @@ def test_concurrent_retries_make_one_order(ledger_dir: Path) -> None:
         assert sum(o["client_order_id"] == body["client_order_id"] for o in _all_orders(port)) == 1
 
 
-def test_no_acknowledged_order_is_lost_across_kill_9(ledger_dir: Path) -> None:
+def test_no_acknowledged_order_is_lost_across_kill_9(ledger_dir: Path, ledger_env: dict[str, str]) -> None:
     acked: list[str] = []
     for _round in range(3):
-        with _serve(ledger_dir, **UNLIMITED) as (port, proc):
+        with _serve(ledger_dir, 1, **ledger_env) as (port, proc):
             stop = threading.Event()
 
             def send(stop: threading.Event = stop, port: int = port) -> None:
@@ -71,7 +84,7 @@ def test_no_acknowledged_order_is_lost_across_kill_9(ledger_dir: Path) -> None:
             stop.set()
             for t in senders:
                 t.join(30)
-    with _serve(ledger_dir, **UNLIMITED) as (port, _proc):
+    with _serve(ledger_dir, 1, **ledger_env) as (port, _proc):
         orders = _all_orders(port)
         ids = [o["client_order_id"] for o in orders]
         assert len(ids) == len(set(ids)), "an order was booked twice"
