@@ -1,6 +1,7 @@
 """The one Definitions of alphaforge: assets, checks, resources, jobs, schedules and sensors.
 
-``ALPHAFORGE_ENV`` (local | production) picks the resources map in orchestration.resources;
+``ALPHAFORGE_ENV`` (local | production) picks the resources map in orchestration.resources and
+``ALPHAFORGE_EXECUTOR`` (multiprocess | k8s) how a run executes its steps;
 its settings are validated here, at load time, so a missing variable or a bad URL stops the
 code server with the variable's name instead of failing the first run. ``build_defs`` builds the
 same Definitions from a caller's :class:`BatchSettings` (the CLI's symbols and source).
@@ -18,6 +19,7 @@ from assets.market import bars_1m, ticks
 from assets.models import model_assets
 from assets.optimization import strategy_optimization
 from assets.partitions import day_x_symbol, day_x_symbol_for
+from orchestration import settings
 from orchestration.analytics import analytics_dbt_assets, analytics_job
 from orchestration.automation import automate
 from orchestration.evaluation import evaluate_model_version
@@ -36,6 +38,15 @@ from orchestration.settings import BatchSettings
 __all__ = ["BatchSettings", "build_defs", "build_resources", "defs"]
 
 PYTHON_ASSETS = [ticks, bars_1m, features, *model_assets, strategy_optimization, market_brief]
+
+
+def _executor() -> dg.ExecutorDefinition | None:
+    """k8s_job_executor under ALPHAFORGE_EXECUTOR=k8s; None keeps Dagster's default (multiprocess)."""
+    if settings.step_executor() == "k8s":
+        from dagster_k8s import k8s_job_executor  # only a Kubernetes deployment loads dagster-k8s
+
+        return k8s_job_executor
+    return None
 
 
 def build_defs(batch: BatchSettings | None = None) -> dg.Definitions:
@@ -57,6 +68,7 @@ def build_defs(batch: BatchSettings | None = None) -> dg.Definitions:
                 default_status=dg.DefaultSensorStatus.RUNNING),
         ],
         resources=build_resources(source=batch.source),
+        executor=_executor(),
     )
     wanted = day_x_symbol_for(batch.symbols)
     if wanted == day_x_symbol:

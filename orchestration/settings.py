@@ -19,6 +19,7 @@ from assets.resources import StoreConfig, env_store_config, store_problem
 from orchestration.errors import ConfigurationError
 
 ENVIRONMENTS = ("local", "production")
+EXECUTORS = ("multiprocess", "k8s")
 
 # Variables production reads through dg.EnvVar; each must be set before the code server starts.
 PRODUCTION_REQUIRED = {
@@ -43,6 +44,14 @@ def environment() -> str:
         raise ConfigurationError("ALPHAFORGE_ENV", f"unknown environment {env!r}",
                                  f"use one of {', '.join(ENVIRONMENTS)}")
     return env
+
+
+def step_executor() -> str:
+    """How a run executes its steps (ALPHAFORGE_EXECUTOR): 'multiprocess' (default: processes of
+    the run's own pod or container) or 'k8s' (a Kubernetes pod per step, dagster-k8s's
+    k8s_job_executor, as the Helm values set it; production only, whose steps hand outputs on
+    through the store)."""
+    return os.environ.get("ALPHAFORGE_EXECUTOR", "multiprocess").strip().lower() or "multiprocess"
 
 
 def data_dir() -> Path:
@@ -127,6 +136,12 @@ def validate(env: str, tick_source: str | None = None) -> None:
     ``tick_source`` is the caller's choice of source (default: ALPHAFORGE_SOURCE).
     """
     tick_source = tick_source or source()
+    if step_executor() not in EXECUTORS:
+        raise ConfigurationError("ALPHAFORGE_EXECUTOR", f"unknown executor {step_executor()!r}",
+                                 f"use one of {', '.join(EXECUTORS)}")
+    if step_executor() == "k8s" and env != "production":  # local steps pass outputs on a local disk
+        raise ConfigurationError("ALPHAFORGE_EXECUTOR", "'k8s' needs ALPHAFORGE_ENV=production",
+                                 "a pod per step reads what the last one wrote from the store")
     if env == "production":
         for name, what in PRODUCTION_REQUIRED.items():
             if not os.environ.get(name, "").strip():

@@ -98,6 +98,7 @@ def test_production_names_a_missing_variable(monkeypatch, setting):
     ("ALPHAFORGE_ENV", "staging"),
     ("ALPHAFORGE_STORE", "sqlite"),
     ("ALPHAFORGE_STORE", "clickhouse"),  # without ALPHAFORGE_CLICKHOUSE_URL
+    ("ALPHAFORGE_EXECUTOR", "kubernetes"),  # k8s or multiprocess
 ])
 def test_bad_settings_are_named(monkeypatch, setting, value):
     monkeypatch.setenv(setting, value)

@@ -15,8 +15,11 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_k8s import K8sRunLauncher, k8s_job_executor
 from dagster_postgres import PostgresEventLogStorage
 
+from orchestration.definitions import build_defs
+from orchestration.errors import ConfigurationError
 from orchestration.jobs import TRAINING_K8S_CONFIG
 from tests.conftest import REPO
+from tests.orchestration.test_definitions import PRODUCTION_ENV
 
 DEPLOY = REPO / "deploy"
 PG_ENV = {"DAGSTER_PG_USER": "dagster", "DAGSTER_PG_PASSWORD": "secret", "DAGSTER_PG_HOST": "postgres",
@@ -62,6 +65,24 @@ def test_k8s_executor_run_config_validates():
     step = execution["step_k8s_config"]
     assert step["pod_spec_config"]["node_selector"] == TRAINING_K8S_CONFIG["pod_spec_config"]["node_selector"]
     assert step["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+
+def test_k8s_executor_run_config_fits_the_train_job(monkeypatch):
+    """With ALPHAFORGE_EXECUTOR=k8s (the Helm values) every job runs a pod per step, and the train
+    job takes deploy/k8s_executor.yaml as it is; the default executor refuses that config."""
+    run_config = yaml.safe_load((DEPLOY / "k8s_executor.yaml").read_text())
+    assert build_defs().resolve_job_def("train").executor_def is not k8s_job_executor
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        dg.validate_run_config(build_defs().resolve_job_def("train"), run_config)
+    monkeypatch.setenv("ALPHAFORGE_EXECUTOR", "k8s")
+    with pytest.raises(ConfigurationError, match="ALPHAFORGE_EXECUTOR"):
+        build_defs()  # outside production, steps would hand outputs on through a local disk
+    for name, value in {**PRODUCTION_ENV, "ALPHAFORGE_ENV": "production"}.items():
+        monkeypatch.setenv(name, value)
+    train = build_defs().resolve_job_def("train")
+    assert train.executor_def is k8s_job_executor
+    assert build_defs().resolve_job_def("ingest").executor_def is k8s_job_executor
+    dg.validate_run_config(train, run_config)
 
 
 def test_helm_values_agree_with_dagster_yaml(instance_config):

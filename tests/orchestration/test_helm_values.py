@@ -634,11 +634,13 @@ def test_rendered_instance_rejects(mutate, expected, tmp_path, monkeypatch):
 
 
 def test_run_pods_share_no_disk():
-    """The code location (and so every run pod it launches) keeps market data in ClickHouse and
-    mounts no volume: nothing one pod writes locally is read by the next."""
+    """The code location (and so every run and step pod it launches) keeps market data in ClickHouse,
+    runs each step in a pod of its own and mounts no volume: nothing one pod writes locally is read
+    by the next."""
     deployment = _values()["dagster-user-deployments"]["deployments"][0]
     env = {e["name"]: e.get("value") for e in deployment["env"]}
     assert env["ALPHAFORGE_ENV"] == "production" and env["ALPHAFORGE_STORE"] == "clickhouse"
+    assert env["ALPHAFORGE_EXECUTOR"] == "k8s"  # a pod per step, as test_no_shared_disk runs them
     assert "volumes" not in deployment and "volumeMounts" not in deployment
     launcher = _values()["runLauncher"]["config"]["k8sRunLauncher"]
     assert "volumes" not in launcher and "volumeMounts" not in launcher
