@@ -66,8 +66,8 @@ def _production_env(clickhouse_url: str, mlflow_url: str, datafeed_url: str) -> 
             "ALPHAFORGE_ENV": "production", "ALPHAFORGE_STORE": "clickhouse",
             "ALPHAFORGE_CLICKHOUSE_URL": clickhouse_url, "ALPHAFORGE_DUKASCOPY_URL": datafeed_url,
             "MLFLOW_TRACKING_URI": mlflow_url, "ALPHAFORGE_SYMBOLS": SYMBOL,
-            "ALPHAFORGE_PARTITION_START": "2019-01-01", "ALPHAFORGE_MODEL_FAMILIES": "logreg",
-            "ALPHAFORGE_SOURCE": "dukascopy", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+            "ALPHAFORGE_MODEL_FAMILIES": "logreg", "ALPHAFORGE_SOURCE": "dukascopy",
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 def _run_pod(scratch: Path, instance_yaml: str, env: dict[str, str], job: str, partition: str | None = None,

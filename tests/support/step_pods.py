@@ -40,6 +40,7 @@ from dagster._core.executor.step_delegating.step_handler.base import (
 )
 from dagster._grpc.types import ExecuteStepArgs
 
+from assets.partitions import add_days, days_of
 from orchestration.definitions import build_defs
 from tests.support.pod_node import Pod
 
@@ -164,9 +165,11 @@ def run_job(job: str, scratch: Path, partition: str | None, config: dict[str, An
     if partition:
         tags = dict(defs.get_job_def(job).get_tags_for_partition_key(partition, None))
     run_config = {**config, "execution": {"config": {"scratch_root": str(scratch), "max_concurrent": 2}}}
-    with dg.DagsterInstance.get() as instance, \
-            dg.execute_job(recon, instance, run_config=run_config, tags=tags) as result:
-        success = result.success
+    with dg.DagsterInstance.get() as instance:
+        if partition:  # a day exists once something ingests it, as the schedule and CLI add it
+            add_days(instance, days_of([partition]))
+        with dg.execute_job(recon, instance, run_config=run_config, tags=tags) as result:
+            success = result.success
     for reaper in _REAPERS:  # every pod recorded and deleted before the run worker exits
         reaper.join()
     return success
