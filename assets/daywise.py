@@ -23,7 +23,8 @@ from marketdata.errors import DatafeedUnavailableError, MarketDataError
 from marketdata.quality import CheckResult
 from ml.errors import MLError
 
-# A quarter per run: a symbol-year is 4 runs, and a run holds one day in memory at a time.
+# A quarter per run: a symbol-year is 4 runs, and a run holds a few days in memory at a time
+# (the day being stored and the ones the ticks asset fetches ahead).
 DAYS_PER_RUN = 92
 DAILY_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_RUN)
 # Failures that belong to one day's data; anything else is a bug and stops the run at once.

@@ -7,6 +7,8 @@ one result per check, listing the days that failed it.
 """
 
 import datetime as dt
+from itertools import chain, groupby
+from operator import itemgetter
 
 import dagster as dg
 import pandas as pd
@@ -17,12 +19,15 @@ from assets.daywise import (
     RangeEvents,
     combined_checks,
     each_day,
+    partition_days,
     range_metadata,
 )
 from assets.partitions import day_x_symbol
 from assets.resources import MarketDataResource
 from marketdata.bars import ticks_to_bars
+from marketdata.errors import MarketDataError
 from marketdata.instruments import get_instrument
+from marketdata.prefetch import fetch_days
 from marketdata.quality import CheckResult, check_day
 
 INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
@@ -53,16 +58,27 @@ class TicksConfig(dg.Config):
           backfill_policy=DAILY_BACKFILL_POLICY)
 def ticks(context: dg.AssetExecutionContext, config: TicksConfig, market: MarketDataResource
           ) -> RangeEvents:
-    """Bid/ask ticks per UTC day and symbol from the configured tick source, a day at a time over
-    the run's range; days already stored are checked again but not downloaded."""
+    """Bid/ask ticks per UTC day and symbol from the configured tick source, stored a day at a time
+    over the run's range while the next days download; days already stored are checked again
+    but not downloaded."""
     store, source = market.store(), market.tick_source()
-    stored: dict[str, set[dt.date]] = {}
+    days = partition_days(context)
+    stored = {s: set() if config.refetch else set(store.days("ticks", s)) for s in {s for _, _, s in days}}
+    # The days to download, fetched ahead in a thread pool while each earlier day is stored.
+    todo = [(day, symbol) for _, day, symbol in days if day not in stored[symbol]]
+    fetched = chain.from_iterable(fetch_days(source, symbol, [d for d, _ in group], market.max_workers)
+                                  for symbol, group in groupby(todo, key=itemgetter(1)))
 
     def one_day(day: dt.date, symbol: str) -> DayDone:
-        have = stored.setdefault(symbol, set() if config.refetch else set(store.days("ticks", symbol)))
-        skipped = day in have
-        df = store.read_ticks(symbol, day, day) if skipped else source.fetch_day(symbol, day)
-        if not skipped:
+        skipped = day in stored[symbol]
+        if skipped:
+            df = store.read_ticks(symbol, day, day)
+        else:
+            got_day, got = next(fetched)
+            assert got_day == day, (got_day, day)  # fetched in the order the days are walked
+            if isinstance(got, MarketDataError):
+                raise got
+            df = got
             store.write_ticks(symbol, day, df)
         mean_spread = float((df["ask"] - df["bid"]).mean()) if len(df) else 0.0
         return DayDone(len(df), check_day(df, day, get_instrument(symbol).asset_class),
