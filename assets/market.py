@@ -7,6 +7,7 @@ one result per check, listing the days that failed it.
 """
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain, groupby
 from operator import itemgetter
 
@@ -71,6 +72,7 @@ def ticks(context: dg.AssetExecutionContext, config: TicksConfig, market: Market
 
     def one_day(day: dt.date, symbol: str) -> DayDone:
         skipped = day in stored[symbol]
+        write = None
         if skipped:
             df = store.read_ticks(symbol, day, day)
         else:
@@ -79,12 +81,16 @@ def ticks(context: dg.AssetExecutionContext, config: TicksConfig, market: Market
             if isinstance(got, MarketDataError):
                 raise got
             df = got
-            store.write_ticks(symbol, day, df)
+            # Written while it is checked (pyarrow releases the GIL); the day counts once stored.
+            write = writer.submit(store.write_ticks, symbol, day, df)
         mean_spread = float((df["ask"] - df["bid"]).mean()) if len(df) else 0.0
-        return DayDone(len(df), check_day(df, day, get_instrument(symbol).asset_class),
-                       {"mean_spread": mean_spread}, skipped=skipped)
+        checks = check_day(df, day, get_instrument(symbol).asset_class)
+        if write is not None:
+            write.result()
+        return DayDone(len(df), checks, {"mean_spread": mean_spread}, skipped=skipped)
 
-    done = yield from each_day(context, one_day)
+    with ThreadPoolExecutor(1, thread_name_prefix="ticks-write") as writer:
+        done = yield from each_day(context, one_day)
     yield dg.MaterializeResult(metadata=range_metadata(done),
                                 check_results=[_result(c) for c in combined_checks(done)])
 
