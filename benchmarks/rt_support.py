@@ -73,6 +73,8 @@ def app_env(data_dir: Path, **extra: str) -> dict[str, str]:
         REALTIME_RATE_LIMIT_BURST="1000000",
         REALTIME_MAX_POSITION_LOTS="1000000",
         REALTIME_MAX_TOTAL_EXPOSURE_LOTS="1000000",
+        REALTIME_MAX_USER_POSITION_LOTS="1000000",  # one key places every order of a run
+        REALTIME_MAX_USER_EXPOSURE_LOTS="1000000",
         REALTIME_MAX_DAILY_LOSS="1e12",
         REALTIME_MAX_DRAWDOWN="1.0",
         REALTIME_PAPER_BALANCE="1e9",  # margin for the thousands of positions a run opens
