@@ -61,22 +61,30 @@ _opener = sa.select(_o.user_id).where(_o.id == _p.order_id).scalar_subquery()
 _OPENED_BY = sa.and_(_p.status == "open", _opener == sa.bindparam("uid"))
 _P_SIGNED = sa.case((_p.side == "buy", _p.volume), else_=-_p.volume)
 
+# One pass over the open positions for both of a user's sums (net lots of the symbol, gross
+# lots): each position costs a primary-key lookup of its opener, so two passes cost twice that.
+_MY_POSITIONS = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.sum(sa.case((_p.symbol == sa.bindparam("symbol"), _P_SIGNED), else_=0.0)), 0.0
+        ).label("net"),
+        sa.func.coalesce(sa.func.sum(_p.volume), 0.0).label("gross"),
+    )
+    .where(_OPENED_BY)
+    .subquery("my_positions")
+)
+
 # One user's share of the book: the positions its orders opened and its working opening orders,
 # so per-user limits charge resting orders to their owner rather than to the whole desk.
 USER_SNAPSHOT = sa.select(
-    sa.func.coalesce(
-        sa.select(sa.func.sum(_P_SIGNED))
-        .where(_OPENED_BY, _p.symbol == sa.bindparam("symbol"))
-        .scalar_subquery(),
-        0.0,
-    )
+    _MY_POSITIONS.c.net
     + sa.func.coalesce(
         sa.select(sa.func.sum(_SIGNED))
         .where(_WORKING, _MINE, _o.symbol == sa.bindparam("symbol"))
         .scalar_subquery(),
         0.0,
     ),
-    sa.func.coalesce(sa.select(sa.func.sum(_p.volume)).where(_OPENED_BY).scalar_subquery(), 0.0)
+    _MY_POSITIONS.c.gross
     + sa.func.coalesce(sa.select(sa.func.sum(_o.volume)).where(_WORKING, _MINE).scalar_subquery(), 0.0),
 )
 

@@ -169,8 +169,10 @@ def test_pre_trade_totals_are_the_risk_totals_and_the_users_exposure_in_one_read
     working order (other than the one being checked) included, on both backends."""
     alice = ledger.accounts.ensure_user("alice", "trader")
     bob = ledger.accounts.ensure_user("bob", "trader")
-    for i, (uid, side, vol) in enumerate([(alice, "buy", 0.5), (bob, "sell", 0.2), (alice, "sell", 0.1)]):
-        o, _ = _order(ledger, uid, f"o{i}", side=side, volume=vol)
+    fills = [(alice, "buy", 0.5, "EURUSD"), (bob, "sell", 0.2, "EURUSD"), (alice, "sell", 0.1, "EURUSD"),
+             (alice, "sell", 0.4, "GBPUSD")]  # another symbol: in alice's gross lots, not her net
+    for i, (uid, side, vol, symbol) in enumerate(fills):
+        o, _ = _order(ledger, uid, f"o{i}", side=side, volume=vol, symbol=symbol)
         ledger.trades.record_fill(o, 1.1, vol, 1.0, NOW)
     _order(ledger, alice, "working", side="buy", volume=0.7)
     checked, _ = _order(ledger, alice, "checked", side="buy", volume=0.3)
@@ -179,4 +181,4 @@ def test_pre_trade_totals_are_the_risk_totals_and_the_users_exposure_in_one_read
         assert totals == pytest.approx(ledger.risk_totals("EURUSD", NOW.date(), checked.id))
         assert mine == pytest.approx(ledger.user_exposure(uid, "EURUSD", checked.id))
     assert ledger.pre_trade_totals("EURUSD", NOW.date(), alice, checked.id)[1] == pytest.approx(
-        (0.5 - 0.1 + 0.7, 0.5 + 0.1 + 0.7))
+        (0.5 - 0.1 + 0.7, 0.5 + 0.1 + 0.4 + 0.7))
