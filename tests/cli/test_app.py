@@ -18,7 +18,8 @@ SUMMARIES = {
     ("ingest",): "Download ticks and build bars and features for a date range.",
     ("inspect",): "Decode a Dukascopy .bi5 file to CSV on stdout.",
     ("train",): "Fit each model family, evaluate out of sample, promote the best.",
-    ("backtest",): "Backtest a strategy on a bars file; print trades and metrics.",
+    ("backtest",): "Backtest a strategy on a bars file or on a symbol's stored bars; print trades and "
+                   "metrics, optionally write an HTML tearsheet.",
     ("backtest", "sma-cross"): "SMA crossover of the close; orders fill at the next bar's open.",
     ("optimise",): "Walk-forward parameter search of the SMA-cross strategy.",
     ("promote",): "Evaluate one registered model version; promote it if it passes.",
