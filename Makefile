@@ -11,6 +11,8 @@ START ?= 2019-02-04
 END ?= 2019-02-05
 SOURCE ?= dukascopy
 BENCH ?=
+# two pytest-xdist workers: most slow tests wait on servers and subprocesses, not on a core
+TEST_WORKERS ?= 2
 DEV_PORT ?= 3000
 MLFLOW_PORT ?= 5000
 SERVE_PORT ?= 8000
@@ -41,7 +43,7 @@ demo: $(STAMP) dbt-parse ## the main job on the embedded defaults (SYMBOLS=, STA
 	$(BIN)/python -m cli.demo --symbols $(SYMBOLS) --start $(START) --end $(END) --source $(SOURCE)
 
 test: $(DEV_STAMP) dbt-parse ## the whole suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(DEV_STAMP) ## every benchmark, or one: make bench BENCH=name
 	@for f in benchmarks/bench_$(if $(BENCH),$(BENCH),*).py; do $(BIN)/python $$f || exit 1; done

@@ -40,6 +40,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+
+    A file stays on one worker so its module fixtures are built once, and every test of the
+    materialised pipeline shares one worker so that session fixture is built once too.
+    """
+    for item in items:
+        uses_pipeline = "pipeline_dir" in getattr(item, "fixturenames", ())
+        group = "pipeline" if uses_pipeline else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     """The shared real Dukascopy fixtures (ALPHAFORGE_FIXTURES, default ../shared/data/dukascopy)."""

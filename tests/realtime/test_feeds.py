@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -105,7 +106,7 @@ def test_nats_tick_messages_are_validated():
 def test_nats_feed_receives_ticks(nats_url):
     import nats
 
-    subject = f"rt-test-{id(object())}.ticks"
+    subject = f"rt-test-{uuid.uuid4().hex}.ticks"
 
     async def run():
         feed = NatsTickFeed(nats_url, subject + ".>")
@@ -152,7 +153,7 @@ def test_signals_and_fills_are_published_to_nats(nats_url, ledger_dir):
     from realtime.main import create_app
     from tests.realtime.conftest import ADMIN_KEY, settings_for
 
-    prefix = f"rtpub{id(object())}"
+    prefix = f"rtpub{uuid.uuid4().hex}"
     got: list[str] = []
 
     async def listen(stop: asyncio.Event) -> None:
