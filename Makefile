@@ -43,7 +43,7 @@ demo: $(STAMP) dbt-parse ## the main job on the embedded defaults (SYMBOLS=, STA
 	$(BIN)/python -m cli.demo --symbols $(SYMBOLS) --start $(START) --end $(END) --source $(SOURCE)
 
 test: $(DEV_STAMP) dbt-parse ## the whole suite
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(DEV_STAMP) ## every benchmark, or one: make bench BENCH=name
 	@for f in benchmarks/bench_$(if $(BENCH),$(BENCH),*).py; do $(BIN)/python $$f || exit 1; done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Iterator
@@ -40,16 +41,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+def _scope(nodeid: str) -> str:
+    """A test's unit of distribution under pytest-xdist: its file, or "pipeline" for every file
+    that uses the materialised pipeline (a session fixture, built once on the worker that runs them)."""
+    path = nodeid.split("::", 1)[0]
+    return "pipeline" if "pipeline_dir" in _source(path) else path
 
-    A file stays on one worker so its module fixtures are built once, and every test of the
-    materialised pipeline shares one worker so that session fixture is built once too.
-    """
-    for item in items:
-        uses_pipeline = "pipeline_dir" in getattr(item, "fixturenames", ())
-        group = "pipeline" if uses_pipeline else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+
+@functools.cache
+def _source(path: str) -> str:
+    return (REPO / path).read_text() if (REPO / path).is_file() else ""
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``make test`` runs two workers (``-n 2``): most slow tests wait on servers and
+    subprocesses rather than on a core. Tests go out a file at a time so module fixtures are built
+    once per file (xdist's own ``loadgroup`` marks do not reach pytest 9's node ids)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return FileScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

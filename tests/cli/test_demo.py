@@ -27,7 +27,8 @@ def test_demo_against_a_local_mirror(tmp_path, datafeed_url):
 def test_demo_synthetic_runs_offline(tmp_path):
     proc = _demo(tmp_path, "--source", "synthetic", "--symbols", "EURUSD,GBPJPY",
                  "--start", "2024-03-04", "--end", "2024-03-05",
-                 ALPHAFORGE_DUKASCOPY_URL="http://127.0.0.1:9")  # would fail if it were used
+                 ALPHAFORGE_DUKASCOPY_URL="http://127.0.0.1:9",  # would fail if it were used
+                 ALPHAFORGE_MODEL_FAMILIES="logreg")  # all four train in the mirror demo above
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ingested GBPJPY 2024-03-05" in proc.stdout
 
