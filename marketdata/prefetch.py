@@ -52,7 +52,8 @@ def fetch_days(source: TickSource, symbol: str, days: Iterable[dt.date],
             wait(futures)  # every hour finishes (and lands in the cache) even when one failed
             error = _first_error(futures)
             if error is not None:
-                log.error("%s %s not fetched: %s", symbol, day, error)
+                # The caller reports the failed day (the CLI in one line); here it is detail for -v.
+                log.info("%s %s not fetched: %s", symbol, day, error)
                 yield day, error
                 continue
             hours = day_hours(day)

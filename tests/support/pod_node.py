@@ -22,6 +22,7 @@ import json
 import os
 import runpy
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -65,6 +66,8 @@ def serve(path: str, preload: list[str]) -> None:
     """Import ``preload``, listen on the Unix socket ``path`` and fork a pod per connection."""
     for name in preload:
         importlib.import_module(name)
+    # A preloaded library may have installed its own SIGTERM handler; a node stops when told to.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(64)
@@ -141,7 +144,11 @@ def pod_node(workdir: Path, env: dict[str, str], preload: list[str], timeout: fl
         yield sock
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":
