@@ -12,19 +12,16 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
-import pandas as pd
 import pytest
 
 from assets.models import GPU_TAGS, signal_model_asset, training_set
 from assets.resources import MarketDataResource, MLflowResource
-from marketdata.bars import ticks_to_bars
-from marketdata.bi5 import decode_ticks
 from marketdata.store import ParquetStore
-from ml.dataset import features_for_day
 from ml.errors import MLError
 from ml.families import Family, default_families, family_names, make_classifier, register_family
 from ml.features import DEFAULT_FEATURE_SET
 from ml.registry import load_registered
+from tests.support.stored_days import store_fixture_days
 
 DAYS = [dt.date(2019, 2, 4), dt.date(2019, 2, 5)]
 
@@ -67,14 +64,7 @@ def data_dir(fixtures_dir, tmp_path_factory):
     """A data dir whose lake holds the features of the two EURUSD fixture days."""
     root = tmp_path_factory.mktemp("family")
     store = ParquetStore(root / "lake")
-    for day in DAYS:
-        ticks = []
-        for hour in range(24):
-            path = fixtures_dir / f"EURUSD/2019/{day.month - 1:02d}/{day.day:02d}/{hour:02d}h_ticks.bi5"
-            start = int(dt.datetime.combine(day, dt.time(hour), dt.UTC).timestamp() * 1000)
-            ticks.append(decode_ticks(path.read_bytes(), start, 1e5))
-        store.write_bars("EURUSD", day, ticks_to_bars(pd.concat(ticks, ignore_index=True)))
-        store.write_features("EURUSD", day, features_for_day(store, "EURUSD", day, DEFAULT_FEATURE_SET))
+    store_fixture_days(store, fixtures_dir, "EURUSD", DAYS)
     return root
 
 

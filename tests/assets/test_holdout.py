@@ -12,7 +12,6 @@ import pytest
 
 from assets.models import training_set
 from assets.resources import MarketDataResource
-from ml.dataset import features_for_day
 from ml.errors import MLError, NotEnoughDataError
 from ml.evaluation import EvaluationConfig
 from ml.features import DEFAULT_FEATURE_SET
@@ -21,6 +20,7 @@ from ml.models import SignalModel
 from ml.registry import PromotionGate
 from ml.training import TrainConfig, fit_classifier
 from tests.ml.backtest.helpers import random_bars
+from tests.support.stored_days import store_bars_by_day
 
 DAYS = [dt.date(2024, 3, 4), dt.date(2024, 3, 5), dt.date(2024, 3, 6)]
 
@@ -30,9 +30,7 @@ def market(tmp_path):
     market = MarketDataResource(source="synthetic", data_dir=str(tmp_path / "data"))
     store = market.store()
     bars = random_bars(3 * 1440, seed=44, freq="1min", start=DAYS[0].isoformat(), vol=2e-4)
-    for day in DAYS:
-        store.write_bars("EURUSD", day, bars[bars["ts"].dt.date == day].reset_index(drop=True))
-        store.write_features("EURUSD", day, features_for_day(store, "EURUSD", day, DEFAULT_FEATURE_SET))
+    store_bars_by_day(store, bars, DAYS)
     return market
 
 

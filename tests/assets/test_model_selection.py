@@ -11,13 +11,12 @@ from mlflow import MlflowClient
 
 from assets.models import GateConfig, model_evaluation, model_selection, promotion, training_set
 from assets.resources import MarketDataResource, MLflowResource
-from ml.dataset import features_for_day
 from ml.errors import MLError
-from ml.features import DEFAULT_FEATURE_SET
 from ml.records import Evaluation, Selection
 from ml.selection import candidate_grid
 from ml.trials import trial_stats
 from tests.ml.backtest.helpers import random_bars
+from tests.support.stored_days import store_bars_by_day
 
 DAYS = [dt.date(2024, 3, 4), dt.date(2024, 3, 5)]
 
@@ -27,9 +26,7 @@ def resources(tmp_path):
     market = MarketDataResource(source="synthetic", data_dir=str(tmp_path / "data"))
     store = market.store()
     bars = random_bars(2 * 1440, seed=43, freq="1min", start=DAYS[0].isoformat(), vol=2e-4)
-    for day in DAYS:
-        store.write_bars("EURUSD", day, bars[bars["ts"].dt.date == day].reset_index(drop=True))
-        store.write_features("EURUSD", day, features_for_day(store, "EURUSD", day, DEFAULT_FEATURE_SET))
+    store_bars_by_day(store, bars, DAYS)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     return {"market": market, "mlflow_server": MLflowResource(tracking_uri=uri)}
 

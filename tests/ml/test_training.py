@@ -8,10 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marketdata.bars import ticks_to_bars
-from marketdata.bi5 import decode_ticks
 from marketdata.store import ParquetStore
-from ml.dataset import features_for_day, training_frame
+from ml.dataset import training_frame
 from ml.errors import (
     InvalidBarsError,
     LeakageError,
@@ -25,6 +23,7 @@ from ml.registry import CHAMPION, PREVIOUS, PromotionGate, alias_version, promot
 from ml.tracking import activate_experiment
 from ml.training import TrainConfig, train_and_register
 from tests.support.mlflow_server import mlflow_server, throwaway_database
+from tests.support.stored_days import store_fixture_days
 
 DAYS = [dt.date(2019, 2, 4), dt.date(2019, 2, 5)]
 LENIENT = PromotionGate(min_sharpe=-1e9, max_drawdown=1.0, min_trades=0, min_dsr=0.0, min_psr=0.0,
@@ -35,14 +34,7 @@ LENIENT = PromotionGate(min_sharpe=-1e9, max_drawdown=1.0, min_trades=0, min_dsr
 def frame(fixtures_dir, tmp_path_factory) -> pd.DataFrame:
     """Labelled features from the two EURUSD fixture days, built through the real store."""
     store = ParquetStore(tmp_path_factory.mktemp("lake"))
-    for day in DAYS:
-        ticks = []
-        for hour in range(24):
-            path = fixtures_dir / f"EURUSD/2019/{day.month - 1:02d}/{day.day:02d}/{hour:02d}h_ticks.bi5"
-            start = int(dt.datetime.combine(day, dt.time(hour), dt.UTC).timestamp() * 1000)
-            ticks.append(decode_ticks(path.read_bytes(), start, 1e5))
-        store.write_bars("EURUSD", day, ticks_to_bars(pd.concat(ticks, ignore_index=True)))
-        store.write_features("EURUSD", day, features_for_day(store, "EURUSD", day, DEFAULT_FEATURE_SET))
+    store_fixture_days(store, fixtures_dir, "EURUSD", DAYS)
     return training_frame(store, ["EURUSD"], DAYS[0], DAYS[1], DEFAULT_FEATURE_SET, horizon=15)
 
 

@@ -48,6 +48,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.support.process import stop
+
 # URL parameters that are protocol, not settings (as in ClickHouse's HTTPHandler).
 _RESERVED = {"query", "database", "default_format", "query_id", "session_id", "session_timeout",
              "session_check", "user", "password", "quota_key", "compress", "decompress",
@@ -296,12 +298,7 @@ def clickhouse_http_server(path: Path, password: str = "", timeout: float = 60.0
             raise RuntimeError(f"chDB HTTP server did not start: {log.read_text()[-2000:]}")
         yield f"http://default:{password}@127.0.0.1:{int(line.split()[1])}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main() -> None:

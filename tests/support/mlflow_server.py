@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import psycopg2
 
+from tests.support.process import stop
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -64,8 +66,4 @@ def mlflow_server(backend_uri: str, artifacts: Path, timeout: float = 120.0) -> 
             raise RuntimeError(f"mlflow server did not start in {timeout}s: {log.read_text()[-2000:]}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, grace_s=15)

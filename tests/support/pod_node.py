@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.support.process import stop
+
 
 def _child(request: dict[str, Any], inherited: list[socket.socket]) -> None:
     """Become the pod: never returns."""
@@ -143,12 +145,7 @@ def pod_node(workdir: Path, env: dict[str, str], preload: list[str], timeout: fl
             raise RuntimeError(f"the pod node did not start: {(workdir / 'node.log').read_text()[-2000:]}")
         yield sock
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 if __name__ == "__main__":
