@@ -13,6 +13,7 @@ from assets.partitions import configured_symbols
 from assets.reports import report_metadata
 from assets.resources import MarketDataResource, MLflowResource
 from marketdata.tables import BACKTEST_EQUITY, BACKTEST_TRADES
+from ml.dataset import MAX_ROWS_PER_SYMBOL, bounded_start
 from ml.evaluation import EvaluationConfig, evaluate_oos, write_backtest_outputs
 from ml.families import default_families, get_family
 from ml.features import DEFAULT_FEATURE_SET
@@ -53,7 +54,9 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingSetConfig,
     holdout = None
     if config.holdout_days:  # a frozen holdout takes the newest days from training and selection
         end, holdout = split_holdout([d for d in days if start <= d <= end], config.holdout_days)
-    partitions = [f"{d}|{s}" for s in symbols for d in store.days("features", s) if start <= d <= end]
+    # The partitions training will read: a long window is capped to each symbol's latest days.
+    firsts = {s: bounded_start(store, s, start, end, MAX_ROWS_PER_SYMBOL) for s in symbols}
+    partitions = [f"{d}|{s}" for s in symbols for d in store.days("features", s) if firsts[s] <= d <= end]
     training = TrainingSet(tuple(symbols), start, end, config.horizon, config.label, tuple(partitions),
                            holdout)
     frame = training.frame(store)
