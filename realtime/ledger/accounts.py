@@ -173,17 +173,25 @@ class Accounts:
         key_id = key_id_of(key) if key else None
         if key is None:
             key_id, key = new_api_key()
-        with self._ledger.begin() as c:
-            exists = c.execute(sa.select(t.api_keys.c.id).where(t.api_keys.c.key_id == key_id)).first()
-            if exists is None:
-                c.execute(
-                    t.api_keys.insert().values(
-                        key_id=key_id, user_id=user_id, key_hash=hash_secret(key), created_at=utcnow()
+        try:
+            with self._ledger.begin() as c:
+                exists = c.execute(sa.select(t.api_keys.c.id).where(t.api_keys.c.key_id == key_id)).first()
+                if exists is None:
+                    c.execute(
+                        t.api_keys.insert().values(
+                            key_id=key_id, user_id=user_id, key_hash=hash_secret(key), created_at=utcnow()
+                        )
                     )
-                )
-                self._ledger.audit(
-                    "system", "api_key_created", {"user_id": user_id, "key_id": key_id}, conn=c
-                )
+                    self._ledger.audit(
+                        "system", "api_key_created", {"user_id": user_id, "key_id": key_id}, conn=c
+                    )
+        except IntegrityError:
+            # Workers (or replicas) starting together install the same bootstrap key: whoever
+            # lost the race between the check and the insert finds the key stored, and is done.
+            with self.engine.connect() as c:
+                q = sa.select(t.api_keys.c.user_id).where(t.api_keys.c.key_id == key_id)
+                if c.execute(q).scalar_one_or_none() != user_id:
+                    raise
         return key
 
     def revoke_api_key(self, key_id: str) -> bool:

@@ -38,8 +38,11 @@ def make_engine(url: str, schema: str | None = None) -> sa.Engine:
     # reconnects.
     engine = sa.create_engine(url, pool_size=8, max_overflow=8)
     if schema:
-        with engine.begin() as c:
-            c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        try:
+            with engine.begin() as c:
+                c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        except sa.exc.IntegrityError:
+            pass  # another worker created it between IF NOT EXISTS's check and its insert
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,6 +55,20 @@ def reserve_close(c: sa.Connection, position_id: int, volume: float) -> None:
         )
 
 
+def _create_tables(engine: sa.Engine, attempts: int = 5) -> None:
+    """Create the ledger's tables where missing. Workers or replicas starting together on a
+    fresh ledger race between create_all's check and its CREATE: the loser retries, and its
+    check then finds the tables."""
+    for attempt in range(attempts):
+        try:
+            t.metadata.create_all(engine)
+            return
+        except sa.exc.DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class Ledger:
     """Users, keys, orders, fills, positions and the audit log behind one SQLAlchemy engine."""
 
@@ -68,7 +83,7 @@ class Ledger:
         # the query, the ROLLBACK on return to the pool). Under READ COMMITTED every statement
         # takes its own snapshot anyway, so a reader sees exactly what it saw in a transaction.
         self._auto = autocommit_engine(self.engine)
-        t.metadata.create_all(self.engine)
+        _create_tables(self.engine)
         with self.begin() as c:
             t.add_missing_columns(c, schema)
             if totals.missing(c):  # a ledger written before the running totals existed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from realtime.ledger import Ledger
 from realtime.ledger import tables as t
+from realtime.ledger.keys import key_id_of
 
 NOW = dt.datetime(2024, 3, 6, 12, tzinfo=dt.UTC)
 
@@ -182,3 +184,50 @@ def test_pre_trade_totals_are_the_risk_totals_and_the_users_exposure_in_one_read
         assert mine == pytest.approx(ledger.user_exposure(uid, "EURUSD", checked.id))
     assert ledger.pre_trade_totals("EURUSD", NOW.date(), alice, checked.id)[1] == pytest.approx(
         (0.5 - 0.1 + 0.7, 0.5 + 0.1 + 0.4 + 0.7))
+
+
+def test_workers_starting_together_store_the_bootstrap_key_once(ledger):
+    """Each worker (or replica) installs ``REALTIME_API_KEY`` at start-up: on a fresh ledger they
+    race between looking the key up and inserting it, and the loser must not fail to start."""
+    admin = ledger.accounts.ensure_user("admin", "admin")
+    for i in range(5):
+        key = f"operator-key-{i}-for-the-race"
+        gate = threading.Barrier(4)
+
+        def install(_: int, key: str = key, gate: threading.Barrier = gate) -> str:
+            gate.wait()
+            return ledger.accounts.add_api_key(admin, key)
+
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(install, range(4))) == [key] * 4
+        with ledger.engine.connect() as c:
+            rows = c.execute(sa.select(t.api_keys.c.user_id).where(t.api_keys.c.key_id == key_id_of(key)))
+            assert [r[0] for r in rows] == [admin]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_workers_creating_a_fresh_ledger_together_all_start(backend, tmp_path, request):
+    """Workers open the ledger at once; on a fresh one they race to create its tables."""
+    for i in range(3):
+        if backend == "sqlite":
+            url, schema = f"sqlite:///{tmp_path / f'fresh{i}.db'}", None
+        else:
+            url = request.getfixturevalue("postgres_dsn")
+            schema = f"{request.getfixturevalue('pg_schema')}_{i}"
+        gate = threading.Barrier(4)
+
+        def open_ledger(_: int, url: str = url, schema: str | None = schema, gate=gate) -> Ledger:
+            gate.wait()
+            return Ledger(url, schema=schema)
+
+        with ThreadPoolExecutor(4) as pool:
+            ledgers = list(pool.map(open_ledger, range(4)))
+        try:
+            uid = ledgers[0].accounts.ensure_user("alice", "trader")
+            assert all(led.accounts.ensure_user("alice", "trader") == uid for led in ledgers)
+        finally:
+            for led in ledgers:
+                led.close()
+            if schema is not None:
+                with ledgers[0].engine.begin() as c:
+                    c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
