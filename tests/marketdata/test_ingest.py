@@ -43,7 +43,7 @@ def test_month_lands_in_the_store(fixtures_dir: Path, tmp_path: Path) -> None:
     assert report.ok and report.ticks == MONTH_TICKS
     assert store.days("ticks", "GBPJPY") == MONTH  # empty weekend/holiday days are written too
     assert report.written[dt.date(2012, 12, 1)] == 0  # a Saturday: 24 zero-byte hours
-    assert [d for d, _ in seen] == MONTH and sum(n for _, n in seen) == MONTH_TICKS
+    assert [d for d, _ in seen] == MONTH and sum(n or 0 for _, n in seen) == MONTH_TICKS
     monday = dt.date(2012, 12, 3)
     got = store.read_ticks("GBPJPY", monday, monday)
     pd.testing.assert_frame_equal(got, fixture_day(fixtures_dir, "GBPJPY", monday))
@@ -116,8 +116,11 @@ def test_day_frame_places_hours_and_sorts() -> None:
     assert day_ticks_frame([], [], 1e3).empty
 
 
-def test_a_bug_in_the_source_is_not_swallowed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_hour", [True, False])
+def test_a_bug_in_the_source_is_not_swallowed(tmp_path: Path, per_hour: bool) -> None:
     class Broken:
+        parallel_hours = per_hour  # both ways through ingest_days: hour tasks and day tasks
+
         def fetch_hour_records(self, symbol: str, hour: dt.datetime) -> np.ndarray:
             raise TypeError("a bug")
 
