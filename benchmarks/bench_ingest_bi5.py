@@ -10,10 +10,15 @@ a fresh subprocess. Fixtures: $ALPHAFORGE_FIXTURES or ../shared/data/dukascopy.
 
 ``cpu_ratio`` is the pipeline's CPU (all threads) over the baseline's, ``ratio_bound`` = workers /
 cpu_ratio the best ratio that CPU allows on that many idle cores, and ``load_avg`` says how idle
-they were. What bounds the ratio: the pipeline's CPU is ~1.6x the baseline's (the same LZMA work, plus
-~0.10 s of Parquet encoding and ~0.05 s of numpy decode, validation, file reads and bookkeeping
-per million ticks), so it can only beat one core's bare decompression by spreading across
-cores: about 1.0-1.1 with two idle cores, ~0.6 when another process holds one of them.
+they were. What bounds the ratio: the Parquet encoding. Each thread ingests whole days (read,
+LZMA, numpy decode to arrays, Parquet write); per million ticks, one thread, on top of the same
+LZMA work (~0.33 s): ~0.10 s of Parquet encoding (dictionaries and zstd, for 5.5 bytes a tick),
+~0.025 s of decoding, ~0.015 s of validation and ~0.02 s of file reads and writes. That is ~1.5x
+the baseline's CPU, so two idle cores allow ~1.35 (before: ~1.6x, ~1.0-1.1). Measured with the
+load average at 3.8-3.9 from other work: cpu_ratio 1.65-1.75 (1.77-2.07 before, at 4.6), ratio
+0.47-0.72, as other processes held the cores about half the time. The encoding alone is ~0.3x
+LZMA, so even with nothing else the bound would be ~1.5: 1.6 needs a cheaper tick file (the same
+file without zstd: ~0.07 s, 6.9 bytes a tick) or a cheaper encoder than pyarrow's.
 """
 
 from __future__ import annotations
