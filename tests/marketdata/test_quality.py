@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from marketdata import quality
+from marketdata.calendar import fx_open_mask, rollover_instants
 from marketdata.instruments import get_instrument
 from tests.marketdata.helpers import fixture_day
 
@@ -102,3 +104,38 @@ def test_trading_time_on_instrument() -> None:
     assert fx.is_trading_time(dt.datetime(2012, 12, 9, 22, 0, tzinfo=dt.UTC))
     assert not fx.is_trading_time("2024-07-05T21:30Z")  # New York summer time: closes 21:00 UTC
     assert btc.is_trading_time("2012-12-08T12:00")
+
+
+def test_fx_open_mask_is_the_new_york_clock() -> None:
+    """The binary search over the week's closes agrees with converting each stamp to New York
+    time, stamp by stamp: random instants over 30 years, every close and reopen to the
+    millisecond either side (both daylight-saving regimes), and whole 1-second days."""
+    def new_york(ts_ms: np.ndarray) -> np.ndarray:
+        ny = pd.DatetimeIndex(pd.to_datetime(ts_ms, unit="ms", utc=True)).tz_convert("America/New_York")
+        dow, hour = np.asarray(ny.dayofweek), np.asarray(ny.hour)
+        return ~((dow == 5) | ((dow == 4) & (hour >= 17)) | ((dow == 6) & (hour < 17)))
+
+    rng = np.random.default_rng(7)
+    lo, hi = 946_684_800_000, 1_893_456_000_000  # 2000 to 2030
+    edges = rollover_instants(lo // 1000, hi // 1000)[0] * 1000
+    samples = [rng.integers(lo, hi, 200_000), (edges[:, None] + np.array([-1, 0, 1])).ravel(),
+               *(np.arange(s, s + 86_400_000, 1000) for s in rng.integers(lo, hi, 20))]
+    for ts in samples:
+        assert (fx_open_mask(ts) == new_york(ts)).all()
+    assert fx_open_mask(np.array([], dtype=np.int64)).size == 0
+
+
+def test_duplicates_are_counted_as_pandas_counts_them(gbpjpy: dict[dt.date, pd.DataFrame]) -> None:
+    """Only rows sharing a timestamp are hashed; the count equals ``DataFrame.duplicated``,
+    in time order (tied stamps, NaN prices) and out of it (the whole frame is hashed)."""
+    ticks = gbpjpy[dt.date(2012, 12, 4)]
+    rng = np.random.default_rng(3)
+    doubled = pd.concat([ticks, ticks.iloc[rng.integers(0, len(ticks), 300)]])
+    doubled = doubled.sort_values("ts_ms", kind="stable", ignore_index=True)
+    near = doubled.copy()
+    near.loc[near.index[::5], "bid_volume"] += 1.0  # same stamp, different row: not a duplicate
+    with_nan = doubled.copy()
+    with_nan.loc[with_nan.index[::3], "ask"] = float("nan")
+    for frame in (ticks, doubled, near, with_nan, doubled.iloc[::-1]):
+        assert quality.check_duplicates(frame).metadata["duplicate_rows"] == int(frame.duplicated().sum())
+    assert quality.check_duplicates(doubled).metadata["duplicate_rows"] == 300
