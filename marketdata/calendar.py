@@ -25,8 +25,9 @@ def fx_open_mask(ts_ms: np.ndarray) -> np.ndarray:
     # The week's closes and reopens around the span, then one binary search per stamp: the gap
     # checks ask about 1-second grids of whole days, where converting every stamp to New York
     # time cost ~10 ms a day. Eight days of margin put a close and a reopen before every stamp.
-    margin = 8 * 86_400
-    instants, weekday = rollover_instants(int(ts_ms.min()) // 1000 - margin, int(ts_ms.max()) // 1000 + margin)
+    margin_s = 8 * 86_400
+    instants, weekday = rollover_instants(int(ts_ms.min()) // 1000 - margin_s,
+                                          int(ts_ms.max()) // 1000 + margin_s)
     closes, reopens = instants[weekday == 4] * 1000, instants[weekday == 6] * 1000
     last_close = closes[np.searchsorted(closes, ts_ms, side="right") - 1]  # at or before each stamp
     last_reopen = reopens[np.searchsorted(reopens, ts_ms, side="right") - 1]
