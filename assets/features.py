@@ -5,11 +5,18 @@ import datetime as dt
 
 import dagster as dg
 
-from assets.daywise import DAILY_BACKFILL_POLICY, DayDone, RangeEvents, each_day, range_metadata
+from assets.daywise import (
+    DAILY_BACKFILL_POLICY,
+    DayDone,
+    RangeEvents,
+    each_day,
+    partition_days,
+    range_metadata,
+)
 from assets.market import bars_1m
 from assets.partitions import day_x_symbol
 from assets.resources import MarketDataResource
-from ml.dataset import features_for_day
+from ml.dataset import RangeFeatures
 from ml.features import DEFAULT_FEATURE_SET
 
 
@@ -18,9 +25,11 @@ from ml.features import DEFAULT_FEATURE_SET
 def features(context: dg.AssetExecutionContext, market: MarketDataResource) -> RangeEvents:
     """Model inputs per bar, warmed up on the previous day so the first minutes are complete."""
     store = market.store()
+    # The run's bars are read once, not two days per day; each day is still computed on its own.
+    features_for = RangeFeatures(store, DEFAULT_FEATURE_SET, [(d, s) for _, d, s in partition_days(context)])
 
     def one_day(day: dt.date, symbol: str) -> DayDone:
-        feats = features_for_day(store, symbol, day, DEFAULT_FEATURE_SET)
+        feats = features_for(symbol, day)
         store.write_features(symbol, day, feats)
         complete = int(feats[DEFAULT_FEATURE_SET.columns].notna().all(axis=1).sum()) if len(feats) else 0
         return DayDone(len(feats), metadata={"complete_rows": complete})

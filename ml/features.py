@@ -142,7 +142,11 @@ def compute_features(bars: pd.DataFrame, fs: FeatureSet = DEFAULT_FEATURE_SET) -
     if fs.calendar:
         _calendar(pd.DatetimeIndex(bars["ts"]), fs, out)
     frame = pd.DataFrame(out, columns=fs.columns)
-    frame.insert(0, "ts", bars["ts"].to_numpy())
+    ts = bars["ts"]
+    # A tz-aware column goes in as its datetime array (nanoseconds, as inferring them gave):
+    # to_numpy() would box every bar into a Timestamp object, a fifth of this function's time.
+    aware = isinstance(ts.dtype, pd.DatetimeTZDtype)
+    frame.insert(0, "ts", ts.array.as_unit("ns") if aware else ts.to_numpy())
     return frame
 
 
