@@ -30,6 +30,8 @@ _RESERVED = {"ticks", "ingested_days"}
 
 def normalise_ts(ts: pd.Series) -> pd.Series:
     """A tz-aware UTC nanosecond series (naive input is taken as UTC)."""
+    if str(ts.dtype) == "datetime64[ns, UTC]":
+        return ts  # already so: to_datetime would look at every value to decide how to parse
     ts = pd.to_datetime(ts)
     ts = ts.dt.tz_localize("UTC") if ts.dt.tz is None else ts.dt.tz_convert("UTC")
     return ts.astype("datetime64[ns, UTC]")
