@@ -14,6 +14,7 @@ from operator import itemgetter
 import dagster as dg
 import pandas as pd
 
+from assets import handoff
 from assets.daywise import (
     DAILY_BACKFILL_POLICY,
     DayDone,
@@ -70,6 +71,8 @@ def ticks(context: dg.AssetExecutionContext, config: TicksConfig, market: Market
     fetched = chain.from_iterable(fetch_days(source, symbol, [d for d, _ in group], market.max_workers)
                                   for symbol, group in groupby(todo, key=itemgetter(1)))
 
+    hand_over = _runs_bars(context)
+
     def one_day(day: dt.date, symbol: str) -> DayDone:
         skipped = day in stored[symbol]
         write = None
@@ -85,14 +88,26 @@ def ticks(context: dg.AssetExecutionContext, config: TicksConfig, market: Market
             write = writer.submit(store.write_ticks, symbol, day, df)
         mean_spread = float((df["ask"] - df["bid"]).mean()) if len(df) else 0.0
         checks = check_day(df, day, get_instrument(symbol).asset_class)
+        # The bars of the frame being stored, for this run's bars step: no read back of the day.
+        bars = ticks_to_bars(df) if hand_over else None
         if write is not None:
             write.result()
+        if bars is not None:
+            handoff.keep(context.run.run_id, symbol, day, bars, len(df))
         return DayDone(len(df), checks, {"mean_spread": mean_spread}, skipped=skipped)
 
     with ThreadPoolExecutor(1, thread_name_prefix="ticks-write") as writer:
         done = yield from each_day(context, one_day)
     yield dg.MaterializeResult(metadata=range_metadata(done),
                                 check_results=[_result(c) for c in combined_checks(done)])
+
+
+def _runs_bars(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run also materialises ``bars_1m`` (then the ticks step hands its bars over)."""
+    key = dg.AssetKey("bars_1m")
+    selection = context.run.asset_selection
+    in_job = key in context.job_def.asset_layer.executable_asset_keys
+    return in_job and (not selection or key in selection)  # no (or an empty) selection: the job
 
 
 def bar_checks(bars: pd.DataFrame, n_ticks: int) -> list[CheckResult]:
@@ -112,10 +127,13 @@ def bars_1m(context: dg.AssetExecutionContext, market: MarketDataResource) -> Ra
     store = market.store()
 
     def one_day(day: dt.date, symbol: str) -> DayDone:
-        day_ticks = store.read_ticks(symbol, day, day)
-        bars = ticks_to_bars(day_ticks)
+        handed = handoff.take(context.run.run_id, symbol, day)
+        if handed is None:  # a step of its own process, or a run of the bars alone
+            day_ticks = store.read_ticks(symbol, day, day)
+            handed = ticks_to_bars(day_ticks), len(day_ticks)
+        bars, n_ticks = handed
         store.write_bars(symbol, day, bars)
-        return DayDone(len(bars), bar_checks(bars, len(day_ticks)))
+        return DayDone(len(bars), bar_checks(bars, n_ticks))
 
     done = yield from each_day(context, one_day)
     yield dg.MaterializeResult(metadata=range_metadata(done),

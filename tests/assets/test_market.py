@@ -48,3 +48,35 @@ def test_bar_checks_catch_lost_ticks():
                          "tick_count": [5]})
     ok, cover = bar_checks(bars, n_ticks=6)
     assert ok.passed and not cover.passed
+
+
+def test_bars_from_the_ticks_step_equal_bars_from_the_stored_ticks(tmp_path, datafeed_url, monkeypatch):
+    """In one process the ticks step hands each day's bars to the bars step, which then reads no
+    ticks back; the stored bars are those built from the stored ticks, day by day."""
+    from assets import handoff
+    from marketdata.bars import ticks_to_bars
+    from marketdata.store import ParquetStore
+    from tests.support.pipeline import instance_with_days
+
+    days = ["2019-02-04", "2019-02-05"]
+    market = MarketDataResource(dukascopy_url=datafeed_url, data_dir=str(tmp_path), retries=1)
+    instance = instance_with_days(*days)
+    read_back: list[dt.date] = []
+    real_read = ParquetStore.read_ticks
+    monkeypatch.setattr(ParquetStore, "read_ticks",
+                        lambda self, s, a, b: read_back.append(a) or real_read(self, s, a, b))
+    keys = [f"{d}|EURUSD" for d in days]
+    result = dg.materialize([ticks, bars_1m], instance=instance, resources={"market": market},
+                            tags={"dagster/asset_partition_range_start": keys[0],
+                                  "dagster/asset_partition_range_end": keys[-1]})
+    assert result.success and read_back == []  # two days, one run, no tick read back
+    assert handoff.take(result.run_id, "EURUSD", dt.date(2019, 2, 4)) is None  # taken, not left
+    store = ParquetStore(tmp_path / "lake")
+    for day in (dt.date(2019, 2, 4), dt.date(2019, 2, 5)):
+        stored_ticks = real_read(store, "EURUSD", day, day)
+        pd.testing.assert_frame_equal(store.read_bars("EURUSD", day, day), ticks_to_bars(stored_ticks),
+                                      check_exact=True)
+    # A run of the bars alone reads the stored ticks (nothing was handed over to it).
+    again = dg.materialize([ticks, bars_1m], selection=[bars_1m], instance=instance,
+                           resources={"market": market}, partition_key="2019-02-04|EURUSD")
+    assert again.success and read_back == [dt.date(2019, 2, 4)]
