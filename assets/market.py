@@ -36,6 +36,9 @@ INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONEN
 TICK_CHECKS = {"monotonic_timestamps": True, "ask_ge_bid": True, "duplicate_ticks": False,
                "row_count": False, "price_spikes": False, "gaps": False}  # name -> blocking
 BAR_CHECKS = {"bars_ohlc_consistent": True, "bars_cover_ticks": True}
+# Days downloading beyond the one being stored: with two, the pool still has a day's hours queued
+# while the step checks a day and builds its bars, instead of idling until it asks for the next.
+LOOKAHEAD = 2
 
 
 def _result(res: CheckResult) -> dg.AssetCheckResult:
@@ -68,8 +71,9 @@ def ticks(context: dg.AssetExecutionContext, config: TicksConfig, market: Market
     stored = {s: set() if config.refetch else set(store.days("ticks", s)) for s in {s for _, _, s in days}}
     # The days to download, fetched ahead in a thread pool while each earlier day is stored.
     todo = [(day, symbol) for _, day, symbol in days if day not in stored[symbol]]
-    fetched = chain.from_iterable(fetch_days(source, symbol, [d for d, _ in group], market.max_workers)
-                                  for symbol, group in groupby(todo, key=itemgetter(1)))
+    fetched = chain.from_iterable(
+        fetch_days(source, symbol, [d for d, _ in group], market.max_workers, LOOKAHEAD)
+        for symbol, group in groupby(todo, key=itemgetter(1)))
 
     hand_over = _runs_bars(context)
 
