@@ -4,6 +4,7 @@ the run's range (assets.daywise)."""
 import datetime as dt
 
 import dagster as dg
+import numpy as np
 
 from assets.daywise import (
     DAILY_BACKFILL_POLICY,
@@ -31,7 +32,10 @@ def features(context: dg.AssetExecutionContext, market: MarketDataResource) -> R
     def one_day(day: dt.date, symbol: str) -> DayDone:
         feats = features_for(symbol, day)
         store.write_features(symbol, day, feats)
-        complete = int(feats[DEFAULT_FEATURE_SET.columns].notna().all(axis=1).sum()) if len(feats) else 0
+        complete = 0
+        if len(feats):  # rows with every feature (float columns: not NaN is notna)
+            values = feats[DEFAULT_FEATURE_SET.columns].to_numpy(np.float64)
+            complete = int((~np.isnan(values)).all(axis=1).sum())
         return DayDone(len(feats), metadata={"complete_rows": complete})
 
     done = yield from each_day(context, one_day)
