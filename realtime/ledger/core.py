@@ -39,6 +39,10 @@ class LedgerCore(Protocol):
         """A write transaction; joins the thread's unit of work when one is open."""
         ...
 
+    def statement(self) -> AbstractContextManager[sa.Connection]:
+        """A connection for one write statement that commits by itself."""
+        ...
+
     def unit_of_work(self) -> AbstractContextManager[sa.Connection]:
         """One transaction for several ledger calls on this thread."""
         ...

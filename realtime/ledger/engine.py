@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from realtime.errors import LedgerError
+from realtime.ledger.prepared import forget_on_connect
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 def make_engine(url: str, schema: str | None = None) -> sa.Engine:
@@ -36,25 +41,37 @@ def make_engine(url: str, schema: str | None = None) -> sa.Engine:
     # server dropped fails its one statement instead, and the pool then discards every
     # connection of that generation (SQLAlchemy's disconnect handling), so the next call
     # reconnects.
-    engine = sa.create_engine(url, pool_size=8, max_overflow=8)
+    engine = sa.create_engine(url, pool_size=8, max_overflow=8, connect_args=_pg_connect_args(schema))
+    forget_on_connect(engine)
     if schema:
         try:
             with engine.begin() as c:
                 c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         except sa.exc.IntegrityError:
             pass  # another worker created it between IF NOT EXISTS's check and its insert
-        engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
 
 
-def autocommit_engine(engine: sa.Engine) -> sa.Engine:
+def _pg_connect_args(schema: str | None) -> dict[str, str]:
+    """``schema`` as the connections' search_path, so that the unqualified table names resolve
+    to it. (SQLAlchemy's schema_translate_map did the same by rewriting the SQL text of every
+    statement on every execution: ~0.1 ms of CPU per statement on the order path.)"""
+    if not schema:
+        return {}
+    if not _IDENTIFIER.fullmatch(schema):
+        raise LedgerError(f"bad ledger schema {schema!r}: letters, digits and _ only, 63 at most")
+    return {"options": f"-csearch_path={schema}"}
+
+
+def autocommit_engine(engine: sa.Engine, schema: str | None = None) -> sa.Engine:
     """For PostgreSQL, a second small pool of connections in autocommit for single statements
     (reads, and an opening order's INSERT): one round trip each instead of BEGIN, the statement
     and COMMIT or ROLLBACK. A separate pool, because switching a pooled connection to
-    autocommit and back costs a SET on its return. SQLite gets ``engine`` itself."""
+    autocommit and back costs a SET on its return; nothing is reset on return, since no
+    transaction is ever left open in autocommit. SQLite gets ``engine`` itself."""
     if engine.dialect.name != "postgresql":
         return engine
-    auto = sa.create_engine(engine.url, pool_size=8, max_overflow=0, isolation_level="AUTOCOMMIT")
-    translate = engine.get_execution_options().get("schema_translate_map")
-    return auto.execution_options(schema_translate_map=translate) if translate else auto
-
+    auto = sa.create_engine(engine.url, pool_size=8, max_overflow=0, isolation_level="AUTOCOMMIT",
+                            pool_reset_on_return=None, connect_args=_pg_connect_args(schema))
+    forget_on_connect(auto)
+    return auto

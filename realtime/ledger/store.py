@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from realtime.errors import CloseVolumeError, NotFoundError
+from realtime.ledger import pretrade, totals
 from realtime.ledger import tables as t
-from realtime.ledger import totals
 from realtime.ledger.accounts import Accounts
 from realtime.ledger.core import new_id, utcnow
 from realtime.ledger.engine import autocommit_engine, make_engine
+from realtime.ledger.prepared import Prepared
 from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
 from realtime.ledger.trades import Trades
 
@@ -28,6 +29,7 @@ OPEN_ORDER_STATES = t.OPEN_ORDER_STATES  # see tables.py; re-exported for reconc
 
 _ORDER_COLS = [c.name for c in t.orders.columns if c.name != "id"]
 _INSERT_ORDER = t.orders.insert().values({k: sa.bindparam(k) for k in _ORDER_COLS})
+_PREPARED_INSERT = Prepared("af_insert_order", _INSERT_ORDER.returning(t.orders.c.id))
 _CLOSING_LOTS = sa.select(sa.func.coalesce(sa.func.sum(t.orders.c.volume), 0.0)).where(
     t.orders.c.position_id == sa.bindparam("pid"), t.orders.c.status.in_(OPEN_ORDER_STATES)
 )
@@ -82,7 +84,7 @@ class Ledger:
         # PostgreSQL readers in autocommit: a read is one round trip instead of three (BEGIN,
         # the query, the ROLLBACK on return to the pool). Under READ COMMITTED every statement
         # takes its own snapshot anyway, so a reader sees exactly what it saw in a transaction.
-        self._auto = autocommit_engine(self.engine)
+        self._auto = autocommit_engine(self.engine, schema)
         _create_tables(self.engine)
         with self.begin() as c:
             t.add_missing_columns(c, schema)
@@ -134,6 +136,18 @@ class Ledger:
             finally:
                 self._unit.conn = None
 
+    @contextmanager
+    def statement(self) -> Iterator[sa.Connection]:
+        """A connection for one write statement that commits by itself: on PostgreSQL outside a
+        unit of work, one in autocommit (the statement is its own transaction: one round trip
+        instead of BEGIN, the statement and COMMIT); otherwise a transaction (:meth:`begin`)."""
+        if self._single_statement_writes():
+            with self._auto.connect() as c:
+                yield c
+            return
+        with self.begin() as c:
+            yield c
+
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
@@ -166,22 +180,23 @@ class Ledger:
         )
         try:
             full = {k: None for k in _ORDER_COLS} | values
-            if fields.get("position_id") is None and self._single_statement_writes():
-                # an opening order is one INSERT: in autocommit it is committed (and durable)
-                # when it returns, in one round trip instead of three
-                with self._auto.connect() as c:
-                    order_id = new_id(c.execute(_INSERT_ORDER, full))
+            if fields.get("position_id") is None:
+                # an opening order is one INSERT: on PostgreSQL it is committed (and durable)
+                # when it returns, in one round trip
+                with self.statement() as c:
+                    if c.dialect.name == "postgresql":
+                        order_id = int(_PREPARED_INSERT.run(c, full).scalar_one())
+                    else:
+                        order_id = new_id(c.execute(_INSERT_ORDER, full))
             else:
                 with self.begin() as c:
-                    if fields.get("position_id") is not None:
-                        q = t.orders.select().where(
-                            t.orders.c.user_id == user_id,
-                            t.orders.c.client_order_id == client_order_id,
-                        )
-                        first = c.execute(q).mappings().first()
-                        if first is not None:
-                            return from_mapping(OrderRow, first), False
-                        reserve_close(c, fields["position_id"], fields["volume"])
+                    q = t.orders.select().where(
+                        t.orders.c.user_id == user_id, t.orders.c.client_order_id == client_order_id
+                    )
+                    first = c.execute(q).mappings().first()
+                    if first is not None:
+                        return from_mapping(OrderRow, first), False
+                    reserve_close(c, fields["position_id"], fields["volume"])
                     order_id = new_id(c.execute(_INSERT_ORDER, full))
         except IntegrityError:
             # The unique constraint decides the race: whoever inserted first owns the id.
@@ -263,17 +278,17 @@ class Ledger:
     ) -> tuple[float, float, float]:
         """What the pre-trade check needs in one read: net lots of ``symbol``, gross lots (both
         counting working opening orders other than ``exclude_order_id``), and the P&L of ``day``
-        net of commissions (see :mod:`realtime.ledger.totals`)."""
+        net of commissions (see :mod:`realtime.ledger.pretrade`)."""
         with self._reader() as c:
-            return totals.snapshot(c, symbol, day, exclude_order_id)
+            return pretrade.snapshot(c, symbol, day, exclude_order_id)
 
     def user_exposure(
         self, user_id: int, symbol: str, exclude_order_id: int | None = None
     ) -> tuple[float, float]:
         """One user's net lots of ``symbol`` and gross lots, its working opening orders counted
-        (see :func:`realtime.ledger.totals.user_snapshot`)."""
+        (see :func:`realtime.ledger.pretrade.pre_trade`)."""
         with self._reader() as c:
-            return totals.user_snapshot(c, user_id, symbol, exclude_order_id)
+            return pretrade.user_snapshot(c, user_id, symbol, exclude_order_id)
 
     def pre_trade_totals(
         self, symbol: str, day: dt.date, user_id: int, exclude_order_id: int | None = None
@@ -281,7 +296,7 @@ class Ledger:
         """:meth:`risk_totals` and :meth:`user_exposure` of ``user_id`` in one read (one
         statement): what the pre-trade check of an opening order needs."""
         with self._reader() as c:
-            return totals.pre_trade(c, symbol, day, user_id, exclude_order_id)
+            return pretrade.pre_trade(c, symbol, day, user_id, exclude_order_id)
 
     def user_daily_pnl(self, user_id: int, day: dt.date) -> float:
         """``user_id``'s realised P&L on ``day`` net of commissions, swaps included."""

@@ -78,7 +78,14 @@ orders = sa.Table(
     sa.UniqueConstraint("user_id", "client_order_id", name="uq_af_orders_client_id"),
 )
 # The pre-trade check sums working orders (a few) by status among thousands of filled ones.
-sa.Index("ix_af_orders_status", orders.c.status)
+# On PostgreSQL the index holds working orders only (a filled order leaves it), so it stays the
+# size of what is in flight; SQLite, whose planner matches partial-index predicates only
+# textually, keeps every order in it.
+WORKING_INDEX = sa.Index(
+    "ix_af_orders_working",
+    orders.c.status,
+    postgresql_where=orders.c.status.in_([sa.literal_column(f"'{s}'") for s in OPEN_ORDER_STATES]),
+)
 
 fills = sa.Table(
     "af_fills",
@@ -143,22 +150,43 @@ audit_log = sa.Table(
 )
 
 # Running totals the pre-trade risk check reads, kept in the same transaction as every fill so
-# that the check costs two primary-key lookups however many positions and fills there are.
+# that the check costs a few primary-key range reads however many positions and fills there are.
 # Derived data: ``realtime.ledger.totals.rebuild`` recomputes them from fills and positions.
+# Every total is split over ``TOTAL_SLOTS`` rows (a fill adds to the slot of its order id, see
+# ``totals.slot_of``) and read as their sum: with one row per symbol or day, every concurrent
+# fill updated the same row and so waited for the previous fill's commit (its WAL flush) on
+# PostgreSQL. (The single-row tables of older releases, af_exposure and af_daily_pnl, are
+# no longer written.)
+TOTAL_SLOTS = 16
+
 exposure = sa.Table(
-    "af_exposure",
+    "af_symbol_lots",
     metadata,
     sa.Column("symbol", sa.String(16), primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("net_lots", sa.Float, nullable=False),  # buy lots minus sell lots still open
     sa.Column("gross_lots", sa.Float, nullable=False),
 )
 
 daily_pnl = sa.Table(
-    "af_daily_pnl",
+    "af_day_pnl",
     metadata,
     sa.Column("day", sa.Date, primary_key=True),  # UTC day of the fill
+    sa.Column("slot", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("realized", sa.Float, nullable=False),
     sa.Column("commission", sa.Float, nullable=False),
+)
+
+# Per user: the open lots of the positions its orders opened (whoever closes them), so that the
+# per-user limits cost the same lookups as the desk-wide ones.
+user_exposure = sa.Table(
+    "af_user_lots",
+    metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("symbol", sa.String(16), primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("net_lots", sa.Float, nullable=False),
+    sa.Column("gross_lots", sa.Float, nullable=False),
 )
 
 # Trading-halt state that must outlive the process: one row per switch (today only
@@ -183,8 +211,16 @@ _ADDED = [
 
 
 def add_missing_columns(conn: sa.Connection, schema: str | None) -> None:
-    """ALTER TABLE ... ADD COLUMN for each column of ``_ADDED`` an existing table lacks."""
+    """ALTER TABLE ... ADD COLUMN for each column of ``_ADDED`` an existing table lacks, and the
+    indexes added since (create_all makes those only with a new table)."""
     insp = sa.inspect(conn)
+    indexes = {i["name"] for i in insp.get_indexes("af_orders", schema=schema)}
+    # IF [NOT] EXISTS: workers starting together on an older ledger all get here.
+    if WORKING_INDEX.name not in indexes:
+        conn.execute(sa.schema.CreateIndex(WORKING_INDEX, if_not_exists=True))
+    if "ix_af_orders_status" in indexes:  # the full status index it replaces
+        qualified = f'"{schema}"."ix_af_orders_status"' if schema else '"ix_af_orders_status"'
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {qualified}"))
     for table, ddl in _ADDED:
         name = ddl.split()[0]
         if name not in {c["name"] for c in insp.get_columns(table, schema=schema)}:

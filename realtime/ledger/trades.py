@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ml.costs import gross_pnl
+from realtime.ledger import pg_fill, pretrade, totals
 from realtime.ledger import tables as t
-from realtime.ledger import totals
 from realtime.ledger.core import LedgerCore, new_id
 from realtime.ledger.rows import closing_side
 
@@ -62,6 +62,12 @@ _INSERT_POSITION = t.positions.insert().values(
     }
 )
 
+# A position with the user whose order opened it (None: opened by no order), whose per-user
+# totals a close reduces.
+_OPENER = sa.select(t.orders.c.user_id).where(t.orders.c.id == t.positions.c.order_id)
+_POSITION_AND_OPENER = sa.select(t.positions, _OPENER.scalar_subquery().label("opener")).where(
+    t.positions.c.id == sa.bindparam("pid")
+)
 
 SYSTEM_USER_ID = 0  # the user id of orders the service makes itself (auto-trader, kill switch, broker)
 
@@ -90,9 +96,38 @@ class Trades:
         the symbol's quote currency to it (the rate at the deal).
 
         Idempotent: a second call for an already-filled order changes nothing and returns None,
-        so reconciliation after a restart can replay fills safely.
+        so reconciliation after a restart can replay fills safely. On PostgreSQL an opening
+        fill is one statement (:mod:`.pg_fill`); a closing one reads the position first.
         """
         # Prebuilt statements with bind parameters: this is the hot path of every fill.
+        slot = totals.slot_of(order.id)
+        fill = {
+            "symbol": order.symbol,
+            "side": order.side,
+            "volume": volume,
+            "price": price,
+            "commission": commission,
+            "broker_deal_id": broker_deal_id,
+            "ts": ts,
+        }
+        new_position = {
+            "broker_position_id": broker_position_id or broker_order_id or order.broker_order_id,
+            "sl": order.sl,
+            "tp": order.tp,
+        }
+        if order.position_id is None and self.engine.dialect.name == "postgresql":
+            with self._ledger.statement() as c:
+                return pg_fill.opening_fill(
+                    c,
+                    **fill,
+                    **new_position,
+                    oid=order.id,
+                    broker_order_id=broker_order_id or order.broker_order_id,
+                    day=ts.astimezone(dt.UTC).date(),
+                    slot=slot,
+                    user_id=order.user_id,
+                    net_lots=volume if order.side == "buy" else -volume,
+                )
         with self._ledger.begin() as c:
             done = c.execute(
                 _FILL_ORDER,
@@ -107,37 +142,23 @@ class Trades:
                 return None
             realized = None
             if order.position_id is not None:
-                realized, symbol, side, closed = self._reduce(c, order.position_id, price, volume, ts, fx)
-            c.execute(
-                _INSERT_FILL,
-                {
-                    "order_id": order.id,
-                    "symbol": order.symbol,
-                    "side": order.side,
-                    "volume": volume,
-                    "price": price,
-                    "commission": commission,
-                    "broker_deal_id": broker_deal_id,
-                    "ts": ts,
-                    "realized_pnl": realized,
-                },
-            )
-            totals.add_day(c, ts, realized or 0.0, commission)
+                realized, symbol, side, closed, opener = self._reduce(
+                    c, order.position_id, price, volume, ts, fx
+                )
+            c.execute(_INSERT_FILL, fill | {"order_id": order.id, "realized_pnl": realized})
+            totals.add_day(c, ts, realized or 0.0, commission, slot)
             if order.position_id is not None:
-                totals.add_exposure(c, symbol, side, -closed)
+                totals.add_exposure(c, symbol, side, -closed, slot, opener)
                 return order.position_id
-            totals.add_exposure(c, order.symbol, order.side, volume)
+            totals.add_exposure(c, order.symbol, order.side, volume, slot, order.user_id)
             return new_id(
                 c.execute(
                     _INSERT_POSITION,
-                    {
+                    new_position | {
                         "symbol": order.symbol,
                         "side": order.side,
                         "volume": volume,
                         "open_price": price,
-                        "sl": order.sl,
-                        "tp": order.tp,
-                        "broker_position_id": broker_position_id or broker_order_id or order.broker_order_id,
                         "order_id": order.id,
                         "status": "open",
                         "opened_at": ts,
@@ -147,10 +168,10 @@ class Trades:
 
     def _reduce(
         self, c: sa.Connection, position_id: int, price: float, volume: float, ts: dt.datetime, fx: float
-    ) -> tuple[float, str, str, float]:
+    ) -> tuple[float, str, str, float, int | None]:
         """Reduce or close a position; return (realised P&L in the account currency, symbol, side,
-        lots closed)."""
-        pos = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().one()
+        lots closed, the user whose order opened it)."""
+        pos = c.execute(_POSITION_AND_OPENER, {"pid": position_id}).mappings().one()
         closed = min(volume, pos["volume"])
         pnl = gross_pnl(pos["symbol"], pos["side"], volume, pos["open_price"], price, fx)
         left = round(pos["volume"] - volume, 8)
@@ -160,7 +181,7 @@ class Trades:
         else:
             values.update(volume=left)
         c.execute(t.positions.update().where(t.positions.c.id == position_id).values(**values))
-        return pnl, pos["symbol"], pos["side"], closed
+        return pnl, pos["symbol"], pos["side"], closed, pos["opener"]
 
     def record_broker_close(
         self,
@@ -225,7 +246,7 @@ class Trades:
     def close_missing(self, position_id: int, reason: str) -> None:
         """Close a position the broker no longer has (reconciliation), with an audit entry."""
         with self._ledger.begin() as c:
-            pos = c.execute(t.positions.select().where(t.positions.c.id == position_id)).mappings().one()
+            pos = c.execute(_POSITION_AND_OPENER, {"pid": position_id}).mappings().one()
             if pos["status"] != "open":
                 return
             c.execute(
@@ -233,7 +254,9 @@ class Trades:
                 .where(t.positions.c.id == position_id)
                 .values(status="closed", closed_at=dt.datetime.now(dt.UTC))
             )
-            totals.add_exposure(c, pos["symbol"], pos["side"], -pos["volume"])
+            totals.add_exposure(
+                c, pos["symbol"], pos["side"], -pos["volume"], totals.slot_of(position_id), pos["opener"]
+            )
             self._ledger.audit(
                 "reconcile", "position_closed_missing", {"position_id": position_id, "reason": reason}, conn=c
             )
@@ -241,4 +264,4 @@ class Trades:
     def daily_pnl(self, day: dt.date) -> float:
         """P&L realised by fills on ``day`` (UTC) minus the commissions paid that day."""
         with self.engine.connect() as c:
-            return totals.snapshot(c, "", day)[2]
+            return pretrade.snapshot(c, "", day)[2]

@@ -209,20 +209,25 @@ class OrderService:
         its own, such as an sl or tp closing a position) and announce it; True when newly booked.
         A paper position's overnight swap comes the same way and is booked, not announced.
 
-        The order is looked up and booked in one unit of work: on SQLite that waits for the write
-        lock, so a fill reported while the order's own transaction is still open (atomic mode)
-        finds the order committed instead of being dropped as unknown.
+        An order looked up by the report's reference is looked up and booked in one unit of
+        work: on SQLite that waits for the write lock, so a fill reported while the order's own
+        transaction is still open (atomic mode) finds the order committed instead of being
+        dropped as unknown. The order path passes its order, whose fill is booked on its own
+        (one statement on PostgreSQL, see :meth:`Trades.record_fill`).
         """
         if isinstance(report, SwapReport):
             return book_swap(self.ledger, report)
         if report.ref is None and order is None:
             return self._apply_broker_close(report)
-        with self.ledger.unit_of_work():
-            order = order or (self.ledger.get_order(report.ref) if report.ref is not None else None)
-            if order is None or report.price is None:
-                log.error("fill for unknown order: %s", report)
-                return False
+        if order is not None and report.price is not None:
             booked = book_fill(self.ledger, order, report) is not None
+        else:
+            with self.ledger.unit_of_work():
+                order = order or (self.ledger.get_order(report.ref) if report.ref is not None else None)
+                if order is None or report.price is None:
+                    log.error("fill for unknown order: %s", report)
+                    return False
+                booked = book_fill(self.ledger, order, report) is not None
         if not booked:  # booked before (the other of the live path and the broker sync)
             return False
         self.observe_status("filled")

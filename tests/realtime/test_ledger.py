@@ -101,17 +101,28 @@ def _from_sources(led: Ledger, symbol: str, day: dt.date) -> tuple[float, float,
     return net, gross, pnl
 
 
+def _user_from_sources(led: Ledger, uid: int, symbol: str) -> tuple[float, float]:
+    """A user's lots recomputed from the open positions its orders opened."""
+    mine = [p for p in led.positions() if led.get_order(p.order_id).user_id == uid]
+    net = sum(p.volume if p.side == "buy" else -p.volume for p in mine if p.symbol == symbol)
+    return net, sum(p.volume for p in mine)
+
+
 def test_running_risk_totals_equal_the_positions_and_fills(ledger):
-    """Opens, partial and full closes, a second day and a reconcile close all move the totals
-    exactly as recomputing them from the source rows would; a rebuild agrees too."""
+    """Opens, partial and full closes (one by another user), a second day and a reconcile close
+    all move the desk's and each user's totals exactly as recomputing them from the source rows
+    would; a rebuild agrees too."""
     uid = ledger.accounts.ensure_user("alice", "trader")
+    bob = ledger.accounts.ensure_user("bob", "trader")
     book = []
     for i, (sym, side, vol) in enumerate(
         [("EURUSD", "buy", 0.5), ("EURUSD", "sell", 0.2), ("USDJPY", "buy", 1.0), ("EURUSD", "buy", 0.3)]
     ):
         o, _ = _order(ledger, uid, f"o{i}", symbol=sym, side=side, volume=vol)
         book.append(ledger.trades.record_fill(o, 1.1 if sym == "EURUSD" else 150.0, vol, 1.0, NOW))
-    part, _ = _order(ledger, uid, "part", side="sell", volume=0.2, position_id=book[0])
+    theirs, _ = _order(ledger, bob, "b0", side="sell", volume=0.4)
+    ledger.trades.record_fill(theirs, 1.1, 0.4, 1.0, NOW)
+    part, _ = _order(ledger, bob, "part", side="sell", volume=0.2, position_id=book[0])  # alice's
     ledger.trades.record_fill(part, 1.1010, 0.2, 0.5, NOW)
     full, _ = _order(ledger, uid, "full", side="buy", volume=0.2, position_id=book[1])
     later = NOW + dt.timedelta(days=1)
@@ -121,11 +132,17 @@ def test_running_risk_totals_equal_the_positions_and_fills(ledger):
     for day in (NOW.date(), later.date()):
         for sym in ("EURUSD", "USDJPY"):
             assert ledger.risk_totals(sym, day) == pytest.approx(_from_sources(ledger, sym, day))
-    assert ledger.risk_totals("EURUSD", NOW.date()) == pytest.approx((0.6, 0.6, 20.0 - 4.5))
+    for user in (uid, bob):
+        for sym in ("EURUSD", "USDJPY"):
+            assert ledger.user_exposure(user, sym) == pytest.approx(_user_from_sources(ledger, user, sym))
+    assert ledger.risk_totals("EURUSD", NOW.date()) == pytest.approx((0.2, 1.0, 20.0 - 5.5))
+    assert ledger.user_exposure(uid, "EURUSD") == pytest.approx((0.6, 0.6))
+    assert ledger.user_exposure(bob, "EURUSD") == pytest.approx((-0.4, 0.4))
     assert ledger.trades.daily_pnl(later.date()) == pytest.approx(20.0 - 0.5)
     def every_total() -> list[float]:
         days = (NOW.date(), later.date())
-        return [x for s in ("EURUSD", "USDJPY") for d in days for x in ledger.risk_totals(s, d)]
+        desk = [x for s in ("EURUSD", "USDJPY") for d in days for x in ledger.risk_totals(s, d)]
+        return desk + [x for u in (uid, bob) for s in ("EURUSD", "USDJPY") for x in ledger.user_exposure(u, s)]
 
     before = every_total()
     ledger.rebuild_totals()
