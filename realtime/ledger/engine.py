@@ -71,7 +71,13 @@ def autocommit_engine(engine: sa.Engine, schema: str | None = None) -> sa.Engine
     transaction is ever left open in autocommit. SQLite gets ``engine`` itself."""
     if engine.dialect.name != "postgresql":
         return engine
+    args = _pg_connect_args(schema)
+    # Plain index scans only, for the pre-trade check's pass over the working orders: a bitmap
+    # scan never marks the index entries of dead row versions (every order's "pending" one) as
+    # dead, so without a vacuum it visits every order ever placed, and did in a fresh ledger
+    # (no statistics yet); a plain index scan marks them and skips them from then on.
+    args["options"] = " ".join([*filter(None, [args.get("options")]), "-cenable_bitmapscan=off"])
     auto = sa.create_engine(engine.url, pool_size=8, max_overflow=0, isolation_level="AUTOCOMMIT",
-                            pool_reset_on_return=None, connect_args=_pg_connect_args(schema))
+                            pool_reset_on_return=None, connect_args=args)
     forget_on_connect(auto)
     return auto
