@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,9 @@ class DayDone:
     checks: list[CheckResult] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     skipped: bool = False  # already stored; nothing fetched or written
+    # A write still running (the asset's writer thread): the day counts once it has finished,
+    # and it finishes while the next day is computed. Its error fails this day, not the next.
+    pending: Future[None] | None = None
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[tuple[str, dt.date, str]]:
@@ -66,17 +70,40 @@ def each_day(context: dg.AssetExecutionContext, work: Callable[[dt.date, str], D
     done: dict[str, DayDone] = {}
     failed: dict[str, MarketDataError | MLError] = {}
     started = time.perf_counter()
+    name = context.asset_key.to_user_string()
+
+    def settle(i: int, key: str, result: DayDone | MarketDataError | MLError) -> None:
+        if isinstance(result, DayDone) and result.pending is not None:
+            try:
+                result.pending.result()
+            except DAY_ERRORS as exc:
+                result = exc
+            else:
+                result.pending = None
+        if not isinstance(result, DayDone):
+            failed[key] = result
+            context.log.error("%s %s: day %d/%d failed: %s", name, key, i, len(days), result)
+            return
+        done[key] = result
+        context.log.info("%s %s: day %d/%d %s %d rows (%.1fs so far)", name, key, i, len(days),
+                         "already stored," if result.skipped else "wrote", result.rows,
+                         time.perf_counter() - started)
+
+    writing: tuple[int, str, DayDone] | None = None  # the day whose write is still running
     for i, (key, day, symbol) in enumerate(days, 1):
         try:
-            done[key] = result = work(day, symbol)
+            result: DayDone | MarketDataError | MLError = work(day, symbol)
         except DAY_ERRORS as exc:
-            failed[key] = exc
-            context.log.error("%s %s: day %d/%d failed: %s", context.asset_key.to_user_string(), key, i,
-                              len(days), exc)
-            continue
-        context.log.info("%s %s: day %d/%d %s %d rows (%.1fs so far)", context.asset_key.to_user_string(),
-                         key, i, len(days), "already stored," if result.skipped else "wrote", result.rows,
-                         time.perf_counter() - started)
+            result = exc
+        if writing is not None:  # the previous day's write ran while this day was computed
+            settle(*writing)
+            writing = None
+        if isinstance(result, DayDone) and result.pending is not None:
+            writing = (i, key, result)
+        else:
+            settle(i, key, result)
+    if writing is not None:
+        settle(*writing)
     if failed:
         for key, result in done.items():
             yield dg.AssetMaterialization(context.asset_key, partition=key, metadata=day_metadata(result))

@@ -2,6 +2,7 @@
 the run's range (assets.daywise)."""
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import numpy as np
@@ -31,14 +32,16 @@ def features(context: dg.AssetExecutionContext, market: MarketDataResource) -> R
 
     def one_day(day: dt.date, symbol: str) -> DayDone:
         feats = features_for(symbol, day)
-        store.write_features(symbol, day, feats)
+        # Written while the next day is computed (pyarrow's write releases the GIL).
+        write = writer.submit(store.write_features, symbol, day, feats)
         complete = 0
         if len(feats):  # rows with every feature (float columns: not NaN is notna)
             values = feats[DEFAULT_FEATURE_SET.columns].to_numpy(np.float64)
             complete = int((~np.isnan(values)).all(axis=1).sum())
-        return DayDone(len(feats), metadata={"complete_rows": complete})
+        return DayDone(len(feats), metadata={"complete_rows": complete}, pending=write)
 
-    done = yield from each_day(context, one_day)
+    with ThreadPoolExecutor(1, thread_name_prefix="features-write") as writer:
+        done = yield from each_day(context, one_day)
     yield dg.MaterializeResult(metadata={
         **range_metadata(done),
         **{k: dg.MetadataValue.text(str(v)) for k, v in DEFAULT_FEATURE_SET.describe().items()},

@@ -141,9 +141,11 @@ def bars_1m(context: dg.AssetExecutionContext, market: MarketDataResource) -> Ra
             day_ticks = store.read_ticks(symbol, day, day)
             handed = ticks_to_bars(day_ticks), len(day_ticks)
         bars, n_ticks = handed
-        store.write_bars(symbol, day, bars)
-        return DayDone(len(bars), bar_checks(bars, n_ticks))
+        # Written while the next day's bars are checked (pyarrow's write releases the GIL).
+        write = writer.submit(store.write_bars, symbol, day, bars)
+        return DayDone(len(bars), bar_checks(bars, n_ticks), pending=write)
 
-    done = yield from each_day(context, one_day)
+    with ThreadPoolExecutor(1, thread_name_prefix="bars-write") as writer:
+        done = yield from each_day(context, one_day)
     yield dg.MaterializeResult(metadata=range_metadata(done),
                                 check_results=[_result(c) for c in combined_checks(done)])

@@ -80,3 +80,33 @@ def test_bars_from_the_ticks_step_equal_bars_from_the_stored_ticks(tmp_path, dat
     again = dg.materialize([ticks, bars_1m], selection=[bars_1m], instance=instance,
                            resources={"market": market}, partition_key="2019-02-04|EURUSD")
     assert again.success and read_back == [dt.date(2019, 2, 4)]
+
+
+def test_a_bars_write_that_fails_fails_its_own_day(tmp_path, datafeed_url, monkeypatch):
+    """Bars are written while the next day is built: a failed write is its own day's failure
+    (named in the step's error), and the days either side are stored and materialised."""
+    from marketdata.errors import StoreError
+    from marketdata.store import ParquetStore
+    from tests.support.pipeline import instance_with_days
+
+    days = ["2019-02-04", "2019-02-05"]
+    real_write = ParquetStore.write_bars
+
+    def write_bars(self, symbol, day, df, timeframe="1m"):
+        if day == dt.date(2019, 2, 4):
+            raise StoreError("disk full (injected)")
+        return real_write(self, symbol, day, df, timeframe)
+
+    monkeypatch.setattr(ParquetStore, "write_bars", write_bars)
+    market = MarketDataResource(dukascopy_url=datafeed_url, data_dir=str(tmp_path), retries=1)
+    keys = [f"{d}|EURUSD" for d in days]
+    ranged = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    result = dg.materialize([ticks, bars_1m], instance=instance_with_days(*days),
+                            resources={"market": market}, raise_on_error=False, tags=ranged)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "1 of 2 days failed" in failure.step_failure_data.error.message
+    assert "2019-02-04|EURUSD: disk full (injected)" in failure.step_failure_data.error.message
+    bars_done = [m.partition for m in result.asset_materializations_for_node("bars_1m")]
+    assert bars_done == ["2019-02-05|EURUSD"]
+    assert ParquetStore(tmp_path / "lake").days("bars", "EURUSD") == [dt.date(2019, 2, 5)]
