@@ -11,15 +11,16 @@ ratio = value / baseline: the share of raw ingestion speed a backfill keeps (goa
 Each side runs ``REPEAT`` times, interleaved so both see the same machine load; the best counts.
 
 Where the backfill's extra time goes (28 fixture days, 1.35 M ticks, 2 runs; a shared 2-core
-machine at load average 3-5, so each figure is give or take a third): the ticks step is about the
-raw ingestion itself (download and LZMA in the prefetch pool; the day's checks, ~3 ms, and its bars,
-~3 ms, overlap the next days' downloads). What dominates the rest is Dagster's bookkeeping,
-~1.0-1.3 s: a planned event per day and asset before the run starts and a materialisation per day
-and asset after each step, each a few SQL statements on the instance (~5-8 ms). Then features
-~0.5-0.7 s (one read of the run's bars, each day computed on the previous stored day, ~7 ms, and
-written, ~6 ms) and bars ~0.25 s (each day written, ~6 ms, and checked; the bars come from the
-ticks step in memory, see ``assets.handoff``). Progress lines are off here (``logging.disable``);
-with them each day adds one event per asset.
+machine at load average 4-6, so each figure is give or take a third): the ticks step takes about
+the raw ingestion's time plus 0.3-0.8 s (download and LZMA in the prefetch pool; the day's checks,
+~3 ms, and its bars, ~3 ms, run while the next days download, but on a busy machine they compete
+with the download threads for the GIL). Dagster's bookkeeping is the largest fixed part, ~1.0 s:
+a planned event per day and asset before the run starts and a materialisation per day and asset
+after each step, each a few SQL statements on the instance (~4-8 ms). Then features ~0.55-0.7 s
+(one read of the run's bars, ~0.1 s; each day computed on the previous stored day, ~9 ms; the
+writes overlap the next day) and bars ~0.2-0.4 s (the bars come from the ticks step in memory,
+``assets.handoff``; the writes overlap the next day). Progress lines are off here
+(``logging.disable``); with them each day adds one event per asset.
 Fixtures: $ALPHAFORGE_FIXTURES (default ../shared/data/dukascopy); without them it stops and says so.
 """
 
