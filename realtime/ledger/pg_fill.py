@@ -86,5 +86,5 @@ def opening_fill(c: sa.Connection, **values: Any) -> int | None:
     """Run :data:`OPENING_FILL` (prepared) with ``values`` (oid, price, ts, broker_order_id, symbol, side,
     volume, commission, broker_deal_id, day, slot, net_lots, user_id, sl, tp,
     broker_position_id); the new position's id, or None when the order was filled before."""
-    pid = _PREPARED.run(c, {"v_" + k: v for k, v in values.items()}).scalar()
-    return None if pid is None else int(pid)
+    rows = _PREPARED.run(c, {"v_" + k: v for k, v in values.items()})
+    return int(rows[0][0]) if rows else None

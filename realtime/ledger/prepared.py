@@ -47,10 +47,12 @@ class Prepared:
         self._args = [(n, compiled.binds[n].type._cached_bind_processor(dialect)) for n in names]
         self.execute = f"EXECUTE {name} ({', '.join(['%s'] * len(names))})"
 
-    def run(self, c: sa.Connection, params: dict[str, Any]) -> sa.CursorResult[Any]:
-        """Execute with ``params``, preparing the statement on this connection first if needed.
-        A value its column type refuses (a naive datetime) raises StatementError, as the
-        statement itself would."""
+    def run(self, c: sa.Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows of the statement run with ``params``, preparing it on this connection first
+        if needed. Run on the DBAPI cursor, without SQLAlchemy's execution context and result
+        objects (the rest of its per-statement CPU), but with its errors: a value its column
+        type refuses (a naive datetime) raises StatementError, a database error the
+        ``sqlalchemy.exc`` class it maps to, and a lost connection is invalidated."""
         done: set[str] = c.info.setdefault(_DONE, set())
         if self.name not in done:
             c.exec_driver_sql(self.prepare)
@@ -59,7 +61,24 @@ class Prepared:
             args = tuple(params[n] if convert is None else convert(params[n]) for n, convert in self._args)
         except ValueError as exc:
             raise sa.exc.StatementError(str(exc), self.execute, params, exc) from exc
-        return c.exec_driver_sql(self.execute, args)
+        raw = c.connection.dbapi_connection
+        if raw is None:
+            raise sa.exc.ResourceClosedError("the connection is closed")
+        cursor = raw.cursor()
+        try:
+            cursor.execute(self.execute, args)
+            return list(cursor.fetchall())
+        except c.dialect.loaded_dbapi.Error as exc:
+            lost = c.dialect.is_disconnect(exc, raw, cursor)
+            if lost:  # as SQLAlchemy does: this connection, and the pool's others, are renewed
+                c.invalidate(exc)
+                c.engine.dispose(close=False)
+            raise sa.exc.DBAPIError.instance(
+                self.execute, args, exc, c.dialect.loaded_dbapi.Error, connection_invalidated=lost,
+                dialect=c.dialect,
+            ) from exc
+        finally:
+            cursor.close()
 
 
 def forget_on_connect(engine: sa.Engine) -> None:

@@ -70,11 +70,10 @@ def pre_trade(
     than ``exclude_order_id``; a user's lots are those of the positions its orders opened."""
     params = {"symbol": symbol, "day": day, "uid": user_id,
               "oid": -1 if exclude_order_id is None else exclude_order_id}
-    pg = c.dialect.name == "postgresql"
-    result: sa.Result[float, float, float, float, float] = (
-        _PREPARED.run(c, params) if pg else c.execute(PRE_TRADE, params)
-    )
-    net, gross, pnl, user_net, user_gross = result.one()
+    if c.dialect.name == "postgresql":
+        net, gross, pnl, user_net, user_gross = _PREPARED.run(c, params)[0]
+    else:
+        net, gross, pnl, user_net, user_gross = c.execute(PRE_TRADE, params).one()
     return (float(net), float(gross), float(pnl)), (float(user_net), float(user_gross))
 
 

@@ -185,7 +185,7 @@ class Ledger:
                 # when it returns, in one round trip
                 with self.statement() as c:
                     if c.dialect.name == "postgresql":
-                        order_id = int(_PREPARED_INSERT.run(c, full).scalar_one())
+                        order_id = int(_PREPARED_INSERT.run(c, full)[0][0])
                     else:
                         order_id = new_id(c.execute(_INSERT_ORDER, full))
             else:
