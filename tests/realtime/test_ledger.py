@@ -142,7 +142,8 @@ def test_running_risk_totals_equal_the_positions_and_fills(ledger):
     def every_total() -> list[float]:
         days = (NOW.date(), later.date())
         desk = [x for s in ("EURUSD", "USDJPY") for d in days for x in ledger.risk_totals(s, d)]
-        return desk + [x for u in (uid, bob) for s in ("EURUSD", "USDJPY") for x in ledger.user_exposure(u, s)]
+        users = [x for u in (uid, bob) for s in ("EURUSD", "USDJPY") for x in ledger.user_exposure(u, s)]
+        return desk + users
 
     before = every_total()
     ledger.rebuild_totals()
