@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import pkgutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio._core
 import pytest
 
 from tests.support.static_server import serve_directory
+
+# anyio imports its submodules on first use, and pytest rewrites them (anyio is a pytest
+# plugin) with compile(), which is not thread-safe on CPython 3.11.7 (gh-106905): a first use on
+# a server thread while another thread compiles fails with "AST constructor recursion depth
+# mismatch". Importing them here, on the main thread before any test, leaves nothing to race.
+for _m in pkgutil.iter_modules(anyio._core.__path__):
+    importlib.import_module(f"anyio._core.{_m.name}")
+importlib.import_module("anyio._backends._asyncio")
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
