@@ -204,9 +204,11 @@ def test_pre_trade_totals_are_the_risk_totals_and_the_users_exposure_in_one_read
         (0.5 - 0.1 + 0.7, 0.5 + 0.1 + 0.4 + 0.7))
 
 
-def test_workers_starting_together_store_the_bootstrap_key_once(ledger):
+def test_workers_starting_together_store_the_bootstrap_key_once(postgres_dsn, pg_schema):
     """Each worker (or replica) installs ``REALTIME_API_KEY`` at start-up: on a fresh ledger they
-    race between looking the key up and inserting it, and the loser must not fail to start."""
+    race between looking the key up and inserting it, and the loser must not fail to start.
+    PostgreSQL only: SQLite's single writer serialises the two, so there the race cannot occur."""
+    ledger = Ledger(postgres_dsn, schema=pg_schema)
     admin = ledger.accounts.ensure_user("admin", "admin")
     for i in range(5):
         key = f"operator-key-{i}-for-the-race"
@@ -221,6 +223,7 @@ def test_workers_starting_together_store_the_bootstrap_key_once(ledger):
         with ledger.engine.connect() as c:
             rows = c.execute(sa.select(t.api_keys.c.user_id).where(t.api_keys.c.key_id == key_id_of(key)))
             assert [r[0] for r in rows] == [admin]
+    ledger.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
