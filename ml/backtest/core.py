@@ -35,8 +35,8 @@ from ml.backtest.step import (
 from ml.costs import formulas
 
 __all__ = [
-    "SIZE_ALL_IN", "SIZE_FRACTION", "SIZE_UNITS", "Charges", "Plan", "Prices", "simulate",
-    "simulate_into",
+    "SIZE_ALL_IN", "SIZE_FRACTION", "SIZE_UNITS", "Charges", "Plan", "Prices", "max_trades",
+    "simulate", "simulate_into",
 ]
 
 EXIT_NAMES = ("signal", "stop_loss", "take_profit", "end")
@@ -64,26 +64,42 @@ def simulate(px: Prices, signal: np.ndarray, plan: Plan,
     """Run the bar loop over ``px`` for ``signal`` (-1/0/+1) with ``plan`` and charges ``c``:
     (equity, position_units, trades[n_trades, N_TRADE_FIELDS]), see :func:`simulate_into`.
 
-    The two per-bar outputs are allocated here by numpy, which asks the kernel for huge pages
-    on big arrays; numba's own allocations fault their memory in 4 KiB at a time, which on a
-    million bars cost as much as the whole loop."""
+    The outputs are allocated here by numpy, which asks the kernel for huge pages on big
+    arrays; numba's own allocations fault their memory in 4 KiB at a time, which on a million
+    bars cost as much as the whole loop. The trade records get room for the most trades the
+    signal allows (:func:`max_trades`): growing them inside the loop made numba count
+    references on every trade, which cost about as much as the rest of the loop."""
     n = px.bo.shape[0]
     equity = np.empty(n)
     position = np.empty(n)
-    trades = simulate_into(px, signal, plan, c, equity, position)
-    return equity, position, trades
+    trades = np.zeros((max_trades(signal), N_TRADE_FIELDS))
+    n_trades = simulate_into(px, signal, plan, c, equity, position, trades)
+    return equity, position, trades[:n_trades]
 
 
 @njit(cache=True)
-def simulate_into(px, signal, plan, c, equity, position):  # pragma: no cover - numba
+def max_trades(signal):  # pragma: no cover - numba
+    """The most trades a run of ``signal`` can open: one, plus one per change of the signal
+    among the bars that trade (all but the last). An entry needs the wanted position to
+    differ from the one held, which without a change of the signal only an exit makes so; a
+    signal exit needs a change itself, and after a stop the engine stays flat until one."""
+    changes = 0
+    for i in range(1, signal.shape[0] - 1):  # no branches: the loop vectorises
+        changes += signal[i] != signal[i - 1]
+    return changes + 1
+
+
+@njit(cache=True)
+def simulate_into(px, signal, plan, c, equity, position,
+                  trades):  # pragma: no cover - numba
     """Run the bar loop over ``px`` (:class:`~ml.backtest.step.Prices`) for ``signal`` (-1/0/+1)
     with ``plan`` (:class:`~ml.backtest.step.Plan`) and charges ``c``
     (:class:`~ml.backtest.step.Charges`), writing each bar's equity and position (signed
-    units) at its close into ``equity`` and ``position``. Returns trades[n_trades,
-    N_TRADE_FIELDS]; money (cash, equity, P&L, costs) in the account currency, each amount
+    units) at its close into ``equity`` and ``position`` and each trade into the rows of
+    ``trades`` (zeros, N_TRADE_FIELDS columns, at least :func:`max_trades` rows). Returns the
+    number of trades; money (cash, equity, P&L, costs) in the account currency, each amount
     converted at the rate of the bar it is booked on."""
     n = px.bo.shape[0]
-    trades = np.zeros((64, N_TRADE_FIELDS))  # grown by doubling: no pass to count them first
     n_trades = 0
     cash = plan.cash0
     pos_dir = 0
@@ -94,6 +110,9 @@ def simulate_into(px, signal, plan, c, equity, position):  # pragma: no cover - 
     blocked = 0
     # no swap terms (swaps off): every swap would be 0, so the rollover array need not be read
     swaps = c.swap_long != 0.0 or c.swap_short != 0.0
+    # no stop and no take-profit (both levels infinitely far): no bar can hit one, so its
+    # low, high and spread are not read (and the loop compiles about a third faster)
+    stops = plan.sl_dist < np.inf or plan.tp_dist < np.inf
     for i in range(n):
         if i > 0:
             want = int(signal[i - 1])
@@ -116,10 +135,8 @@ def simulate_into(px, signal, plan, c, equity, position):  # pragma: no cover - 
                     fill = market_price(px.ao[i] if want > 0 else px.bo[i], want, slip)
                     u = entry_units(plan, i, cash, fill, c)
                     if u > 0.0 and np.isfinite(u):
-                        if n_trades == trades.shape[0]:
-                            grown = np.zeros((2 * n_trades, N_TRADE_FIELDS))
-                            grown[:n_trades] = trades
-                            trades = grown
+                        if n_trades == trades.shape[0]:  # max_trades was wrong: stop safely
+                            raise IndexError("more trades than max_trades allows")
                         comm = step.commission(u, fill, c.comm_per_unit, c.comm_rate, c.fx[i])
                         cash -= comm
                         pos_dir = want
@@ -137,7 +154,7 @@ def simulate_into(px, signal, plan, c, equity, position):  # pragma: no cover - 
                         trades[n_trades, T_SPREAD] = 0.5 * open_spread * c.fx[i] * u
                         trades[n_trades, T_SLIPPAGE] = slip * c.fx[i] * u
                         n_trades += 1
-        if pos_dir != 0:  # stop-loss / take-profit inside the bar
+        if stops and pos_dir != 0:  # stop-loss / take-profit inside the bar
             if pos_dir > 0:
                 s_o, s_lo, s_hi = px.bo[i], px.bl[i], px.bh[i]
             else:
@@ -166,7 +183,7 @@ def simulate_into(px, signal, plan, c, equity, position):  # pragma: no cover - 
             units = 0.0
         equity[i] = mark(pos_dir, cash, units, entry_px, px.bc[i], px.ac[i], c.fx[i])
         position[i] = pos_dir * units
-    return trades[:n_trades]
+    return n_trades
 
 
 jitcache.refresh_cache(globals(), (step, formulas))
