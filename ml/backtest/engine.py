@@ -87,11 +87,21 @@ def _signal_array(signal: pd.Series | np.ndarray, index: pd.DatetimeIndex,
     return arr.astype(np.int64, copy=False)
 
 
+_EXIT_NAMES = np.array(core.EXIT_NAMES, dtype=object)
+
+
 def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float) -> pd.DataFrame:
+    """Trade records (rows of ``core.simulate``'s array) as a ``TRADE_COLUMNS`` frame. Its
+    columns stay the arrays built here (``copy=False``, in ``TRADE_COLUMNS`` order): packing
+    them into pandas' blocks cost more than the rest of the table."""
     entry_bar = rows[:, core.T_ENTRY_IDX].astype(np.int64)
     exit_bar = rows[:, core.T_EXIT_IDX].astype(np.int64)
     closed = exit_bar >= 0
-    exit_time = index.take(np.maximum(exit_bar, 0)).where(closed)  # NaT while open
+    reason = _EXIT_NAMES.take(rows[:, core.T_REASON].astype(np.int64))
+    exit_time = index.take(np.maximum(exit_bar, 0))
+    if not closed.all():
+        exit_time = exit_time.where(closed)  # NaT while open
+        reason = np.where(closed, reason, "open")
     if exit_time.tz is None:
         exit_time = exit_time.tz_localize("UTC")
     gross, commission, swap = rows[:, core.T_GROSS], rows[:, core.T_COMMISSION], rows[:, core.T_SWAP]
@@ -105,8 +115,7 @@ def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float
         "lots": rows[:, core.T_UNITS] / contract_size,
         "entry_price": rows[:, core.T_ENTRY_PX],
         "exit_price": rows[:, core.T_EXIT_PX],
-        "exit_reason": np.where(closed, np.array(core.EXIT_NAMES, dtype=object)[
-            rows[:, core.T_REASON].astype(np.int64)], "open"),
+        "exit_reason": reason,
         "gross_pnl": gross,
         "spread": rows[:, core.T_SPREAD],
         "commission": commission,
@@ -114,7 +123,7 @@ def _trade_frame(rows: np.ndarray, index: pd.DatetimeIndex, contract_size: float
         "swap": swap,
         "pnl": gross - commission - swap,
     }
-    return pd.DataFrame(columns, columns=TRADE_COLUMNS)
+    return pd.DataFrame(columns, copy=False)
 
 
 def price_arrays(b: BidAskBars) -> Prices:
@@ -217,13 +226,14 @@ def run_backtest(
     equity, position, rows = core.simulate(price_arrays(b), sig, *settings)
     is_open = rows[:, core.T_EXIT_IDX] < 0
     trades = _trade_frame(rows[~is_open], b.index, instrument.contract_size)
-    open_trades = _trade_frame(rows[is_open], b.index, instrument.contract_size)
-    if len(open_trades):  # mark to market at the last close, on the side that would exit
-        last = np.where(open_trades["direction"] > 0, b.bid["close"][-1], b.ask["close"][-1])
-        open_trades["gross_pnl"] = (open_trades["direction"] * open_trades["size"]
-                                    * (last - open_trades["entry_price"]) * settings[1].fx[-1])
-        open_trades["pnl"] = (open_trades["gross_pnl"] - open_trades["commission"]
-                              - open_trades["swap"])
+    still_open = rows[is_open]
+    if len(still_open):  # mark to market at the last close, on the side that would exit
+        direction = still_open[:, core.T_DIR].astype(np.int64)
+        last = np.where(direction > 0, b.bid["close"][-1], b.ask["close"][-1])
+        still_open[:, core.T_GROSS] = (direction * still_open[:, core.T_UNITS]
+                                       * (last - still_open[:, core.T_ENTRY_PX])
+                                       * settings[1].fx[-1])
+    open_trades = _trade_frame(still_open, b.index, instrument.contract_size)
     eq = pd.Series(equity, index=b.index, name="equity")
     pos = pd.Series(position, index=b.index, name="position")
     metrics = compute_metrics(eq, trades, position, float(cash), settings[1].fx)
