@@ -46,11 +46,11 @@ def not_crossed(bo, bc, ao, ac):  # pragma: no cover - numba
 @njit(cache=True)
 def is_position_signal(values):  # pragma: no cover - numba
     """Whether every value is -1, 0 or +1 (NaN is not)."""
-    for i in range(values.shape[0]):
+    good = True
+    for i in range(values.shape[0]):  # no early exit and no branches: the loop vectorises
         v = values[i]
-        if not (v == 0 or v == 1 or v == -1):
-            return False
-    return True
+        good &= (v == 0) | (v == 1) | (v == -1)
+    return good
 
 
 @njit(cache=True, inline="always")
