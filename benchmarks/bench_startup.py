@@ -4,7 +4,8 @@ reconciliation) to /ready answering 200; the baseline is the bare ping app's sta
 Lines: the first start on a fresh data dir (it creates the ledger); a restart with the embedded
 default (the MLflow sqlite store opened in the service); the production topology, where the
 service asks an `mlflow server` on 127.0.0.1 for the model; and a restart serving a PyTorch (MLP)
-champion, whose loading imports torch."""
+champion, which unpickles and predicts in numpy without importing torch (ml.nets keeps its weights
+as numpy arrays)."""
 
 from __future__ import annotations
 

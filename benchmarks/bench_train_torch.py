@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from ml.nets.mlp import MLPNet  # noqa: E402
+from ml.nets.modules import MLPNet  # noqa: E402
 from ml.torch_models import TorchMLPClassifier, TorchTCNClassifier, select_device  # noqa: E402
 
 N_TRAIN, N_VAL, N_FEATURES, EPOCHS, BATCH, HIDDEN = 50_000, 5_000, 32, 3, 512, (64, 32)

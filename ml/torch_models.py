@@ -4,6 +4,7 @@ One import point for the torch classifiers; the family registry (``ml.families``
 class by its own module and imports it on first use, so torch loads only for a torch family.
 """
 
-from ml.nets import TorchClassifier, TorchMLPClassifier, TorchTCNClassifier, select_device
+from ml.nets import TorchClassifier, TorchMLPClassifier, TorchTCNClassifier
+from ml.nets.trainer import select_device
 
 __all__ = ["TorchClassifier", "TorchMLPClassifier", "TorchTCNClassifier", "select_device"]

@@ -1,34 +1,20 @@
-"""A multi-layer perceptron classifier over one feature row, with a pure-numpy one-row fast path."""
+"""A multi-layer perceptron classifier over one feature row, with a pure-numpy one-row fast path.
+
+The network itself (:class:`ml.nets.modules.MLPNet`) and torch load only to fit or batch-predict.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from ml.errors import InvalidInputError
 from ml.nets.base import TorchClassifier
 
-
-class MLPNet(nn.Module):
-    """Linear -> ReLU (-> Dropout) per hidden width, then a linear logit. Input (batch, features)."""
-
-    def __init__(self, n_features: int, hidden: tuple[int, ...], dropout: float = 0.0):
-        super().__init__()
-        layers: list[nn.Module] = []
-        width = n_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = h
-        layers.append(nn.Linear(width, 1))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x).squeeze(-1)
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def sigmoid(z: float) -> float:
@@ -42,6 +28,8 @@ def sigmoid(z: float) -> float:
 def fold_mlp(net: nn.Module, mean: np.ndarray, std: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """float64 (W, b) per linear layer, with the standardisation folded into the first one:
     W1 ((x - m) / s) + b1 = (W1 / s) x + (b1 - (W1 / s) m)."""
+    from torch import nn
+
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]  # in forward order
     layers = [(lin.weight.detach().double().numpy().copy(), lin.bias.detach().double().numpy().copy())
               for lin in linears]
@@ -66,6 +54,8 @@ class TorchMLPClassifier(TorchClassifier):
         self.hidden, self.dropout = tuple(hidden), dropout
 
     def _build_net(self, n_features: int) -> nn.Module:
+        from ml.nets.modules import MLPNet
+
         return MLPNet(n_features, self.hidden, self.dropout)
 
     def _after_fit(self) -> None:
@@ -89,3 +79,12 @@ class TorchMLPClassifier(TorchClassifier):
             h += b
             np.maximum(h, 0.0, out=h)
         return sigmoid(float(self._w_out.dot(h)) + self._b_out)
+
+
+def __getattr__(name: str) -> Any:
+    # models pickled before the networks moved to ml.nets.modules name MLPNet here
+    if name == "MLPNet":
+        from ml.nets.modules import MLPNet
+
+        return MLPNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

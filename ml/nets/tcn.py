@@ -1,12 +1,14 @@
-"""A temporal convolution network (TCN) classifier over the last ``lookback`` rows of one symbol."""
+"""A temporal convolution network (TCN) classifier over the last ``lookback`` rows of one symbol.
+
+The network itself (:class:`ml.nets.modules.TCNNet`) and torch load only to fit or batch-predict;
+one window is served by the compiled plan of :mod:`ml.nets.tcn_compiled`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from ml.errors import InvalidInputError
 from ml.nets.base import TorchClassifier
@@ -14,53 +16,9 @@ from ml.nets.mlp import sigmoid
 from ml.nets.tcn_numpy import plan_tcn
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from ml.nets.tcn_compiled import PackedTCN
-
-
-class CausalBlock(nn.Module):
-    """Two dilated causal convolutions with a residual connection (the TCN building block)."""
-
-    def __init__(self, c_in: int, c_out: int, kernel_size: int, dilation: int, dropout: float):
-        super().__init__()
-        # left padding only: the output at step t sees inputs up to t, never later ones
-        self.pad = (kernel_size - 1) * dilation
-        self.conv1 = nn.Conv1d(c_in, c_out, kernel_size, dilation=dilation)
-        self.conv2 = nn.Conv1d(c_out, c_out, kernel_size, dilation=dilation)
-        self.drop = nn.Dropout(dropout)
-        self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.drop(torch.relu(self.conv1(nn.functional.pad(x, (self.pad, 0)))))
-        h = self.drop(torch.relu(self.conv2(nn.functional.pad(h, (self.pad, 0)))))
-        return torch.relu(h + self.skip(x))
-
-
-def tcn_levels(lookback: int, kernel_size: int) -> int:
-    """Fewest blocks (dilations 1, 2, 4, ...) whose receptive field covers ``lookback`` steps."""
-    levels = 1
-    # each block has two convolutions, so block i widens the field by 2 * (k - 1) * 2**i
-    while 1 + 2 * (kernel_size - 1) * (2**levels - 1) < lookback:
-        levels += 1
-    return levels
-
-
-class TCNNet(nn.Module):
-    """Causal blocks over a (batch, lookback, features) window; the logit is read at the last step."""
-
-    def __init__(self, n_features: int, lookback: int, channels: int = 32, kernel_size: int = 3,
-                 dropout: float = 0.1):
-        super().__init__()
-        blocks = []
-        c_in = n_features
-        for level in range(tcn_levels(lookback, kernel_size)):
-            blocks.append(CausalBlock(c_in, channels, kernel_size, 2**level, dropout))
-            c_in = channels
-        self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Linear(channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.blocks(x.transpose(1, 2))  # Conv1d wants (batch, channels, time)
-        return self.head(h[:, :, -1]).squeeze(-1)
 
 
 class TorchTCNClassifier(TorchClassifier):
@@ -78,10 +36,17 @@ class TorchTCNClassifier(TorchClassifier):
         self.lookback, self.channels = lookback, channels
         self.kernel_size, self.dropout = kernel_size, dropout
 
+    # the packed arrays are rebuilt from the plan on first use: a pickle never needs numba
+    _transient = ("_net", "_packed")
+
     def _build_net(self, n_features: int) -> nn.Module:
+        from ml.nets.modules import TCNNet
+
         return TCNNet(n_features, self.lookback, self.channels, self.kernel_size, self.dropout)
 
     def _after_fit(self) -> None:
+        from ml.nets.modules import TCNNet
+
         net = self.net_
         assert isinstance(net, TCNNet)
         self._rows, self._plan = plan_tcn(net.blocks, self.lookback)
@@ -122,15 +87,20 @@ class TorchTCNClassifier(TorchClassifier):
                                 self._head_b)
         return self._packed
 
-    def __getstate__(self) -> dict:
-        # the packed arrays are rebuilt from the plan on first use: a pickle never needs numba
-        state = dict(self.__dict__)
-        state.pop("_packed", None)
-        return state
-
     def predict_one_torch(self, x: np.ndarray) -> float:
         """The same probability from a torch forward of the whole window (reference and baseline)."""
+        import torch
+
         self._check_fitted()
         z = torch.from_numpy(self.scaler_.transform(np.asarray(x, dtype=np.float64)))[None]
         with torch.inference_mode():
             return float(torch.sigmoid(self.net_(z).double())[0])
+
+
+def __getattr__(name: str) -> Any:
+    # models pickled before the networks moved to ml.nets.modules name their classes here
+    if name in {"TCNNet", "CausalBlock", "tcn_levels"}:
+        from ml.nets import modules
+
+        return getattr(modules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

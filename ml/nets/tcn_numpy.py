@@ -9,11 +9,13 @@ dilated taps and one matrix product. Left padding is a zero row appended to each
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # torch loads only where a plan is made, from a fitted network
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,11 @@ def _conv_step(conv: nn.Conv1d, taps: np.ndarray, in_steps: np.ndarray) -> ConvS
 
 def plan_tcn(blocks: nn.Sequential, lookback: int) -> tuple[np.ndarray, list[BlockStep]]:
     """The window rows the first block reads, and the block steps, for the last time step only."""
+    from torch import nn
+
     steps: list[BlockStep] = []
     out_steps = np.array([lookback - 1])
-    block: Any  # a ml.nets.tcn.CausalBlock (not imported: that module imports this one)
+    block: Any  # a ml.nets.modules.CausalBlock
     for block in reversed(list(blocks)):
         k, d = block.conv1.kernel_size[0], block.conv1.dilation[0]
         mid_taps = _taps(out_steps, k, d)

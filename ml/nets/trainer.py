@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from ml.errors import MLError
+from ml.nets.report import TrainReport
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +103,6 @@ class TrainSettings:
     patience: int = 5
     min_delta: float = 0.0
     seed: int = 7
-
-
-@dataclass
-class TrainReport:
-    """What happened: per-epoch losses, the epoch whose weights were kept, and how many epochs ran."""
-
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int = -1
-    best_val_loss: float = math.inf
-
-    @property
-    def epochs_run(self) -> int:
-        return len(self.history)
 
 
 def forward_all(net: nn.Module, data: DeviceData, batch_size: int = 8192) -> torch.Tensor:
