@@ -14,7 +14,7 @@ from marketdata.bars import empty_bars
 from marketdata.instruments import get_instrument
 from marketdata.store import MarketStore
 from ml.errors import MLError
-from ml.features import FeatureSet, compute_features
+from ml.features import FeatureSet, compute_features, validate_bars
 from ml.indicators import atr
 from ml.labels import cost_dead_zone, forward_return_labels, triple_barrier_events, uniqueness_weights
 
@@ -70,8 +70,19 @@ class RangeFeatures:
         start = stored[before - 1] if before else day
         if start < first or day > last:
             return features_for_day(self.store, symbol, day, self.fs)
-        lo, hi = np.searchsorted(ts_ns, [_midnight_ns(start), _midnight_ns(day + dt.timedelta(days=1))])
-        window = bars.iloc[lo:hi].reset_index(drop=True) if hi > lo else empty_bars()
+        lo, mid, hi = np.searchsorted(
+            ts_ns, [_midnight_ns(start), _midnight_ns(day), _midnight_ns(day + dt.timedelta(days=1))]
+        )
+        window = empty_bars()
+        if hi > lo:
+            # A feature at a bar reads only the last `lookback` bars (finite windows counted in
+            # bars), so the warm-up day's earlier bars change none of this day's rows: the whole
+            # window is validated, as features_for_day does (the same error for a bad bar), and
+            # the computation leaves them out (~40% of its rows).
+            cut = max(lo, mid - self.fs.lookback)
+            if cut > lo:
+                validate_bars(bars.iloc[lo:hi])
+            window = bars.iloc[cut:hi].reset_index(drop=True)
         return _day_rows(compute_features(window, self.fs), window, day)
 
     def _read_symbol(self, symbol: str) -> tuple[list[dt.date], dt.date, dt.date, pd.DataFrame, np.ndarray]:
