@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+import ssl
 import time
 from pathlib import Path
 
@@ -141,3 +142,13 @@ def test_candles_and_rate_limit(datafeed_url: str) -> None:
         h1 = client.fetch_candles("EURUSD", dt.date(2019, 2, 1), "h1")
     assert len(m1) == 1440 and len(h1) == 672
     assert m1["ts_ms"].iloc[0] == 1549238400000
+
+
+def test_clients_share_one_verifying_tls_context() -> None:
+    # Built once per process (a backfill makes a client per run); it must still verify.
+    from marketdata.dukascopy import _tls_context
+
+    ctx = _tls_context()
+    assert ctx is _tls_context()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
