@@ -224,9 +224,11 @@ def run_backtest(
         lot_step=lot_step, stop_loss_pips=stop_loss_pips, take_profit_pips=take_profit_pips,
         close_at_end=close_at_end, fx_bars=fx_bars)
     equity, position, rows = core.simulate(price_arrays(b), sig, *settings)
-    is_open = rows[:, core.T_EXIT_IDX] < 0
-    trades = _trade_frame(rows[~is_open], b.index, instrument.contract_size)
-    still_open = rows[is_open]
+    # one position at a time: only the last trade can still be open, so the closed ones are
+    # a slice (no copy) and the open one a copy, marked below
+    n_closed = len(rows) - int(len(rows) > 0 and rows[-1, core.T_EXIT_IDX] < 0)
+    trades = _trade_frame(rows[:n_closed], b.index, instrument.contract_size)
+    still_open = rows[n_closed:].copy()
     if len(still_open):  # mark to market at the last close, on the side that would exit
         direction = still_open[:, core.T_DIR].astype(np.int64)
         last = np.where(direction > 0, b.bid["close"][-1], b.ask["close"][-1])
