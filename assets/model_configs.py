@@ -29,12 +29,13 @@ class GateConfig(dg.Config):
     require_lookahead_check: bool = PromotionGate.require_lookahead_check
     max_pbo: float = PromotionGate.max_pbo  # judged only when model_selection ran CPCV
     min_holdout_sharpe: float = PromotionGate.min_holdout_sharpe  # judged only with a holdout
+    paper_days: float = PromotionGate.paper_days  # > 0: a pass makes @paper, not @champion
 
     def gate(self) -> PromotionGate:
         """These thresholds as the registry's gate."""
         return PromotionGate(self.min_sharpe, self.max_drawdown, self.min_trades, self.min_dsr, self.min_psr,
                              self.require_track_record, self.require_lookahead_check, self.max_pbo,
-                             self.min_holdout_sharpe)
+                             self.min_holdout_sharpe, self.paper_days)
 
 
 class SelectionConfig(dg.Config):

@@ -176,7 +176,8 @@ def promotion(context: dg.AssetExecutionContext, config: GateConfig, model_evalu
     client = mlflow_server.activate()
     decision = promote_version(client, mlflow_server.registered_model, model_evaluation.version,
                                model_evaluation.metrics, config.gate())
-    return dg.MaterializeResult(metadata={"promoted": decision.promoted, "version": decision.version,
+    return dg.MaterializeResult(metadata={"promoted": decision.promoted, "paper": decision.paper,
+                                          "version": decision.version,
                                           "family": model_evaluation.family,
                                           "gate_failures": decision.gate_failures})
 

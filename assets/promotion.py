@@ -60,6 +60,7 @@ def promote_version(context: dg.OpExecutionContext, config: GateConfig, evaluati
     client = mlflow_server.activate()
     decision = promotion.promote_version(client, mlflow_server.registered_model, evaluation.version,
                                          evaluation.metrics, config.gate())
-    context.add_output_metadata({"promoted": decision.promoted, "version": decision.version,
+    context.add_output_metadata({"promoted": decision.promoted, "paper": decision.paper,
+                                 "version": decision.version,
                                  "gate_failures": decision.gate_failures})
     return decision.promoted

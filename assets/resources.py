@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 
 import dagster as dg
+import httpx
 from mlflow import MlflowClient
 
 from marketdata.dukascopy import DukascopyClient
@@ -78,6 +81,40 @@ class MLflowResource(dg.ConfigurableResource):
     def activate(self) -> MlflowClient:
         """Point the mlflow module at this server and experiment; return a client."""
         return activate_experiment(self.tracking_uri, self.experiment)
+
+
+class RealtimeResource(dg.ConfigurableResource):
+    """The realtime service that trades the @paper version on the paper broker, asked for that
+    version's round trips with an admin key. It owns its timeout and retries: a connection that
+    fails, or a 502/503/504, is tried ``retries`` more times with a growing pause."""
+
+    url: str = "http://127.0.0.1:8000"
+    api_key: str = ""
+    timeout_s: float = 10.0
+    retries: int = 3
+
+    def model_trades(self, version: str, since: dt.datetime) -> list[dict[str, object]]:
+        """``GET /api/v1/models/{version}/trades?since=...``; raises :class:`dg.Failure` with the
+        service's answer when it refuses (a bad key, an unknown route) or stays unreachable."""
+        url = f"{self.url.rstrip('/')}/api/v1/models/{version}/trades"
+        last = "no attempt"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+            try:
+                r = httpx.get(url, params={"since": since.isoformat()}, headers={"X-API-Key": self.api_key},
+                              timeout=self.timeout_s)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                continue
+            if r.status_code in (502, 503, 504):
+                last = f"{r.status_code} {r.text[:200]}"
+                continue
+            if r.status_code != 200:
+                raise dg.Failure(f"the paper service at {self.url} answered {r.status_code}: {r.text[:200]}")
+            return list(r.json())
+        raise dg.Failure(f"the paper service at {self.url} is unreachable after {self.retries + 1} "
+                         f"tries: {last}")
 
 
 def env_store_config(default_lake: Path) -> StoreConfig:

@@ -39,12 +39,14 @@ class OosWindow:
 
 @dataclass(frozen=True)
 class PromotionDecision:
-    """What the gate said about one version, and whether it became @champion."""
+    """What the gate said about one version, and whether it became @champion (or, with a
+    paper period, @paper: it held the gate and trades on paper first)."""
 
     version: str
     promoted: bool
     failures: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    paper: bool = False
 
     @property
     def gate_failures(self) -> str:
@@ -62,7 +64,8 @@ def promote_version(client: MlflowClient, name: str, version: str, metrics: Mapp
     """Record the gate's figures on ``version``; move @champion to it only when the gate holds."""
     numeric = numeric_metrics(metrics)
     promoted = promote(client, name, str(version), numeric, gate)
-    return PromotionDecision(str(version), promoted, gate.failures(numeric), numeric)
+    failures = gate.failures(numeric)
+    return PromotionDecision(str(version), promoted, failures, numeric, paper=not failures and not promoted)
 
 
 def lineage_window(client: MlflowClient, name: str, version: str, store: MarketStore,

@@ -3,6 +3,7 @@ moves @champion."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ from ml.models import SignalModel
 
 log = logging.getLogger(__name__)
 
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+CHAMPION, CHALLENGER, PREVIOUS, PAPER = "champion", "challenger", "previous", "paper"
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class PromotionGate:
     truncated histories. When the figures carry a ``pbo`` (the train job's combinatorial purged
     CV over families and hyperparameters), it may not exceed ``max_pbo``; when they carry a
     ``holdout_sharpe`` (a frozen holdout, see :mod:`ml.holdout`), it must reach
-    ``min_holdout_sharpe``.
+    ``min_holdout_sharpe``. With ``paper_days`` > 0 a version that holds the gate becomes @paper,
+    not @champion: it trades on paper for that many days first (:mod:`ml.paper_period`).
     """
 
     min_sharpe: float = 1.0
@@ -46,6 +48,7 @@ class PromotionGate:
     require_lookahead_check: bool = True
     max_pbo: float = 0.5  # probability of backtest overfitting of the candidate choice
     min_holdout_sharpe: float = 0.0  # annualised, on the frozen holdout
+    paper_days: float = 0.0  # > 0: a paper-trading period before @champion
 
     def thresholds(self) -> dict[str, float]:
         """The thresholds, as recorded next to each verdict."""
@@ -140,7 +143,9 @@ def promote(client: MlflowClient, name: str, version: str, metrics: dict[str, fl
             gate: PromotionGate) -> bool:
     """Record the gate figures on ``version``; move @champion to it only if the gate holds.
 
-    The champion it replaces stays reachable as @previous for rollback.
+    The champion it replaces stays reachable as @previous for rollback. With ``gate.paper_days``
+    the version becomes @paper instead, and False is returned: @champion waits for its paper
+    period's verdict (:func:`ml.paper_period.conclude`).
     """
     failures = gate.failures(metrics)
     for key, value in metrics.items():
@@ -153,9 +158,25 @@ def promote(client: MlflowClient, name: str, version: str, metrics: dict[str, fl
     if failures:
         log.warning("%s v%s stays challenger: %s", name, version, "; ".join(failures))
         return False
+    if gate.paper_days > 0:
+        start_paper_period(client, name, version, gate.paper_days)
+        return False
+    make_champion(client, name, version)
+    return True
+
+
+def start_paper_period(client: MlflowClient, name: str, version: str, days: float) -> None:
+    """Point @paper at ``version`` from now for ``days`` days (tags ``paper.since``, ``paper.days``)."""
+    client.set_model_version_tag(name, version, "paper.since", dt.datetime.now(dt.UTC).isoformat())
+    client.set_model_version_tag(name, version, "paper.days", f"{days:g}")
+    client.set_registered_model_alias(name, PAPER, version)
+    log.info("%s v%s is now @paper for %g days before it may become @champion", name, version, days)
+
+
+def make_champion(client: MlflowClient, name: str, version: str) -> None:
+    """Move @champion to ``version``; the one it replaces becomes @previous."""
     current = alias_version(client, name, CHAMPION)
     if current and current != version:
         client.set_registered_model_alias(name, PREVIOUS, current)
     client.set_registered_model_alias(name, CHAMPION, version)
     log.info("%s v%s is now @champion", name, version)
-    return True

@@ -22,7 +22,7 @@ from assets.partitions import day_x_symbol, day_x_symbol_for
 from orchestration import settings
 from orchestration.analytics import analytics_dbt_assets, analytics_job
 from orchestration.automation import automate
-from orchestration.evaluation import evaluate_model_version
+from orchestration.evaluation import evaluate_model_version, paper_period, paper_period_daily
 from orchestration.jobs import (
     ingest_job,
     ingest_schedule,
@@ -58,8 +58,8 @@ def build_defs(batch: BatchSettings | None = None) -> dg.Definitions:
     batch = batch or BatchSettings.from_env()
     base = dg.Definitions(
         assets=[*automate(PYTHON_ASSETS), analytics_dbt_assets],
-        jobs=[ingest_job, ingest_ticks_job, train_job, evaluate_model_version, analytics_job],
-        schedules=[ingest_schedule, retrain_schedule],
+        jobs=[ingest_job, ingest_ticks_job, train_job, evaluate_model_version, paper_period, analytics_job],
+        schedules=[ingest_schedule, retrain_schedule, paper_period_daily],
         sensors=[
             model_version_sensor, freshness_alert_sensor, run_failure_recorder, retrain_on_new_features,
             # evaluates the eager conditions of bars_1m, features and the dbt models; on by default

@@ -18,7 +18,7 @@ from dagster_dbt import DbtCliResource
 
 from assets.brief import llm_resource_from_env
 from assets.io import StoreIOManager
-from assets.resources import MarketDataResource, MLflowResource
+from assets.resources import MarketDataResource, MLflowResource, RealtimeResource
 from orchestration import settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
@@ -32,6 +32,12 @@ def _dbt(target: str) -> DbtCliResource:
                           target=target, dbt_executable=DBT_EXECUTABLE)
 
 
+def _paper_service() -> RealtimeResource:
+    url, key = settings.paper_service()
+    # the key as an EnvVar when set, so the UI shows its name, never its value
+    return RealtimeResource(url=url, api_key=dg.EnvVar("ALPHAFORGE_PAPER_API_KEY") if key else "")
+
+
 def _local(source: str) -> dict[str, Any]:
     store = settings.store_config()
     return {
@@ -41,6 +47,7 @@ def _local(source: str) -> dict[str, Any]:
                                      lake_url=store.lake, clickhouse_url=store.clickhouse_url,
                                      clickhouse_database=store.clickhouse_database),
         "mlflow_server": MLflowResource(tracking_uri=settings.tracking_uri()),
+        "paper_service": _paper_service(),
         "llm": llm_resource_from_env(),
         "dbt": _dbt("dev"),
     }
@@ -60,6 +67,7 @@ def _production(source: str) -> dict[str, Any]:
         "market": market,
         "io_manager": StoreIOManager(market=market),
         "mlflow_server": MLflowResource(tracking_uri=dg.EnvVar("MLFLOW_TRACKING_URI")),
+        "paper_service": _paper_service(),
         "llm": llm_resource_from_env(),
         "dbt": _dbt(settings.dbt_target("production")),
     }

@@ -79,6 +79,13 @@ def mt5_bridge() -> str:
     return os.environ.get("ALPHAFORGE_MT5_BRIDGE", "")
 
 
+def paper_service() -> tuple[str, str]:
+    """The realtime service trading the @paper version and an admin key of it
+    (ALPHAFORGE_PAPER_URL, default http://127.0.0.1:8000; ALPHAFORGE_PAPER_API_KEY)."""
+    return (os.environ.get("ALPHAFORGE_PAPER_URL", "http://127.0.0.1:8000"),
+            os.environ.get("ALPHAFORGE_PAPER_API_KEY", ""))
+
+
 def mt5_server_tz() -> str:
     """The MT5 server's clock (ALPHAFORGE_MT5_SERVER_TZ): UTC, an IANA zone, or ny-close."""
     return os.environ.get("ALPHAFORGE_MT5_SERVER_TZ", "UTC")

@@ -27,7 +27,7 @@ from realtime.feeds.base import Feed
 from realtime.feeds.replay import replay_split
 from realtime.inference.model import load_serving
 from realtime.inference.signals import SignalEngine
-from realtime.routes import admin, auth, dashboard, explain, health, orders, positions, signals, ws
+from realtime.routes import admin, auth, dashboard, explain, health, models, orders, positions, signals, ws
 from realtime.services import Services, build_services
 from realtime.settings import Settings
 from realtime.telemetry.logs import configure_logging
@@ -164,7 +164,7 @@ def create_app(
 
     # Included one level deep, hottest first: each router level and each route tried before
     # the match costs FastAPI time on every request.
-    for r in (signals.router, explain.router, orders.router, positions.router, auth.router):
+    for r in (signals.router, explain.router, orders.router, positions.router, auth.router, models.router):
         app.include_router(r, prefix="/api/v1")
     app.include_router(admin.router)
     app.include_router(health.router)

@@ -114,6 +114,23 @@ class PositionOut(BaseModel):
     realized_pnl: float | None
 
 
+class RoundTripOut(BaseModel):
+    """A closed position with its costs, in the account currency: ``net_pnl`` is ``gross_pnl``
+    less ``commission`` (opening and closing fills) plus ``swap`` (a charge is negative)."""
+
+    position_id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    volume: float
+    opened_at: dt.datetime
+    closed_at: dt.datetime
+    gross_pnl: float
+    commission: float
+    swap: float
+    net_pnl: float
+
+
 class AccountOut(BaseModel):
     """Balance, equity, margin and today's P&L; ``trading_halted`` names the kill switch's reason.
 

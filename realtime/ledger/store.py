@@ -20,6 +20,7 @@ from realtime.ledger.accounts import Accounts
 from realtime.ledger.core import new_id, utcnow
 from realtime.ledger.engine import autocommit_engine, make_engine
 from realtime.ledger.prepared import Prepared
+from realtime.ledger.round_trips import RoundTrip, round_trips
 from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
 from realtime.ledger.trades import Trades
 
@@ -302,6 +303,12 @@ class Ledger:
         """``user_id``'s realised P&L on ``day`` net of commissions, swaps included."""
         with self._reader() as c:
             return totals.user_day_pnl(c, user_id, day)
+
+    def round_trips(self, client_order_prefix: str, since: dt.datetime) -> list[RoundTrip]:
+        """Closed positions opened since ``since`` by orders whose client id starts with
+        ``client_order_prefix``, each net of its costs (see :mod:`realtime.ledger.round_trips`)."""
+        with self._reader() as c:
+            return round_trips(c, client_order_prefix, since)
 
     def lifetime_pnl(self) -> float:
         """Realised P&L net of commissions since the ledger began (a paper account's balance

@@ -22,6 +22,12 @@ log = logging.getLogger(__name__)
 AUTO = Principal(SYSTEM_USER_ID, "auto-trader", "trader", "auto")
 
 
+def order_prefix(model_version: str) -> str:
+    """The client id prefix of the orders that open positions for ``model_version``'s signals,
+    by which its trades are told from another version's (a paper period is judged on them)."""
+    return f"auto-v{model_version}-"
+
+
 class AutoTrader:
     """Holds, per signal of ``symbols``, the position ``policy`` targets: long on +1, short on
     -1, flat on 0, and flat after its stop or target closed a position until the signal turns."""
@@ -71,7 +77,7 @@ class AutoTrader:
             if quote is not None:  # levels from the touch the market order fills at
                 touch = quote.ask if target > 0 else quote.bid
                 sl, tp = self.policy.stops(get_instrument(sig.symbol), side, touch)
-            cid = f"auto-{sig.symbol}-{int(sig.features_ts.timestamp())}"
+            cid = f"{order_prefix(sig.model_version)}{sig.symbol}-{int(sig.features_ts.timestamp())}"
             order = OrderIn(symbol=sig.symbol, side=side, volume=self.policy.order_lots(),
                             client_order_id=cid, sl=sl, tp=tp)
             self.desk.place(AUTO, order)

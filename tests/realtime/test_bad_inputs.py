@@ -113,6 +113,11 @@ def bad_requests() -> Iterator[tuple[str, str, str, dict[str, Any], str | bytes 
     yield "orders-limit-huge", "GET", "/api/v1/orders?limit=99999999999999999999", {}, None
     yield "orders-status-junk", "GET", "/api/v1/orders?status=%00", {}, None
     yield "history-limit-inf", "GET", "/api/v1/signals/EURUSD/history?limit=Infinity", {}, None
+    for since in ("0001-01-01T00:00:00%2B01:01", "9999-12-31T23:59:59-01:00", "NaN", "1e309", "2024-13-01",
+                  "5", "2024-03-05T00:00:00"):
+        yield f"model-trades-since-{since}", "GET", f"/api/v1/models/1/trades?since={since}", {}, None
+    yield "model-trades-no-since", "GET", "/api/v1/models/1/trades", {}, None
+    yield "model-trades-version-0", "GET", "/api/v1/models/0/trades?since=2024-01-01", {}, None
     yield "signal-unknown", "GET", "/api/v1/signals/%F0%9F%92%A5", {}, None
     yield "signal-long", "GET", "/api/v1/signals/" + "A" * 5000, {}, None
     for lit in NON_FINITE:
@@ -179,7 +184,8 @@ def test_every_bad_input_is_a_clean_4xx(fuzz_client: TestClient, caplog: pytest.
     caplog.clear()
     unclean: list[str] = []
     for case, method, path, headers, body in CASES:
-        auth = admin if path.startswith("/admin") or "jwt" in case or "auth-scheme" in case else trader
+        admin_only = path.startswith(("/admin", "/api/v1/models"))
+        auth = admin if admin_only or "jwt" in case or "auth-scheme" in case else trader
         if "Authorization" in headers:
             auth = {}
         r = fuzz_client.request(method, path, headers=auth | headers, content=body)
