@@ -16,7 +16,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from mlflow import MlflowClient
 
@@ -68,12 +68,12 @@ def current_period(client: MlflowClient, name: str) -> PaperPeriod | None:
 
 
 def judge(
-    period: PaperPeriod, trades: Iterable[Mapping[str, object]], rules: PaperRules, now: dt.datetime
+    period: PaperPeriod, trades: Iterable[Mapping[str, Any]], rules: PaperRules, now: dt.datetime
 ) -> PaperVerdict:
     """The verdict on ``period`` at ``now`` from its round trips (each with ``net_pnl`` and
     ``opened_at``; trades opened before the period began are not its own and are ignored)."""
     own = [t for t in trades if _ts(t["opened_at"]) >= period.since]
-    net = sum(float(str(t["net_pnl"])) for t in own)
+    net = sum(float(t["net_pnl"]) for t in own)
     if not math.isfinite(net):
         raise ValueError(f"the paper trades of v{period.version} carry a non-finite P&L")
     if now < period.ends():

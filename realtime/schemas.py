@@ -118,6 +118,8 @@ class RoundTripOut(BaseModel):
     """A closed position with its costs, in the account currency: ``net_pnl`` is ``gross_pnl``
     less ``commission`` (opening and closing fills) plus ``swap`` (a charge is negative)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     position_id: int
     client_order_id: str
     symbol: str

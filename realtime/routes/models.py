@@ -55,4 +55,4 @@ def model_trades(
 ) -> list[RoundTripOut]:
     """The closed positions the auto-trader opened while serving model ``version``, oldest first."""
     rows = svc.ledger.round_trips(order_prefix(version), since)
-    return [RoundTripOut(**vars(r), net_pnl=r.net_pnl) for r in rows]
+    return [RoundTripOut.model_validate(r) for r in rows]

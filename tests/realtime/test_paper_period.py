@@ -82,7 +82,7 @@ def test_the_paper_version_trades_and_its_trades_make_it_champion(paper_dir: Pat
     )
     assert answer.status_code == 200, answer.text
     trades = answer.json()
-    closed = [p for p in svc.ledger.positions("closed")]
+    closed = svc.ledger.positions("closed")
     assert len(trades) == len(closed) > 5  # every closed position was the auto-trader's, for v1
     assert all(t["client_order_id"].startswith("auto-v1-EURUSD-") for t in trades)
     for t in trades:  # net of its costs, as the ledger booked them
