@@ -8,12 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from marketdata.bars import ticks_to_bars
-from marketdata.store import ParquetStore
-from marketdata.synthetic import SyntheticSource
 from ml.registry import load_registered
 from tests.conftest import REPO
-from tests.realtime.conftest import DAYS, MODEL, register_model
+from tests.realtime.conftest import MODEL, register_model
 
 
 def test_importing_the_service_leaves_the_numba_backtest_engine_unloaded():
@@ -32,10 +29,8 @@ print(json.dumps({"ready": can_predict(loaded), "torch": "torch" in sys.modules,
 """
 
 
-def test_a_torch_champion_is_served_without_importing_torch(tmp_path: Path):
-    store, src = ParquetStore(tmp_path / "lake"), SyntheticSource(seed=11)
-    for day in DAYS:
-        store.write_bars("EURUSD", day, ticks_to_bars(src.fetch_day("EURUSD", day)))
+def test_a_torch_champion_is_served_without_importing_torch(rt_dir: Path, tmp_path: Path):
+    (tmp_path / "lake").symlink_to(rt_dir / "lake")  # rt_dir's bars; this test's own registry
     register_model(tmp_path, family="mlp")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     model = load_registered(uri, MODEL, alias="champion").model
