@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
 
 import httpx
@@ -15,13 +13,9 @@ from websockets.sync.client import connect as ws_connect
 
 from realtime.main import create_app
 from realtime.telemetry.logs import SecretMasker, mask
+from tests.conftest import free_port
 from tests.realtime.conftest import ADMIN_KEY, JWT_SECRET, settings_for
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.uvicorn_thread import uvicorn_in_thread
 
 
 def test_mask_hides_credentials_in_any_shape():
@@ -63,23 +57,15 @@ def test_masker_covers_arguments_extras_and_tracebacks():
 
 def test_logs_are_json_and_never_show_a_secret(ledger_dir, capsys):
     """A real uvicorn server (access log on, as deployed), requests carrying every kind of secret."""
-    port = _free_port()
+    port = free_port()
     cfg = settings_for(ledger_dir)
     # As deployed (``uvicorn realtime.main:create_app --factory``): uvicorn sets up its loggers,
     # then builds the app.
     config = uvicorn.Config(
         lambda: create_app(cfg), factory=True, host="127.0.0.1", port=port, log_level="info", access_log=True
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started
+    with uvicorn_in_thread(config):
         admin = {"X-API-Key": ADMIN_KEY}
         with httpx.Client(base_url=base, timeout=10) as http:
             user = {"name": "lena", "role": "viewer", "password": "pw-lena-0123456"}
@@ -103,9 +89,6 @@ def test_logs_are_json_and_never_show_a_secret(ledger_dir, capsys):
             "caller sent %s", f"Authorization: Bearer {jwt}", extra={"api_key": ADMIN_KEY}
         )
         time.sleep(0.2)
-    finally:
-        server.should_exit = True
-        thread.join(10)
     out = capsys.readouterr()
     text = out.err + out.out
     lines = [line for line in text.splitlines() if line.strip()]

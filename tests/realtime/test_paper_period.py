@@ -5,7 +5,6 @@ asks that service over HTTP for the version's round trips and makes it @champion
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from realtime.main import create_app
 from tests.conftest import free_port
 from tests.ml.test_gate import PASSING
 from tests.realtime.conftest import ADMIN_KEY, DAYS, MODEL, register_model, settings_for, wait_for
+from tests.support.uvicorn_thread import uvicorn_in_thread
 
 START = dt.datetime.combine(DAYS[1], dt.time(), tzinfo=dt.UTC)
 
@@ -61,16 +61,9 @@ def paper_service(paper_dir: Path) -> Iterator[tuple[str, object]]:
     )
     app = create_app(cfg, feed=feed)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        assert wait_for(lambda: server.started, timeout=60)
+    with uvicorn_in_thread(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")):
         assert wait_for(lambda: app.state.svc.desk.feed.ended is not None, timeout=300)
         yield f"http://127.0.0.1:{port}", app.state.svc
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def test_the_paper_version_trades_and_its_trades_make_it_champion(paper_dir: Path, paper_service) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from realtime.main import create_app
 from realtime.serving import uvicorn_options
 from tests.conftest import free_port
 from tests.realtime.conftest import ADMIN_KEY, settings_for
+from tests.support.uvicorn_thread import uvicorn_in_thread
 
 
 @contextmanager
@@ -25,19 +25,8 @@ def _served(ledger_dir, **kw: object) -> Iterator[int]:
     port = free_port()
     config = uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning",
                             **uvicorn_options(cfg))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(600):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started
+    with uvicorn_in_thread(config):
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 def _wrong_key_codes(port: int, forwarded: bool) -> list[int]:
