@@ -224,8 +224,9 @@ class SwapCharging(Protocol):
     """What a broker that ``charges_swap`` offers on top of :class:`Broker`: an open position's
     swap so far is :attr:`BrokerPosition.swap`; these give the rest, in the broker's currency."""
 
-    def closed_swap(self, broker_position_id: str) -> float:
-        """The swap the position's closing deals realised."""
+    def closed_swap(self, broker_position_id: str) -> tuple[float, float]:
+        """The swap the position's closing deals realised, and the lots those deals leave open
+        (from the same read of the history, so the two agree)."""
         ...
 
     def swap_rate(self) -> float | None:

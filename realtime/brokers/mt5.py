@@ -225,8 +225,9 @@ class MT5Broker:
             for p in self._positions()
         ]
 
-    def closed_swap(self, broker_position_id: str) -> float:
-        """The swap the position's closing deals realised (deposit currency)."""
+    def closed_swap(self, broker_position_id: str) -> tuple[float, float]:
+        """The swap the position's closing deals realised (deposit currency), and the lots they
+        leave open."""
         return mt5_swap.closed_swap(self.mt5, broker_position_id)
 
     def swap_rate(self) -> float | None:

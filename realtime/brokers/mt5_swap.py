@@ -17,12 +17,15 @@ from realtime.brokers import mt5_constants as c
 from realtime.errors import BrokerError, BrokerUnavailableError
 
 
-def closed_swap(mt5: Any, broker_position_id: str) -> float:
-    """The swap realised by the closing deals of a position (deposit currency)."""
+def closed_swap(mt5: Any, broker_position_id: str) -> tuple[float, float]:
+    """The swap realised by the closing deals of a position (deposit currency), and the lots
+    those deals leave open: what the history says, read in one call."""
     deals = mt5.history_deals_get(position=int(broker_position_id))
     if deals is None:
         raise BrokerUnavailableError(f"MT5 history_deals_get failed: last_error={mt5.last_error()}")
-    return sum(float(d.swap) for d in deals if d.entry != c.DEAL_ENTRY_IN)
+    closing = [d for d in deals if d.entry != c.DEAL_ENTRY_IN]
+    opened = sum(float(d.volume) for d in deals if d.entry == c.DEAL_ENTRY_IN)
+    return sum(float(d.swap) for d in closing), opened - sum(float(d.volume) for d in closing)
 
 
 def check_convertible(deposit: str, account: str) -> None:

@@ -38,9 +38,14 @@ def broker_total(swaps: SwapCharging, row: PositionRow, held: BrokerPosition | N
     if row.status == "open":
         if held is None or abs(held.volume - row.volume) > 1e-9:
             return None
-        # Only a position reduced before has closing deals: spare the others a history read.
-        return held.swap + (swaps.closed_swap(bpid) if row.realized_pnl is not None else 0.0)
-    return None if held is not None else swaps.closed_swap(bpid)
+        if row.realized_pnl is None:  # never reduced: no closing deals, no history read
+            return held.swap
+        closed, left = swaps.closed_swap(bpid)
+        # A close made after ``held`` was read is in the history already: its deal realises the
+        # swap ``held`` still counts as open, so adding the two would count it twice. The
+        # history's open lots tell; the next pass sees both sides settled.
+        return held.swap + closed if abs(left - held.volume) <= 1e-9 else None
+    return None if held is not None else swaps.closed_swap(bpid)[0]
 
 
 def book_delta(ledger: Ledger, row: PositionRow, total: float, rate: float, now: dt.datetime) -> float:

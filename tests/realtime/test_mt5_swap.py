@@ -11,15 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from realtime.brokers.base import OrderIntent
+from realtime.brokers.mt5 import MT5Broker
 from realtime.ledger import tables as t
+from realtime.ledger.rows import PositionRow
 from realtime.ledger.store import Ledger
 from realtime.main import create_app
+from realtime.trading.broker_swap import broker_total
 from realtime.trading.sync import BrokerSync
 from tests.realtime.conftest import ADMIN_KEY, settings_for
 from tests.support.mt5_bridge_server import BridgeServer
@@ -208,3 +213,31 @@ def test_swap_in_another_deposit_currency_is_converted_once_at_the_terminals_rat
             ]
     finally:
         server.stop()
+
+
+def test_a_close_made_after_the_positions_were_read_is_not_counted_twice():
+    """A sync pass reads the broker's open positions, then the history: a close landing between
+    the two is in the history but not in the positions read, so the pass must wait, not add
+    the swap that close realised to the open swap it still sees."""
+    sim = MT5TerminalSimulator(balance=50_000)
+    sim.add_symbol("EURUSD", swap_long=-7.0, swap_short=2.0)
+    sim.push_tick("EURUSD", 1.10000, 1.10010, 1_709_726_400_000)
+    sim.initialize()
+    broker = MT5Broker(sim)
+    broker.submit(OrderIntent(1, "EURUSD", "buy", "market", 1.0))
+    [pos] = broker.positions()
+    bpid = pos.broker_position_id
+    sim.rollover(nights=1)
+    broker.submit(OrderIntent(2, "EURUSD", "sell", "market", 0.4, close_position=bpid))
+    sim.rollover(nights=3)
+    [held] = broker.positions()  # what the pass read: 0.6 lots still open
+    now = dt.datetime.now(dt.UTC)
+    row = PositionRow(7, "EURUSD", "buy", 0.6, 1.1001, None, None, bpid, 1, "open", now, None, None,
+                      realized_pnl=0.0)  # reduced once, as the ledger booked it
+    charged = sum(d.swap for d in sim.history_deals_get(position=int(bpid))) + held.swap
+    assert charged == pytest.approx(-7.0 - 0.6 * 7.0 * 3)  # 1 lot a night, then 0.6 lots three nights
+    assert broker_total(broker, row, held) == pytest.approx(charged)  # all settled: the whole swap
+    broker.submit(OrderIntent(3, "EURUSD", "sell", "market", 0.6, close_position=bpid))
+    assert broker_total(broker, row, held) is None  # the history moved past ``held``: next pass
+    closed = replace(row, status="closed", volume=0.0)
+    assert broker_total(broker, closed, None) == pytest.approx(charged)  # settled: counted once
