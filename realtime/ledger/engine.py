@@ -65,10 +65,11 @@ def _pg_connect_args(schema: str | None) -> dict[str, str]:
 
 def autocommit_engine(engine: sa.Engine, schema: str | None = None) -> sa.Engine:
     """For PostgreSQL, a second small pool of connections in autocommit for single statements
-    (reads, and an opening order's INSERT): one round trip each instead of BEGIN, the statement
-    and COMMIT or ROLLBACK. A separate pool, because switching a pooled connection to
-    autocommit and back costs a SET on its return; nothing is reset on return, since no
-    transaction is ever left open in autocommit. SQLite gets ``engine`` itself."""
+    (key lookups, the pre-trade check, an opening order's INSERT and fill): one round trip each
+    instead of BEGIN, the statement and COMMIT or ROLLBACK. A separate pool, because switching
+    a pooled connection to autocommit and back costs a SET on its return; nothing is reset on
+    return, since no transaction is ever left open in autocommit. SQLite gets ``engine``
+    itself."""
     if engine.dialect.name != "postgresql":
         return engine
     args = _pg_connect_args(schema)
@@ -76,7 +77,17 @@ def autocommit_engine(engine: sa.Engine, schema: str | None = None) -> sa.Engine
     # scan never marks the index entries of dead row versions (every order's "pending" one) as
     # dead, so without a vacuum it visits every order ever placed, and did in a fresh ledger
     # (no statistics yet); a plain index scan marks them and skips them from then on.
-    args["options"] = " ".join([*filter(None, [args.get("options")]), "-cenable_bitmapscan=off"])
+    # No sequential scans either: a prepared statement's generic plan is made once, at its sixth
+    # run on a connection, and kept until the table's statistics change. Made while af_orders
+    # was a page or two (a fresh ledger, the first orders after start-up), the pre-trade check's
+    # plan read every order ever placed, for as long as the connection lived (2.0M rows read
+    # for 2,600 orders in one benchmark run). Reads that do scan a table use the main pool
+    # (Ledger._scanner), so this pool serves only key lookups and the order path's statements.
+    # No JIT: a sequential scan with no alternative (the sum over the few totals rows) still
+    # runs, at the disabled plan's nominal cost, which is far above jit_above_cost: each check
+    # was compiled, ~600 ms.
+    options = ["-cenable_bitmapscan=off", "-cenable_seqscan=off", "-cjit=off"]
+    args["options"] = " ".join([*filter(None, [args.get("options")]), *options])
     auto = sa.create_engine(engine.url, pool_size=8, max_overflow=0, isolation_level="AUTOCOMMIT",
                             pool_reset_on_return=None, connect_args=args)
     forget_on_connect(auto)

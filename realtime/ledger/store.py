@@ -121,6 +121,18 @@ class Ledger:
             yield c
 
     @contextmanager
+    def _scanner(self) -> Iterator[sa.Connection]:
+        """For a read that scans a table (totals over all days, a report): the unit of work's
+        connection, else one of the main pool. Not the autocommit pool, which plans without
+        sequential scans (see :func:`~realtime.ledger.engine.autocommit_engine`)."""
+        outer = getattr(self._unit, "conn", None)
+        if outer is not None:
+            yield outer
+            return
+        with self.engine.connect() as c:
+            yield c
+
+    @contextmanager
     def unit_of_work(self) -> Iterator[sa.Connection]:
         """One transaction for several ledger calls on this thread: all of them commit or none.
 
@@ -301,19 +313,19 @@ class Ledger:
 
     def user_daily_pnl(self, user_id: int, day: dt.date) -> float:
         """``user_id``'s realised P&L on ``day`` net of commissions, swaps included."""
-        with self._reader() as c:
+        with self._scanner() as c:
             return totals.user_day_pnl(c, user_id, day)
 
     def round_trips(self, client_order_prefix: str, since: dt.datetime) -> list[RoundTrip]:
         """Closed positions opened since ``since`` by orders whose client id starts with
         ``client_order_prefix``, each net of its costs (see :mod:`realtime.ledger.round_trips`)."""
-        with self._reader() as c:
+        with self._scanner() as c:
             return round_trips(c, client_order_prefix, since)
 
     def lifetime_pnl(self) -> float:
         """Realised P&L net of commissions since the ledger began (a paper account's balance
         is its opening balance plus this)."""
-        with self._reader() as c:
+        with self._scanner() as c:
             return totals.lifetime_pnl(c)
 
     def max_broker_id(self) -> int:
@@ -322,7 +334,7 @@ class Ledger:
         never carry the id of one booked before it (and be taken for already booked)."""
         cols = (t.orders.c.broker_order_id, t.fills.c.broker_deal_id, t.positions.c.broker_position_id)
         best = 0
-        with self._reader() as c:
+        with self._scanner() as c:
             for col in cols:
                 # Numeric strings order by length, then text: no CAST, which differs by backend.
                 q = sa.select(col).where(col.is_not(None)).order_by(sa.func.length(col).desc(), col.desc())
@@ -336,7 +348,7 @@ class Ledger:
 
     def swaps_through(self) -> dict[int, dt.datetime]:
         """The last rollover whose swap is booked, per position id."""
-        with self._reader() as c:
+        with self._scanner() as c:
             return totals.swaps_through(c)
 
     def rebuild_totals(self) -> None:
