@@ -1,4 +1,5 @@
-"""The compiled one-window TCN forward equals the torch model (and the numpy plan) on every shape."""
+"""The compiled one-window TCN forward equals the torch model (and the numpy plan) on every shape,
+to float32 rounding: padded channels and steps included."""
 
 import pickle
 
@@ -33,7 +34,8 @@ def test_compiled_forward_equals_torch_and_the_numpy_plan(n_features, kw):
             window = X[start : start + lb] * scale
             fast = clf.predict_one(window)
             assert abs(fast - clf.predict_one_torch(window)) < 1e-6
-            assert abs(fast - clf.predict_one_numpy(window)) < 1e-12
+            # the compiled blocks run in float32, like torch; the numpy plan in float64
+            assert abs(fast - clf.predict_one_numpy(window)) < 1e-6
 
 
 def test_compiled_forward_refuses_non_finite_windows_and_wrong_shapes():
