@@ -64,7 +64,9 @@ class OrderService:
         Otherwise the order is committed before the broker sees it, as a remote broker needs.
         """
         if not self.atomic:
-            return self._place(who, o, position_id)
+            # One pooled connection for the order's statements (see Ledger.one_connection).
+            with self.ledger.one_connection():
+                return self._place(who, o, position_id)
         failure: Exception | None = None
         events: list[tuple[str, dict[str, object]]] = []
         self._deferred.events = events
@@ -169,6 +171,8 @@ class OrderService:
         return await loop.run_in_executor(self._executor, self.place, who, o)
 
     def _send(self, order: OrderRow, intent: OrderIntent) -> OrderRow:
+        if not self.broker.capabilities.in_process:
+            self.ledger.release_connection()  # not held across a network broker's answer
         t0 = time.perf_counter()
         try:
             report = self.broker.submit(intent)
