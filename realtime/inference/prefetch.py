@@ -99,8 +99,14 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(a.out)
     asked = {"tracking_uri": a.tracking_uri, "name": a.name, "alias": a.alias}
     try:
+        import mlflow
+
         from ml.registry import download_registered
 
+        # ``models:/`` URIs resolve through the process's registry URI, whatever the client was
+        # given: without these the fetch reads MLflow's default store (./mlflow.db).
+        mlflow.set_tracking_uri(a.tracking_uri)
+        mlflow.set_registry_uri(a.tracking_uri)
         version, local = download_registered(a.tracking_uri, a.name, alias=a.alias, dst=out / "artifact")
         payload = asked | {"version": version, "path": str(local)}
     except Exception as exc:  # the app loads through the registry and reports it itself

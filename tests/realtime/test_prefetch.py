@@ -23,16 +23,21 @@ from realtime.inference.model import load_serving
 from tests.conftest import free_port
 from tests.realtime.conftest import ADMIN_KEY, MODEL, register_model
 
-REPO = Path(__file__).resolve().parents[2]
 FETCHED = "was fetched while the service started"
 
 
 @pytest.fixture()
-def reg_dir(rt_dir: Path, tmp_path: Path) -> Path:
-    """A registry of its own (two versions, @champion on the second) beside rt_dir's bars."""
+def reg_dir(rt_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A registry of its own (two versions, @champion on the second) beside rt_dir's bars. The
+    MLflow URIs that registering leaves in the environment are removed, as a fetch process
+    started by the launcher would not have them."""
     (tmp_path / "lake").symlink_to(rt_dir / "lake")
     register_model(tmp_path, alias="previous")
     register_model(tmp_path)
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # where MLflow's default store would appear
     return tmp_path
 
 
@@ -51,6 +56,7 @@ def test_the_fetched_copy_is_the_champion(reg_dir: Path, caplog: pytest.LogCaptu
     x = np.random.default_rng(3).normal(size=len(direct.columns))
     assert loaded.model.predict_row(x) == direct.predict_row(x)
     assert not work.exists() and prefetch.ENV not in os.environ  # the copy goes with the launcher
+    assert not list(Path.cwd().iterdir())  # the fetch read the registry asked for, not ./mlflow.db
 
 
 def test_a_fetch_for_other_settings_is_not_used(reg_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -93,7 +99,7 @@ def test_the_launched_service_serves_the_fetched_champion(reg_dir: Path, tmp_pat
            "REALTIME_LOG_LEVEL": "INFO"}
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen([sys.executable, "-m", "realtime.serving", "--port", str(port)],
-                                cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+                                cwd=reg_dir / "cwd", env=env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             health = _wait_ready(port, proc)
         finally:
@@ -103,6 +109,7 @@ def test_the_launched_service_serves_the_fetched_champion(reg_dir: Path, tmp_pat
     assert health["model_version"] == "2"
     assert FETCHED in text, text[-2000:]
     assert not list(tmp.iterdir())  # the fetched copy went with the launcher
+    assert not list((reg_dir / "cwd").iterdir())  # and nothing read MLflow's default store
 
 
 def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> dict:
