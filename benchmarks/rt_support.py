@@ -95,11 +95,7 @@ def nats_env(data_dir: Path, prefix: str) -> dict[str, str]:
 
 
 def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """uvicorn, one worker, access log off (as the ping baseline is served); ``app`` without a
-    colon is a launcher module run as ``python -m app`` (``realtime.serving``, as deployed)."""
-    if ":" not in app:
-        cmd = [PY, "-m", app, "--host", "127.0.0.1", "--port", str(port)]
-        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=sys.stderr)
+    """uvicorn, one worker, access log off (as the ping baseline is served)."""
     cmd = [
         PY,
         "-m",

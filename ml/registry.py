@@ -115,14 +115,6 @@ def load_registered(tracking_uri: str, name: str, *, version: str | int | None =
     :class:`ModelLoadError` when its artifact does not load as an alphaforge SignalModel (the
     message reads after the model's URI: "could not be loaded: ...").
     """
-    version, local = download_registered(tracking_uri, name, version=version, alias=alias)
-    return RegisteredModel(load_model_dir(local), name, version, local)
-
-
-def download_registered(tracking_uri: str, name: str, *, version: str | int | None = None,
-                        alias: str | None = None, dst: Path | None = None) -> tuple[str, Path]:
-    """The version ``alias`` points at (or ``version``) and a local copy of its artifact (under
-    ``dst`` when given). Raises :class:`ModelNotFoundError` as :func:`load_registered` does."""
     if (version is None) == (alias is None):
         raise ValueError("pass exactly one of version and alias")
     client = MlflowClient(tracking_uri=tracking_uri)
@@ -131,22 +123,12 @@ def download_registered(tracking_uri: str, name: str, *, version: str | int | No
             version = client.get_model_version_by_alias(name, alias).version
         else:
             client.get_model_version(name, str(version))
-        local = mlflow.artifacts.download_artifacts(
-            f"models:/{name}/{version}", tracking_uri=tracking_uri,
-            dst_path=None if dst is None else str(dst))
-    except MlflowException as exc:
-        raise ModelNotFoundError(exc.message) from exc
-    return str(version), Path(local)
-
-
-def load_model_dir(local: Path) -> SignalModel:
-    """The SignalModel in a local copy of a registered artifact; :class:`ModelLoadError` when it
-    does not load as one. Needs no registry: a copy fetched elsewhere loads the same."""
-    try:
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}",
+                                                         tracking_uri=tracking_uri))
         # MLflow's own requirements check maps every installed distribution to its modules
         # (~2 s); callers that care check the model's requirements.txt themselves.
         model = mlflow.pyfunc.load_model(str(local), suppress_warnings=True).unwrap_python_model()
-    except MlflowException as exc:  # no MLmodel file, an unknown flavour: as the registry says
+    except MlflowException as exc:
         raise ModelNotFoundError(exc.message) from exc
     except Exception as exc:
         # A corrupt or incompatible artifact fails in unpickling or importing, not in MLflow:
@@ -154,7 +136,7 @@ def load_model_dir(local: Path) -> SignalModel:
         raise ModelLoadError(f"could not be loaded: {type(exc).__name__}: {exc}") from exc
     if not isinstance(model, SignalModel):
         raise ModelLoadError("is not an alphaforge SignalModel")
-    return model
+    return RegisteredModel(model, name, str(version), local)
 
 
 def promote(client: MlflowClient, name: str, version: str, metrics: dict[str, float],

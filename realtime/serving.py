@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from typing import Any
 
 import h11
@@ -73,23 +72,12 @@ def uvicorn_options(cfg: Settings) -> dict[str, Any]:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Run the service (settings from the environment) until interrupted. The served model is
-    fetched in a second process while uvicorn imports the app (:mod:`realtime.inference.prefetch`)."""
+    """Run the service (settings from the environment) until interrupted."""
     import uvicorn
 
-    from realtime.inference.prefetch import prefetching
-
     cfg = Settings()  # type: ignore[call-arg]
-    # uvicorn re-raises the SIGTERM it caught once it has shut down: as SystemExit, not the
-    # default handler's sudden death, so the fetched copy is removed on the way out.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with prefetching(cfg.mlflow_tracking_uri, cfg.model_name, cfg.model_alias):
-        uvicorn.run("realtime.main:create_app", factory=True, host=host, port=port, workers=workers,
-                    **uvicorn_options(cfg))
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    uvicorn.run("realtime.main:create_app", factory=True, host=host, port=port, workers=workers,
+                **uvicorn_options(cfg))
 
 
 def main(argv: list[str] | None = None) -> None:

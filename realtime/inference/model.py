@@ -7,7 +7,6 @@ import logging
 import math
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -17,9 +16,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from ml.errors import ModelLoadError, ModelNotFoundError
 from ml.models import SignalModel
-from ml.registry import load_model_dir, load_registered
+from ml.registry import load_registered
 from realtime.errors import ModelUnavailableError
-from realtime.inference import prefetch
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +49,6 @@ class LoadedModel:
 def load_serving(tracking_uri: str, name: str, alias: str, newest_without_alias: bool) -> LoadedModel:
     """``models:/name@alias``; when the alias is unset and ``newest_without_alias``, the newest
     registered version in signals-only mode. Any other failure raises ModelUnavailableError."""
-    prefetched = load_prefetched(tracking_uri, name, alias)
-    if prefetched is not None:
-        return prefetched
     try:
         return load_by_alias(tracking_uri, name, alias)
     except ModelUnavailableError:
@@ -96,35 +91,11 @@ def load_by_alias(tracking_uri: str, name: str, alias: str, version: str | None 
         raise ModelUnavailableError(f"no model at models:/{name}@{alias}: {exc}") from exc
     except ModelLoadError as exc:
         raise ModelUnavailableError(f"models:/{name}@{alias} {exc}") from exc
-    return _serving(reg.model, name, reg.version, alias, reg.path)
-
-
-def _serving(model: SignalModel, name: str, version: str, alias: str, path: Path) -> LoadedModel:
-    """The loaded model, after warning of any requirement its artifact was logged with that this
-    environment does not meet."""
-    if (path / "requirements.txt").exists():
-        for problem in requirement_mismatches((path / "requirements.txt").read_text()):
-            log.warning("models:/%s/%s was logged with %s", name, version, problem)
-    log.info("serving %s v%s (@%s)", name, version, alias)
-    return LoadedModel(model, name, version, alias)
-
-
-def load_prefetched(tracking_uri: str, name: str, alias: str) -> LoadedModel | None:
-    """The copy of ``models:/name@alias`` that ``python -m realtime.serving`` fetched in a second
-    process while the service imported (:mod:`realtime.inference.prefetch`), or None."""
-    fetched = prefetch.collect(tracking_uri, name, alias)
-    if fetched is None:
-        return None
-    version, path = fetched
-    try:
-        model = load_model_dir(path)
-    except (ModelNotFoundError, ModelLoadError) as exc:
-        log.warning("the fetched copy of models:/%s/%s did not load (%s): loading through the registry",
-                    name, version, exc)
-        return None
-    mlflow.set_tracking_uri(tracking_uri)
-    log.info("models:/%s@%s was fetched while the service started", name, alias)
-    return _serving(model, name, version, alias, path)
+    if (reg.path / "requirements.txt").exists():
+        for problem in requirement_mismatches((reg.path / "requirements.txt").read_text()):
+            log.warning("models:/%s/%s was logged with %s", name, reg.version, problem)
+    log.info("serving %s v%s (@%s)", name, reg.version, alias)
+    return LoadedModel(reg.model, name, reg.version, alias)
 
 
 @functools.lru_cache(maxsize=2)  # the served model and the one before
