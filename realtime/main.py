@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 from collections.abc import AsyncIterator
@@ -124,9 +125,16 @@ def create_app(
         wire_signals(svc)
         app.state.svc, app.state.engine, app.state.settings = svc, engine, cfg
         tasks = await start_background(svc, feed)
+        # What start-up built (modules, the model, the services) lives as long as the app. Left
+        # to the collector, each of its full passes walks all of it while every request waits:
+        # one took 0.23-0.25 s under the paper_orders load here (p99 205-237 ms; 33 ms frozen).
+        # Unfrozen again at shutdown, so a process that runs apps one after another (the tests)
+        # can still collect what each left behind.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             for t in tasks:
                 t.cancel()
             for t in tasks:
