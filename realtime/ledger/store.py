@@ -6,8 +6,8 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -111,14 +111,20 @@ class Ledger:
             yield c
 
     @contextmanager
-    def _reader(self) -> Iterator[sa.Connection]:
-        """The unit of work's connection (to see its own writes), else an autocommit one."""
+    def _unit_or(
+        self, pooled: Callable[[], AbstractContextManager[sa.Connection]]
+    ) -> Iterator[sa.Connection]:
+        """The unit of work's connection (to see its own writes), else one from ``pooled``."""
         outer = getattr(self._unit, "conn", None)
         if outer is not None:
             yield outer
             return
-        with self._autocommit() as c:
+        with pooled() as c:
             yield c
+
+    def _reader(self) -> AbstractContextManager[sa.Connection]:
+        """For a key lookup: the unit of work's connection, else an autocommit one."""
+        return self._unit_or(self._autocommit)
 
     @contextmanager
     def _autocommit(self) -> Iterator[sa.Connection]:
@@ -157,17 +163,11 @@ class Ledger:
             self._unit.held = True
             held.close()
 
-    @contextmanager
-    def _scanner(self) -> Iterator[sa.Connection]:
+    def _scanner(self) -> AbstractContextManager[sa.Connection]:
         """For a read that scans a table (totals over all days, a report): the unit of work's
         connection, else one of the main pool. Not the autocommit pool, which plans without
         sequential scans (see :func:`~realtime.ledger.engine.autocommit_engine`)."""
-        outer = getattr(self._unit, "conn", None)
-        if outer is not None:
-            yield outer
-            return
-        with self.engine.connect() as c:
-            yield c
+        return self._unit_or(self.engine.connect)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[sa.Connection]:
