@@ -23,7 +23,7 @@ from realtime.settings import Settings
 from realtime.telemetry.metrics import Metrics
 from realtime.trading.autotrader import AutoTrader
 from realtime.trading.desk import Desk, equity_reader
-from realtime.trading.orders import OrderService
+from realtime.trading.orders import OrderService, order_workers
 from realtime.trading.reconcile import reconcile
 from realtime.trading.restart import restore_account
 from realtime.trading.risk import RiskLimits, RiskManager
@@ -140,12 +140,9 @@ def build_services(
     hub = SignalHub(cfg.ws_queue_size, cfg.ws_max_per_key, cfg.ws_max_total)
     metrics = metrics or Metrics()
     hub.nats_prefix = cfg.nats_subject_prefix
-    # SQLite has one writer, so more threads only queue; PostgreSQL overlaps network round trips.
-    # SQLite with the paper broker runs inline on the loop (see OrderService.place_async):
-    # measured ~600 orders/s inline against ~330 through a worker thread.
     sqlite = ledger.engine.dialect.name == "sqlite"
     local = sqlite and broker.capabilities.in_process
-    workers = (None if local else 2) if sqlite else 8
+    workers = order_workers(ledger.engine.dialect.name, broker.capabilities)
     # One transaction per paper order on SQLite (see OrderService.place). Not on PostgreSQL,
     # where a duplicate client id aborts the whole transaction it happens in.
     orders = OrderService(

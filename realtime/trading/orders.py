@@ -11,7 +11,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from realtime.brokers.base import Broker, BrokerOutcomeUnknownError, ExecReport, OrderIntent, SwapReport
+from realtime.brokers.base import (
+    Broker,
+    BrokerCapabilities,
+    BrokerOutcomeUnknownError,
+    ExecReport,
+    OrderIntent,
+    SwapReport,
+)
 from realtime.errors import (
     BrokerError,
     BrokerUnavailableError,
@@ -28,6 +35,23 @@ from realtime.trading.fills import book_broker_close, book_fill, book_swap
 from realtime.trading.risk import RiskManager
 
 log = logging.getLogger(__name__)
+
+
+def order_workers(dialect: str, caps: BrokerCapabilities) -> int | None:
+    """How many threads place orders for a ledger of ``dialect`` and a broker with ``caps``;
+    None: inline on the event loop (see :meth:`OrderService.place_async`).
+
+    SQLite has one writer, so more threads only queue; with an in-process broker an order there
+    is ~1 ms of short local calls and runs inline (measured ~600 orders/s inline against ~330
+    through a worker thread). PostgreSQL overlaps round trips. A network broker holds its thread
+    for the broker's answer, so eight let orders to it overlap. An in-process broker never
+    waits, and three threads keep PostgreSQL busy: more only contend for the GIL and for the
+    server's cores (paper orders through the app on 2 cores, interleaved runs: 490-592/s, p99
+    23-28 ms with three; 420-479/s, p99 30-33 ms with eight).
+    """
+    if dialect == "sqlite":
+        return None if caps.in_process else 2
+    return 3 if caps.in_process else 8
 
 
 class OrderService:
