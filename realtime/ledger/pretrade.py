@@ -11,12 +11,15 @@ are primary-key range reads (a total is the sum of its slots).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 
 from realtime.ledger import tables as t
 from realtime.ledger.prepared import Prepared
 
+# ((net lots of the symbol, gross lots, the day's P&L), (the user's net lots, gross lots))
+PreTrade = tuple[tuple[float, float, float], tuple[float, float]]
 _e, _d, _u, _o = t.exposure.c, t.daily_pnl.c, t.user_exposure.c, t.orders.c
 
 # The states are written into the SQL as constants: a bound IN list is re-expanded on every
@@ -64,17 +67,15 @@ _PREPARED = Prepared("af_pre_trade", PRE_TRADE)
 
 def pre_trade(
     c: sa.Connection, symbol: str, day: dt.date, user_id: int, exclude_order_id: int | None = None
-) -> tuple[tuple[float, float, float], tuple[float, float]]:
+) -> PreTrade:
     """((net lots of ``symbol``, gross lots, P&L of ``day`` net of commissions), (net lots of
     ``symbol``, gross lots) of ``user_id``): open positions and working opening orders other
     than ``exclude_order_id``; a user's lots are those of the positions its orders opened."""
     params = {"symbol": symbol, "day": day, "uid": user_id,
               "oid": -1 if exclude_order_id is None else exclude_order_id}
     if c.dialect.name == "postgresql":
-        net, gross, pnl, user_net, user_gross = _PREPARED.run(c, params)[0]
-    else:
-        net, gross, pnl, user_net, user_gross = c.execute(PRE_TRADE, params).one()
-    return (float(net), float(gross), float(pnl)), (float(user_net), float(user_gross))
+        return unpack(_PREPARED.run(c, params)[0])
+    return unpack(tuple(c.execute(PRE_TRADE, params).one()))
 
 
 def snapshot(
@@ -89,3 +90,20 @@ def user_snapshot(
 ) -> tuple[float, float]:
     """``user_id``'s part of :func:`pre_trade`."""
     return pre_trade(c, symbol, dt.date.min, user_id, exclude_order_id)[1]
+
+
+def after_insert(name: str, insert: sa.Insert) -> Prepared:
+    """``insert`` (an opening order's INSERT ... RETURNING id) and :data:`PRE_TRADE` as one
+    prepared statement on PostgreSQL: one round trip and one commit for both, which returns the
+    new id and then the five totals (see :func:`unpack`). The totals are read in the statement's
+    snapshot, which does not hold the row it inserts: the new order is not among the working
+    orders without being named (``oid`` is -1)."""
+    new = insert.cte("new_order")
+    both = sa.select(new.c.id, *PRE_TRADE.selected_columns).select_from(new).join(_WORKING_LOTS, sa.true())
+    return Prepared(name, both)
+
+
+def unpack(row: tuple[Any, ...]) -> PreTrade:
+    """The five totals of a :data:`PRE_TRADE` row, as :func:`pre_trade` returns them."""
+    net, gross, pnl, user_net, user_gross = row
+    return (float(net), float(gross), float(pnl)), (float(user_net), float(user_gross))

@@ -20,6 +20,7 @@ from realtime.ledger.accounts import Accounts
 from realtime.ledger.core import new_id, utcnow
 from realtime.ledger.engine import autocommit_engine, make_engine
 from realtime.ledger.prepared import Prepared
+from realtime.ledger.pretrade import PreTrade
 from realtime.ledger.round_trips import RoundTrip, round_trips
 from realtime.ledger.rows import OrderRow, PositionRow, from_mapping
 from realtime.ledger.trades import Trades
@@ -30,7 +31,9 @@ OPEN_ORDER_STATES = t.OPEN_ORDER_STATES  # see tables.py; re-exported for reconc
 
 _ORDER_COLS = [c.name for c in t.orders.columns if c.name != "id"]
 _INSERT_ORDER = t.orders.insert().values({k: sa.bindparam(k) for k in _ORDER_COLS})
-_PREPARED_INSERT = Prepared("af_insert_order", _INSERT_ORDER.returning(t.orders.c.id))
+_RETURNING_ID = _INSERT_ORDER.returning(t.orders.c.id)
+_PREPARED_INSERT = Prepared("af_insert_order", _RETURNING_ID)
+_PREPARED_INSERT_CHECKED = pretrade.after_insert("af_insert_order_pre_trade", _RETURNING_ID)
 _CLOSING_LOTS = sa.select(sa.func.coalesce(sa.func.sum(t.orders.c.volume), 0.0)).where(
     t.orders.c.position_id == sa.bindparam("pid"), t.orders.c.status.in_(OPEN_ORDER_STATES)
 )
@@ -248,14 +251,44 @@ class Ledger:
                         return from_mapping(OrderRow, first), False
                     reserve_close(c, fields["position_id"], fields["volume"])
                     order_id = new_id(c.execute(_INSERT_ORDER, full))
-        except IntegrityError:
-            # The unique constraint decides the race: whoever inserted first owns the id.
-            existing = self.order_by_client_id(user_id, client_order_id)
-            if existing is None:
-                raise
-            return existing, False
+        except IntegrityError as exc:
+            return self._first_order(user_id, client_order_id, exc), False
         row = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": order_id}
         return from_mapping(OrderRow, row), True
+
+    def create_opening_order(
+        self, user_id: int, client_order_id: str, day: dt.date, **fields: Any
+    ) -> tuple[OrderRow, bool, PreTrade | None]:
+        """:meth:`create_order` of an opening order and, when it is new, what its pre-trade
+        check reads (:meth:`pre_trade_totals` of ``day``, as of before the order). On
+        PostgreSQL the INSERT and the read are one statement: one round trip and one commit
+        (:func:`~realtime.ledger.pretrade.after_insert`). A retry gets None for the totals."""
+        if fields.get("position_id") is not None:
+            raise ValueError("create_opening_order is for opening orders (no position_id)")
+        if self.engine.dialect.name != "postgresql":
+            order, created = self.create_order(user_id, client_order_id, **fields)
+            if not created:
+                return order, False, None
+            return order, True, self.pre_trade_totals(order.symbol, day, user_id, order.id)
+        now = utcnow()
+        values = dict(fields, user_id=user_id, client_order_id=client_order_id, status="pending",
+                      created_at=now, updated_at=now)
+        params = {k: None for k in _ORDER_COLS} | values | {"day": day, "uid": user_id, "oid": -1}
+        try:
+            with self.statement() as c:
+                row = _PREPARED_INSERT_CHECKED.run(c, params)[0]
+        except IntegrityError as exc:
+            return self._first_order(user_id, client_order_id, exc), False, None
+        written = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": int(row[0])}
+        return from_mapping(OrderRow, written), True, pretrade.unpack(tuple(row[1:]))
+
+    def _first_order(self, user_id: int, client_order_id: str, error: IntegrityError) -> OrderRow:
+        """The order that won a duplicate client id (the unique constraint decided the race:
+        whoever inserted first owns the id); ``error`` when there is none."""
+        existing = self.order_by_client_id(user_id, client_order_id)
+        if existing is None:
+            raise error
+        return existing
 
     def _single_statement_writes(self) -> bool:
         """Whether a one-statement write may commit by itself: on PostgreSQL, outside a unit

@@ -124,36 +124,33 @@ class OrderService:
             if pos is None or pos.status != "open" or not self.may_close(who, pos):
                 raise NotFoundError(f"no open position {position_id}")
             close_pos = pos.broker_position_id
-        order, created = self.ledger.create_order(
-            who.user_id,
-            o.client_order_id,
-            symbol=o.symbol,
-            side=o.side,
-            type=o.type,
-            volume=o.volume,
-            price=o.price,
-            sl=o.sl,
-            tp=o.tp,
-            position_id=position_id,
-        )
+        fields = dict(symbol=o.symbol, side=o.side, type=o.type, volume=o.volume, price=o.price, sl=o.sl,
+                      tp=o.tp)
+        now = dt.datetime.now(dt.UTC)
+        closing = position_id is not None
+        if closing:
+            order, created = self.ledger.create_order(
+                who.user_id, o.client_order_id, position_id=position_id, **fields)
+        else:
+            # With what its check reads: on PostgreSQL, in the INSERT's own round trip.
+            order, created, totals = self.ledger.create_opening_order(
+                who.user_id, o.client_order_id, now.date(), **fields)
         if not created:  # a retry, or lost a concurrent race on the same client id: the winner sends it
             check_retry(order, o)
             return order, False
         # Recorded first, so a refusal (risk, or a broker error) leaves a rejected/failed order
         # in the ledger rather than nothing.
-        now = dt.datetime.now(dt.UTC)
         try:
             if quote is None and not self.broker.ping():
                 raise BrokerUnavailableError(
                     f"the {self.broker.name} broker is unreachable (no quote or account)"
                 )
-            closing = position_id is not None
             mine = (0.0, 0.0)
             if closing:
                 net, gross, day_pnl = self.ledger.risk_totals(o.symbol, now.date(), order.id)
             else:
-                (net, gross, day_pnl), mine = self.ledger.pre_trade_totals(
-                    o.symbol, now.date(), who.user_id, order.id)
+                assert totals is not None  # a new opening order comes with them
+                (net, gross, day_pnl), mine = totals
             self.risk.check(
                 o.symbol,
                 o.side,
