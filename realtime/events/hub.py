@@ -82,10 +82,12 @@ class SignalHub:
 
     def publish(self, kind: str, payload: dict[str, Any]) -> None:
         """Send ``payload`` to the clients allowed to see it; safe to call from any thread."""
-        text = json.dumps({"type": kind, **payload}, default=str)
         loop = self.loop
-        if loop is None:
+        if loop is None or (not self._clients and self.nats is None):
+            # Nobody to tell: no JSON, and no wake-up of the event loop from an order's thread
+            # (one per fill). A socket opening meanwhile only sees the events after it.
             return
+        text = json.dumps({"type": kind, **payload}, default=str)
         # Every order and fill event names its owner (OrderService puts ``user_id`` in it);
         # one without goes to admins only.
         owner = payload.get("user_id") if kind in PRIVATE_KINDS else None
