@@ -139,6 +139,14 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     led.close()
 
 
+@pytest.fixture
+def pg_ledger(postgres_dsn: str, pg_schema: str) -> Iterator[Ledger]:
+    """A fresh ledger on PostgreSQL alone (a throwaway schema)."""
+    led = Ledger(postgres_dsn, schema=pg_schema)
+    yield led
+    led.close()
+
+
 def metric_sample(text: str, metric: str, /, **labels: str) -> float | None:
     """The value of ``metric`` with exactly ``labels`` in a Prometheus exposition, or None."""
     for m in re.finditer(rf"^{metric}\{{(.*)\}} (\S+)$", text, re.M):

@@ -6,14 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 from realtime.brokers.base import BrokerCapabilities, ExecReport, OrderIntent, Quote
 from realtime.brokers.mt5 import MT5Broker
 from realtime.brokers.paper import PaperBroker
-from realtime.ledger import Ledger
 from realtime.ledger.accounts import Principal
 from realtime.schemas import OrderIn
 from realtime.trading.orders import OrderService, order_workers
@@ -45,13 +41,6 @@ class SlowRemote(PaperBroker):
     def submit(self, intent: OrderIntent) -> ExecReport:
         self.together.wait()  # raises BrokenBarrierError unless all are in flight at once
         return super().submit(intent)
-
-
-@pytest.fixture
-def pg_ledger(postgres_dsn: str, pg_schema: str) -> Iterator[Ledger]:
-    ledger = Ledger(postgres_dsn, schema=pg_schema)
-    yield ledger
-    ledger.close()
 
 
 def test_orders_to_a_network_broker_wait_for_it_together_on_postgres(pg_ledger):

@@ -5,7 +5,6 @@ read and the order durable when it returns."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -20,16 +19,6 @@ from realtime.trading.orders import OrderService
 from realtime.trading.risk import RiskLimits, RiskManager
 
 ORDER = dict(symbol="EURUSD", side="buy", type="market", volume=0.3)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger(request, tmp_path, postgres_dsn: str, pg_schema: str) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        led = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    else:
-        led = Ledger(postgres_dsn, schema=pg_schema)
-    yield led
-    led.close()
 
 
 def _service(ledger: Ledger) -> OrderService:
@@ -59,23 +48,19 @@ def test_the_opening_order_comes_with_the_totals_of_the_separate_read(ledger):
     assert (again.id, again.volume, created, none) == (order.id, 0.3, False, None)
 
 
-def test_a_paper_order_on_postgres_is_two_statements(postgres_dsn, pg_schema, monkeypatch):
-    ledger = Ledger(postgres_dsn, schema=pg_schema)
-    try:
-        svc = _service(ledger)
-        who = Principal(ledger.accounts.ensure_user("tina", "trader"), "tina", "trader", "k")
-        run, ran = Prepared.run, []
+def test_a_paper_order_on_postgres_is_two_statements(pg_ledger, monkeypatch):
+    svc = _service(pg_ledger)
+    who = Principal(pg_ledger.accounts.ensure_user("tina", "trader"), "tina", "trader", "k")
+    run, ran = Prepared.run, []
 
-        def counted(self: Prepared, c: sa.Connection, params: dict) -> list:
-            ran.append(self.name)
-            return run(self, c, params)
+    def counted(self: Prepared, c: sa.Connection, params: dict) -> list:
+        ran.append(self.name)
+        return run(self, c, params)
 
-        monkeypatch.setattr(Prepared, "run", counted)
-        order, created = svc.place(who, OrderIn(symbol="EURUSD", side="buy", volume=0.1, client_order_id="a"))
-        assert created and order.status == "filled"
-        assert ran == ["af_insert_order_pre_trade", "af_opening_fill"]
-    finally:
-        ledger.close()
+    monkeypatch.setattr(Prepared, "run", counted)
+    order, created = svc.place(who, OrderIn(symbol="EURUSD", side="buy", volume=0.1, client_order_id="a"))
+    assert created and order.status == "filled"
+    assert ran == ["af_insert_order_pre_trade", "af_opening_fill"]
 
 
 def test_a_closing_order_is_refused_by_create_opening_order(ledger):

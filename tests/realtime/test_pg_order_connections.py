@@ -5,9 +5,7 @@ broker sees it)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 
 from realtime.brokers.base import BrokerCapabilities, ExecReport, OrderIntent, Quote
@@ -37,13 +35,6 @@ class RemotePaper(PaperBroker):
             status = c.execute(query, {"i": intent.ref}).scalar()
         self.seen = (self.ledger._auto.pool.checkedout(), status)  # type: ignore[attr-defined]
         return super().submit(intent)
-
-
-@pytest.fixture
-def pg_ledger(postgres_dsn: str, pg_schema: str) -> Iterator[Ledger]:
-    ledger = Ledger(postgres_dsn, schema=pg_schema)
-    yield ledger
-    ledger.close()
 
 
 def _checkouts(ledger: Ledger) -> list[int]:
