@@ -47,8 +47,8 @@ def register_model(data_dir: Path, alias: str = "champion", family: str = "logre
     mid = ((bars["bid_close"] + bars["ask_close"]) / 2).to_numpy()
     y = (np.roll(mid, -5) > mid)[feats.index.to_numpy()].astype(int)
     X = feats[DEFAULT_FEATURE_SET.columns].to_numpy()
-    if family == "logreg":  # needs no validation rows
-        clf = make_classifier(family).fit(X, y)
+    if family == "logreg":  # needs no validation rows: fitted on all of them
+        clf = make_classifier(family).fit(X, y, X[:0], y[:0])
     else:
         cut = int(len(X) * 0.8)
         clf = make_classifier(family).fit(X[:cut], y[:cut], X[cut:], y[cut:])
