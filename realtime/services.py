@@ -140,9 +140,9 @@ def build_services(
     hub = SignalHub(cfg.ws_queue_size, cfg.ws_max_per_key, cfg.ws_max_total)
     metrics = metrics or Metrics()
     hub.nats_prefix = cfg.nats_subject_prefix
-    sqlite = ledger.engine.dialect.name == "sqlite"
-    local = sqlite and broker.capabilities.in_process
-    workers = order_workers(ledger.engine.dialect.name, broker.capabilities)
+    dialect = ledger.engine.dialect.name
+    local = dialect == "sqlite" and broker.capabilities.in_process
+    workers = order_workers(dialect, broker.capabilities)
     # One transaction per paper order on SQLite (see OrderService.place). Not on PostgreSQL,
     # where a duplicate client id aborts the whole transaction it happens in.
     orders = OrderService(

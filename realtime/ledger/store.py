@@ -39,6 +39,19 @@ _CLOSING_LOTS = sa.select(sa.func.coalesce(sa.func.sum(t.orders.c.volume), 0.0))
 )
 
 
+def _pending(user_id: int, client_order_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The values of a new pending order of ``user_id`` (the columns not given stay NULL)."""
+    now = utcnow()
+    return dict(fields, user_id=user_id, client_order_id=client_order_id, status="pending",
+                created_at=now, updated_at=now)
+
+
+def _written(values: dict[str, Any], order_id: int) -> OrderRow:
+    """The order row that inserting ``values`` as ``order_id`` wrote, without reading it back."""
+    row = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": order_id}
+    return from_mapping(OrderRow, row)
+
+
 def reserve_close(c: sa.Connection, position_id: int, volume: float) -> None:
     """Refuse a close of ``volume`` lots unless the position, less its closing orders still in
     flight, has them; called in the transaction that writes the closing order.
@@ -222,15 +235,7 @@ class Ledger:
         A closing order (``position_id``) is checked against what the position has left in the
         same transaction (:func:`reserve_close`); a retry of one returns the first order first.
         """
-        now = utcnow()
-        values = dict(
-            fields,
-            user_id=user_id,
-            client_order_id=client_order_id,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-        )
+        values = _pending(user_id, client_order_id, fields)
         try:
             full = {k: None for k in _ORDER_COLS} | values
             if fields.get("position_id") is None:
@@ -253,8 +258,7 @@ class Ledger:
                     order_id = new_id(c.execute(_INSERT_ORDER, full))
         except IntegrityError as exc:
             return self._first_order(user_id, client_order_id, exc), False
-        row = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": order_id}
-        return from_mapping(OrderRow, row), True
+        return _written(values, order_id), True
 
     def create_opening_order(
         self, user_id: int, client_order_id: str, day: dt.date, **fields: Any
@@ -270,17 +274,14 @@ class Ledger:
             if not created:
                 return order, False, None
             return order, True, self.pre_trade_totals(order.symbol, day, user_id, order.id)
-        now = utcnow()
-        values = dict(fields, user_id=user_id, client_order_id=client_order_id, status="pending",
-                      created_at=now, updated_at=now)
+        values = _pending(user_id, client_order_id, fields)
         params = {k: None for k in _ORDER_COLS} | values | {"day": day, "uid": user_id, "oid": -1}
         try:
             with self.statement() as c:
                 row = _PREPARED_INSERT_CHECKED.run(c, params)[0]
         except IntegrityError as exc:
             return self._first_order(user_id, client_order_id, exc), False, None
-        written = {k: None for k in OrderRow.__dataclass_fields__} | values | {"id": int(row[0])}
-        return from_mapping(OrderRow, written), True, pretrade.unpack(tuple(row[1:]))
+        return _written(values, int(row[0])), True, pretrade.unpack(tuple(row[1:]))
 
     def _first_order(self, user_id: int, client_order_id: str, error: IntegrityError) -> OrderRow:
         """The order that won a duplicate client id (the unique constraint decided the race:
