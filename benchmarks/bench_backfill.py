@@ -3,25 +3,38 @@
 value = ticks/s of ``orchestration.backfill.run_backfill`` of the ``ingest`` job (ticks, 1-minute
 bars and features, with their checks) over every day of the real fixtures, downloaded from a
 local HTTP mirror of the datafeed into a fresh Parquet lake: ranged runs, one per symbol's
-consecutive days, with Dagster's run, event and check bookkeeping on an ephemeral instance.
+consecutive days, with Dagster's run, event and check bookkeeping on a fresh instance.
 baseline = ticks/s of the raw ingestion of the same files in the same process:
 ``marketdata.ingest.ingest_days`` through ``DukascopyClient`` from the same mirror into a fresh
 lake (download, LZMA, decode, Parquet write; no bars, no features, no Dagster).
 ratio = value / baseline: the share of raw ingestion speed a backfill keeps (goal >= 0.7).
-Each side runs ``REPEAT`` times, interleaved so both see the same machine load; the best counts.
+Each side runs ``REPEAT`` times, interleaved so all see the same machine load; the best counts.
 
-Where the backfill's extra time goes (28 fixture days, 1.35 M ticks, 2 runs; a shared 2-core
-machine at load average 4-6, so each figure is give or take a third): the ticks step takes about
-the raw ingestion's time plus 0.3-0.8 s (download and LZMA in the prefetch pool; the day's checks,
-~3 ms, and its bars, ~3 ms, run while the next days download, but on a busy machine they compete
-with the download threads for the GIL). Dagster's bookkeeping is the largest fixed part, ~1.0 s:
-a planned event per day and asset before the run starts and a materialisation per day and asset
-after each step, each a few SQL statements on the instance (~4-8 ms). Then features ~0.55-0.7 s
-(one read of the run's bars, ~0.1 s; each day computed on the previous stored day's last 104
-bars, its longest window, and its own: ~5 ms of CPU, against ~6.5 ms on both whole days; the
-writes overlap the next day) and bars ~0.2-0.4 s (the bars come from the ticks step in memory,
-``assets.handoff``; the writes overlap the next day). Progress lines are off here
-(``logging.disable``); with them each day adds one event per asset.
+One line per place the runs and events are stored, as that costs more than anything else a
+backfill adds: ``backfill`` on PostgreSQL, the production instance (deploy/dagster.yaml; a
+throwaway database on $ALPHAFORGE_BENCH_PG, default 127.0.0.1:5432, and without it the line is
+not printed and the benchmark exits non-zero); ``backfill_sqlite_instance`` on a fresh SQLite
+$DAGSTER_HOME, what ``alphaforge ingest`` and ``make dev`` use by default; and
+``backfill_in_memory_instance`` on Dagster's in-memory instance, which stores events for almost
+nothing: the floor, not what a user gets. A run stores ~6 events per day (a planned event and a
+materialisation per day and asset) and ~40 more (checks, steps). Measured at load 1.0: ~2.3 s on
+the in-memory instance, ~3.2 s on PostgreSQL (5.5-6.0 s before runs held one connection per
+storage, ``assets/instance.py``: Dagster's PostgreSQL storage opened ~4 connections per event),
+~4.3-6 s on SQLite (Dagster's SQLite storage builds an engine per statement, ~10 ms of CPU an
+event), against ~1.3-1.5 s of raw ingestion.
+
+Where the backfill's extra time goes on the in-memory instance (28 fixture days, 1.35 M ticks, 2
+runs; a shared 2-core machine at load average 4-6, so each figure is give or take a third): the
+ticks step takes about the raw ingestion's time plus 0.3-0.8 s (download and LZMA in the prefetch
+pool; the day's checks, ~3 ms, and its bars, ~3 ms, run while the next days download, but on a
+busy machine they compete with the download threads for the GIL). Dagster's bookkeeping is the
+largest fixed part, ~1.0 s: a planned event per day and asset before the run starts and a
+materialisation per day and asset after each step, each a few SQL statements on the instance (~4-8
+ms). Then features ~0.55-0.7 s (one read of the run's bars, ~0.1 s; each day computed on the
+previous stored day's last 104 bars, its longest window, and its own: ~5 ms of CPU, against ~6.5
+ms on both whole days; the writes overlap the next day) and bars ~0.2-0.4 s (the bars come from
+the ticks step in memory, ``assets.handoff``; the writes overlap the next day). Progress lines are
+off here (``logging.disable``); with them each day adds one event per asset.
 Fixtures: $ALPHAFORGE_FIXTURES (default ../shared/data/dukascopy); without them it stops and says so.
 """
 
@@ -34,7 +47,10 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +58,7 @@ sys.path.insert(0, str(REPO))
 warnings.simplefilter("ignore")  # dagster's beta notice for backfill_policy, at import
 
 import dagster as dg  # noqa: E402
+import psycopg2  # noqa: E402
 
 from assets.features import features  # noqa: E402
 from assets.market import bars_1m, ticks  # noqa: E402
@@ -81,14 +98,56 @@ def raw_ingest(url: str, days: dict[str, list[dt.date]]) -> tuple[float, int]:
         return time.perf_counter() - t0, n
 
 
-def dagster_backfill(url: str, days: dict[str, list[dt.date]]) -> tuple[float, int, int]:
-    """(seconds, ticks, runs) of the Dagster backfill of ``days`` into a fresh lake."""
+# Where a backfill's runs and events are stored: PostgreSQL as in production (deploy/dagster.yaml,
+# a throwaway database on this server), SQLite as `alphaforge ingest` and `make dev` use by
+# default ($DAGSTER_HOME), and Dagster's in-memory instance (no storage cost: the floor).
+PG_ADMIN = os.environ.get("ALPHAFORGE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+INSTANCES = {"postgres": "backfill", "sqlite": "backfill_sqlite_instance",
+             "in_memory": "backfill_in_memory_instance"}
+
+
+@contextmanager
+def dagster_instance(kind: str, home: Path) -> Iterator[dg.DagsterInstance]:
+    """A fresh Dagster instance of ``kind`` (see :data:`INSTANCES`), disposed afterwards."""
+    if kind == "in_memory":
+        yield dg.DagsterInstance.ephemeral()
+        return
+    home.mkdir()
+    config: dict[str, object] = {"telemetry": {"enabled": False}}
+    if kind == "sqlite":
+        (home / "dagster.yaml").write_text(json.dumps(config))
+        instance = dg.DagsterInstance.from_config(str(home))
+        try:
+            yield instance
+        finally:
+            instance.dispose()
+        return
+    name = f"alphaforge_bench_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(PG_ADMIN)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute(f'CREATE DATABASE "{name}"')
+        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
+        config["storage"] = {"postgres": {"postgres_url": f"{url}/{name}"}}
+        (home / "dagster.yaml").write_text(json.dumps(config))
+        instance = dg.DagsterInstance.from_config(str(home))
+        try:
+            yield instance
+        finally:
+            instance.dispose()
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def dagster_backfill(url: str, days: dict[str, list[dt.date]], kind: str) -> tuple[float, int, int]:
+    """(seconds, ticks, runs) of the Dagster backfill of ``days`` into a fresh lake, its runs and
+    events on an instance of ``kind``."""
     keys = [f"{d.isoformat()}|{s}" for s, sym_days in days.items() for d in sym_days]
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, dagster_instance(kind, Path(tmp) / "home") as instance:
         market = MarketDataResource(dukascopy_url=url, data_dir=tmp, max_workers=WORKERS)
         job = dg.Definitions(assets=[ticks, bars_1m, features], jobs=[ingest_job],
                              resources={"market": market}).resolve_job_def("ingest")
-        instance = dg.DagsterInstance.ephemeral()
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         t0 = time.perf_counter()
         report = run_backfill(job, keys, instance, run_config=quiet)
@@ -100,31 +159,50 @@ def dagster_backfill(url: str, days: dict[str, list[dt.date]]) -> tuple[float, i
         return seconds, n, len(instance.get_runs())
 
 
+def postgres_reachable() -> str | None:
+    """Why the PostgreSQL instance cannot be measured, or None when it can."""
+    try:
+        psycopg2.connect(PG_ADMIN, connect_timeout=3).close()
+    except psycopg2.Error as exc:
+        return f"PostgreSQL at {PG_ADMIN} (ALPHAFORGE_BENCH_PG): {str(exc).strip()}"
+    return None
+
+
 def main() -> None:
-    """Print the benchmark's JSON line."""
+    """Print the benchmark's JSON lines, one per instance kind."""
     if not FIXTURES.is_dir():
         sys.exit(f"bench_backfill: Dukascopy fixtures not found at {FIXTURES} (set ALPHAFORGE_FIXTURES)")
     days = fixture_days(FIXTURES)
     if not days:
         sys.exit(f"bench_backfill: no full fixture day (24 hourly tick files) under {FIXTURES}")
+    no_pg = postgres_reachable()
+    kinds = [k for k in INSTANCES if not (k == "postgres" and no_pg)]
     logging.disable(logging.INFO)
     raw: list[float] = []
-    e2e: list[float] = []
+    e2e: dict[str, list[float]] = {k: [] for k in kinds}
+    counts: dict[str, tuple[int, int]] = {}
     with serve_directory(FIXTURES) as (url, _hits):
         for _ in range(REPEAT):
             seconds, n_raw = raw_ingest(url, days)
             raw.append(seconds)
-            seconds, n_e2e, runs = dagster_backfill(url, days)
-            e2e.append(seconds)
-    assert n_raw == n_e2e, (n_raw, n_e2e)  # the same ticks on both sides
-    value, baseline = n_e2e / min(e2e), n_raw / min(raw)
-    print(json.dumps({
-        "name": "backfill", "value": round(value), "unit": "ticks/s", "baseline": round(baseline),
-        "ratio": round(value / baseline, 3), "ticks": n_e2e,
-        "days": sum(len(d) for d in days.values()), "symbols": sorted(days), "runs": runs,
-        "seconds": round(min(e2e), 2), "baseline_seconds": round(min(raw), 2),
-        "load_avg": round(os.getloadavg()[0], 2),
-    }))
+            for kind in kinds:
+                seconds, n_e2e, runs = dagster_backfill(url, days, kind)
+                e2e[kind].append(seconds)
+                counts[kind] = n_e2e, runs
+                assert n_raw == n_e2e, (kind, n_raw, n_e2e)  # the same ticks on both sides
+    baseline = n_raw / min(raw)
+    for kind in kinds:
+        n_e2e, runs = counts[kind]
+        value = n_e2e / min(e2e[kind])
+        print(json.dumps({
+            "name": INSTANCES[kind], "value": round(value), "unit": "ticks/s", "baseline": round(baseline),
+            "ratio": round(value / baseline, 3), "instance": kind, "ticks": n_e2e,
+            "days": sum(len(d) for d in days.values()), "symbols": sorted(days), "runs": runs,
+            "seconds": round(min(e2e[kind]), 2), "baseline_seconds": round(min(raw), 2),
+            "load_avg": round(os.getloadavg()[0], 2),
+        }), flush=True)
+    if no_pg:
+        sys.exit(f"bench_backfill: the production line (backfill, PostgreSQL instance) not measured: {no_pg}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.instance import hold_connections
 from assets.partitions import add_days, daily, days_of
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def run_backfill(job: dg.JobDefinition, partition_keys: Sequence[str], instance:
     ``instance`` are skipped, so re-running a backfill after a failure finishes only the rest.
     """
     report = BackfillReport(backfill_id or uuid.uuid4().hex[:8])
+    hold_connections(instance)  # each run's planned events and its steps' events share one
     if _has_day_dimension(job.partitions_def):
         add_days(instance, days_of(partition_keys))
     done = materialised(instance, job.asset_layer.executable_asset_keys) if resume else set()
