@@ -5,9 +5,12 @@ NullPool, so that idle processes hold none). A ranged backfill run stores about 
 day (a planned event and a materialisation per day and asset), and a new PostgreSQL connection
 took ~6-9 ms here, more than the event itself: on the fixture days that was ~2 s of a ~6 s
 backfill (``make bench BENCH=backfill``). :func:`hold_connections` gives the instance's
-storages the pooled engines the webserver uses (one connection each, held for the process, so
-a run process holds at most one per storage while it runs). Storages without a pool (SQLite,
-in memory) ignore it.
+storages the pooled engines the webserver uses: one connection each, held for the process.
+Dagster still opens a second, short-lived one inside each materialisation (a check that its tags
+table exists), so a three-day run opened ~12 connections instead of ~250
+(``tests/orchestration/test_instance_connections.py``). Storages without a pool (SQLite, in
+memory) ignore it. The daemon, which stores a run's planned events when it launches the run,
+is Dagster's own process and keeps one connection per event.
 """
 
 from __future__ import annotations
