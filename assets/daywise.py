@@ -20,7 +20,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.instance import hold_connections
+from assets.instance import prepare_event_storage
 from marketdata.errors import DatafeedUnavailableError, MarketDataError
 from marketdata.quality import CheckResult
 from ml.errors import MLError
@@ -68,7 +68,7 @@ def each_day(context: dg.AssetExecutionContext, work: Callable[[dt.date, str], D
     the step fails with every failed day and its cause; only an outage is worth a step retry.
     """
     days = partition_days(context)
-    hold_connections(context.instance)  # each day stores its events: one connection, not one each
+    prepare_event_storage(context.instance)  # each day stores events: one connection, batched
     done: dict[str, DayDone] = {}
     failed: dict[str, MarketDataError | MLError] = {}
     started = time.perf_counter()

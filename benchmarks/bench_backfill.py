@@ -17,11 +17,12 @@ not printed and the benchmark exits non-zero); ``backfill_sqlite_instance`` on a
 $DAGSTER_HOME, what ``alphaforge ingest`` and ``make dev`` use by default; and
 ``backfill_in_memory_instance`` on Dagster's in-memory instance, which stores events for almost
 nothing: the floor, not what a user gets. A run stores ~6 events per day (a planned event and a
-materialisation per day and asset) and ~40 more (checks, steps). Measured at load 1.0: ~2.3 s on
-the in-memory instance, ~3.2 s on PostgreSQL (5.5-6.0 s before runs held one connection per
-storage, ``assets/instance.py``: Dagster's PostgreSQL storage opened ~4 connections per event),
-~4.3-6 s on SQLite (Dagster's SQLite storage builds an engine per statement, ~10 ms of CPU an
-event), against ~1.3-1.5 s of raw ingestion.
+materialisation per day and asset) and ~40 more (checks, steps). Measured at load 1.2-1.8: ~2.4-2.9 s
+on the in-memory instance; on PostgreSQL 5.5-6.0 s with Dagster's defaults, 3.3-3.5 s once runs
+held one connection per storage (Dagster opened ~4 per event) and 3.1-3.3 s with a ranged step's
+materialisations written as one batch as well (``assets/instance.py``); 4.3-6 s on SQLite
+(Dagster's SQLite storage builds an engine per statement, ~10 ms of CPU an event); against
+~1.3-1.6 s of raw ingestion.
 
 Where the backfill's extra time goes on the in-memory instance (28 fixture days, 1.35 M ticks, 2
 runs; a shared 2-core machine at load average 4-6, so each figure is give or take a third): the

@@ -22,7 +22,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.instance import hold_connections
+from assets.instance import prepare_event_storage
 from assets.partitions import add_days, daily, days_of
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def run_backfill(job: dg.JobDefinition, partition_keys: Sequence[str], instance:
     ``instance`` are skipped, so re-running a backfill after a failure finishes only the rest.
     """
     report = BackfillReport(backfill_id or uuid.uuid4().hex[:8])
-    hold_connections(instance)  # each run's planned events and its steps' events share one
+    prepare_event_storage(instance)  # each run's planned events and its steps' events too
     if _has_day_dimension(job.partitions_def):
         add_days(instance, days_of(partition_keys))
     done = materialised(instance, job.asset_layer.executable_asset_keys) if resume else set()
