@@ -48,10 +48,9 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,6 +68,7 @@ from marketdata.ingest import ingest_days  # noqa: E402
 from marketdata.store import ParquetStore  # noqa: E402
 from orchestration.backfill import run_backfill  # noqa: E402
 from orchestration.jobs import ingest_job  # noqa: E402
+from tests.support.mlflow_server import throwaway_database  # noqa: E402
 from tests.support.static_server import serve_directory  # noqa: E402
 
 FIXTURES = Path(os.environ.get("ALPHAFORGE_FIXTURES", REPO.parent / "shared" / "data" / "dukascopy"))
@@ -113,32 +113,18 @@ def dagster_instance(kind: str, home: Path) -> Iterator[dg.DagsterInstance]:
     if kind == "in_memory":
         yield dg.DagsterInstance.ephemeral()
         return
-    home.mkdir()
-    config: dict[str, object] = {"telemetry": {"enabled": False}}
-    if kind == "sqlite":
+    with ExitStack() as stack:
+        config: dict[str, object] = {"telemetry": {"enabled": False}}
+        if kind == "postgres":  # dropped after the instance is disposed
+            database = stack.enter_context(throwaway_database(PG_ADMIN))
+            config["storage"] = {"postgres": {"postgres_url": database}}
+        home.mkdir()
         (home / "dagster.yaml").write_text(json.dumps(config))
         instance = dg.DagsterInstance.from_config(str(home))
         try:
             yield instance
         finally:
             instance.dispose()
-        return
-    name = f"alphaforge_bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(PG_ADMIN)
-    admin.autocommit = True
-    try:
-        admin.cursor().execute(f'CREATE DATABASE "{name}"')
-        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://")
-        config["storage"] = {"postgres": {"postgres_url": f"{url}/{name}"}}
-        (home / "dagster.yaml").write_text(json.dumps(config))
-        instance = dg.DagsterInstance.from_config(str(home))
-        try:
-            yield instance
-        finally:
-            instance.dispose()
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def dagster_backfill(url: str, days: dict[str, list[dt.date]], kind: str) -> tuple[float, int, int]:
