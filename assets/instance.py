@@ -6,7 +6,7 @@ made that the largest part of a backfill (``make bench BENCH=backfill``):
 
 * **A connection per event.** The storage opens a new connection for every event (SQLAlchemy's
   NullPool, so that idle processes hold none); here one took ~6-9 ms, more than the event, and
-  Dagster opened ~4 per event: ~2 s of a ~6 s backfill of the fixture days. The storages now get
+  Dagster opened 3-4 per event: ~2 s of a ~6 s backfill of the fixture days. The storages now get
   the pooled engines Dagster's webserver uses: one connection each, held for the process.
 * **A statement per materialisation.** A ranged step's output becomes one materialisation per
   day, written one at a time unless ``DAGSTER_EVENT_BATCH_SIZE`` is set; with it, Dagster writes
@@ -14,7 +14,7 @@ made that the largest part of a backfill (``make bench BENCH=backfill``):
   further 0.6-1.0 s off that backfill.
 
 With both, a six-day run opened 6 connections and committed 312 times, against 21 and 405 with
-the pool alone and ~500 connections with neither (``tests/orchestration/test_instance_connections.py``).
+the pool alone and 294 and 665 with neither (``tests/orchestration/test_instance_connections.py``).
 Storages without a pool or a batch write (SQLite, in memory) are unaffected. The daemon, which
 stores a run's planned events when it launches the run, is Dagster's own process and keeps
 Dagster's defaults.

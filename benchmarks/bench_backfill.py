@@ -19,7 +19,7 @@ $DAGSTER_HOME, what ``alphaforge ingest`` and ``make dev`` use by default; and
 nothing: the floor, not what a user gets. A run stores ~6 events per day (a planned event and a
 materialisation per day and asset) and ~40 more (checks, steps). Measured at load 1.2-1.8: ~2.4-2.9 s
 on the in-memory instance; on PostgreSQL 5.5-6.0 s with Dagster's defaults, 3.3-3.5 s once runs
-held one connection per storage (Dagster opened ~4 per event) and 3.1-3.3 s with a ranged step's
+held one connection per storage (Dagster opened 3-4 per event) and 3.1-3.3 s with a ranged step's
 materialisations written as one batch as well (``assets/instance.py``); 4.3-6 s on SQLite
 (Dagster's SQLite storage builds an engine per statement, ~10 ms of CPU an event); against
 ~1.3-1.6 s of raw ingestion.
