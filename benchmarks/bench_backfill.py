@@ -31,11 +31,12 @@ pool; the day's checks, ~3 ms, and its bars, ~3 ms, run while the next days down
 busy machine they compete with the download threads for the GIL). Dagster's bookkeeping is the
 largest fixed part, ~1.0 s: a planned event per day and asset before the run starts and a
 materialisation per day and asset after each step, each a few SQL statements on the instance (~4-8
-ms). Then features ~0.55-0.7 s (one read of the run's bars, ~0.1 s; each day computed on the
-previous stored day's last 104 bars, its longest window, and its own: ~5 ms of CPU, against ~6.5
-ms on both whole days; the writes overlap the next day) and bars ~0.2-0.4 s (the bars come from
-the ticks step in memory, ``assets.handoff``; the writes overlap the next day). Progress lines are
-off here (``logging.disable``); with them each day adds one event per asset.
+ms at that load; ~1.3 ms at load 1). Then features ~0.55-0.7 s (one read of the run's bars, ~0.1
+s; each day computed on the previous stored day's last 104 bars, its longest window, and its own:
+~5 ms of CPU, against ~6.5 ms on both whole days; the writes overlap the next day) and bars
+~0.2-0.4 s (the bars come from the ticks step in memory, ``assets.handoff``; the writes overlap
+the next day). Progress lines are off here (``logging.disable``); with them each day adds one
+event per asset.
 Fixtures: $ALPHAFORGE_FIXTURES (default ../shared/data/dukascopy); without them it stops and says so.
 """
 
