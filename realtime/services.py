@@ -140,19 +140,18 @@ def build_services(
     hub = SignalHub(cfg.ws_queue_size, cfg.ws_max_per_key, cfg.ws_max_total)
     metrics = metrics or Metrics()
     hub.nats_prefix = cfg.nats_subject_prefix
-    dialect = ledger.engine.dialect.name
-    local = dialect == "sqlite" and broker.capabilities.in_process
-    workers = order_workers(dialect, broker.capabilities)
-    # One transaction per paper order on SQLite (see OrderService.place). Not on PostgreSQL,
-    # where a duplicate client id aborts the whole transaction it happens in.
+    caps = broker.capabilities
+    workers = order_workers(ledger.engine.dialect.name, caps)
+    # One transaction per paper order when orders run inline, i.e. on SQLite with an in-process
+    # broker (see OrderService.place). Not on PostgreSQL, where a duplicate client id aborts the
+    # whole transaction it happens in.
     orders = OrderService(
-        ledger, broker, risk, on_event=hub.publish, workers=workers, atomic=local,
+        ledger, broker, risk, on_event=hub.publish, workers=workers, atomic=workers is None,
         observe_broker=metrics.broker_seconds.observe,
         observe_status=lambda status: metrics.orders.labels(status).inc(),
     )
     feed_status = FeedStatus()
     desk = Desk(ledger, broker, risk, orders, cfg.symbols, feed_status, metrics, cfg.flatten_on_kill)
-    caps = broker.capabilities
     if caps.restored_from_ledger:
         restore_account(cast(LocalAccount, broker), ledger, cfg.paper_balance)
     reconcile(ledger, broker)

@@ -124,13 +124,14 @@ class OrderService:
             if pos is None or pos.status != "open" or not self.may_close(who, pos):
                 raise NotFoundError(f"no open position {position_id}")
             close_pos = pos.broker_position_id
-        fields = dict(symbol=o.symbol, side=o.side, type=o.type, volume=o.volume, price=o.price, sl=o.sl,
-                      tp=o.tp)
+        fields = dict(symbol=o.symbol, side=o.side, type=o.type, volume=o.volume, price=o.price,
+                      sl=o.sl, tp=o.tp)
         now = dt.datetime.now(dt.UTC)
         closing = position_id is not None
         if closing:
             order, created = self.ledger.create_order(
                 who.user_id, o.client_order_id, position_id=position_id, **fields)
+            totals = None  # a close is checked on the symbol's totals alone, read below
         else:
             # With what its check reads: on PostgreSQL, in the INSERT's own round trip.
             order, created, totals = self.ledger.create_opening_order(
