@@ -112,7 +112,10 @@ INSTANCES = {"postgres": "backfill", "sqlite": "backfill_sqlite_instance",
 def dagster_instance(kind: str, home: Path) -> Iterator[dg.DagsterInstance]:
     """A fresh Dagster instance of ``kind`` (see :data:`INSTANCES`), disposed afterwards."""
     if kind == "in_memory":
-        yield dg.DagsterInstance.ephemeral()
+        # Disposed here, in this thread: left to the garbage collector, its SQLite connections
+        # would be closed from whichever thread collects them, which SQLite refuses (a traceback).
+        with dg.DagsterInstance.ephemeral() as instance:
+            yield instance
         return
     with ExitStack() as stack:
         config: dict[str, object] = {"telemetry": {"enabled": False}}
