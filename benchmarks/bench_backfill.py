@@ -69,6 +69,7 @@ from marketdata.ingest import ingest_days  # noqa: E402
 from marketdata.store import ParquetStore  # noqa: E402
 from orchestration.backfill import run_backfill  # noqa: E402
 from orchestration.jobs import ingest_job  # noqa: E402
+from tests.support.dagster_home import dagster_home  # noqa: E402
 from tests.support.mlflow_server import throwaway_database  # noqa: E402
 from tests.support.static_server import serve_directory  # noqa: E402
 
@@ -117,18 +118,9 @@ def dagster_instance(kind: str, home: Path) -> Iterator[dg.DagsterInstance]:
         with dg.DagsterInstance.ephemeral() as instance:
             yield instance
         return
-    with ExitStack() as stack:
-        config: dict[str, object] = {"telemetry": {"enabled": False}}
-        if kind == "postgres":  # dropped after the instance is disposed
-            database = stack.enter_context(throwaway_database(PG_ADMIN))
-            config["storage"] = {"postgres": {"postgres_url": database}}
-        home.mkdir()
-        (home / "dagster.yaml").write_text(json.dumps(config))
-        instance = dg.DagsterInstance.from_config(str(home))
-        try:
-            yield instance
-        finally:
-            instance.dispose()
+    with ExitStack() as stack:  # the database is dropped after the instance is disposed
+        database = stack.enter_context(throwaway_database(PG_ADMIN)) if kind == "postgres" else None
+        yield stack.enter_context(dagster_home(home, database))
 
 
 def dagster_backfill(url: str, days: dict[str, list[dt.date]], kind: str) -> tuple[float, int, int]:

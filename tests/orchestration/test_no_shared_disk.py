@@ -32,6 +32,7 @@ from mlflow import MlflowClient
 from marketdata.clickhouse_store import ClickHouseStore
 from tests.conftest import REPO, free_port, require
 from tests.support.clickhouse_http import clickhouse_http_server
+from tests.support.dagster_home import dagster_home, instance_yaml
 from tests.support.mlflow_server import mlflow_server, throwaway_database
 from tests.support.pipeline import FIXTURE_DAYS, LENIENT_GATE
 from tests.support.pod_node import Pod, pod_node
@@ -49,12 +50,6 @@ PRELOAD = ["dagster", "dagster._cli", "dagster_postgres", "dagster_dbt", "mlflow
            "duckdb", "scipy.stats"]
 # Steps each run has at least (the train job may grow steps; each must run in a pod all the same).
 TRAIN_STEPS = {"training_set", "signal_model_logreg", "model_evaluation", "promotion", "backtest_outputs"}
-
-
-def _instance_yaml(database_url: str) -> str:
-    """The instance every pod reads from its DAGSTER_HOME: runs and events in PostgreSQL."""
-    return json.dumps({"storage": {"postgres": {"postgres_url": database_url}},
-                       "telemetry": {"enabled": False}})
 
 
 def _production_env(clickhouse_url: str, mlflow_url: str, datafeed_url: str) -> dict[str, str]:
@@ -135,21 +130,18 @@ def test_run_pods_share_no_disk(tmp_path: Path, postgres_dsn: str, datafeed_url:
     with throwaway_database(admin) as dagster_db, throwaway_database(admin) as mlflow_db, \
             clickhouse_http_server(tmp_path / "clickhouse", password="ch-pw") as ch_url, \
             mlflow_server(mlflow_db, tmp_path / "mlflow" / "artifacts") as mlflow_url:
-        instance_yaml = _instance_yaml(dagster_db)
+        pods_yaml = instance_yaml(dagster_db)  # what every pod's DAGSTER_HOME reads
         env = _production_env(ch_url, mlflow_url, datafeed_url)
         (tmp_path / "node").mkdir()
         with pod_node(tmp_path / "node", env, PRELOAD) as node:
             env[NODE_ENV] = node
             for day in FIXTURE_DAYS:
-                _run_pod(scratch, instance_yaml, env, "ingest", f"{day.isoformat()}|{SYMBOL}")
-            _run_pod(scratch, instance_yaml, env, "train",
+                _run_pod(scratch, pods_yaml, env, "ingest", f"{day.isoformat()}|{SYMBOL}")
+            _run_pod(scratch, pods_yaml, env, "train",
                      config={"ops": {"promotion": {"config": LENIENT_GATE}}})
 
         # Every step of every run succeeded in a pod of its own, which is gone now.
-        observer = tmp_path / "observer"
-        observer.mkdir()
-        (observer / "dagster.yaml").write_text(instance_yaml)
-        with dg.DagsterInstance.from_config(str(observer)) as instance:
+        with dagster_home(tmp_path / "observer", dagster_db) as instance:
             runs = {r.run_id: r for r in instance.get_runs()}
             executed = {run_id: {s.step_key for s in instance.get_run_step_stats(run_id)
                                  if s.status == StepEventStatus.SUCCESS} for run_id in runs}
